@@ -1,0 +1,257 @@
+"""What every importer shares: the record/reject shapes, the registry, and line-numbered table readers.
+
+An importer parses one file into :class:`Record` (everything one source line says) or :class:`Reject`
+(why that line cannot be used). The runner owns batching, transactions, checkpoints and quarantine, so a
+format module is only parsing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from daogou.catalog.models import Event, Product, Shopper
+from daogou.errors import ImportFailed, UnknownNameError, ValidationError
+
+RAW_LIMIT = 2000  # characters of a rejected line kept in quarantine
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass(slots=True)
+class Record:
+    """Everything one source line contributes. It is written whole or rejected whole."""
+
+    line: int
+    events: Sequence[Event] = ()
+    products: Sequence[Product] = ()  # full product rows: insert or update
+    stubs: Sequence[Product] = ()  # products only known from behaviour: insert if missing
+    shoppers: Sequence[Shopper] = ()
+    raw: str = ""
+
+
+@dataclass
+class Reject:
+    line: int
+    field: str
+    reason: str
+    raw: str = ""
+
+    @classmethod
+    def of(cls, line: int, err: ValidationError, raw: str) -> "Reject":
+        return cls(line, err.field, err.reason, raw[:RAW_LIMIT])
+
+
+Parsed = Record | Reject
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Options shared by all formats; ``extra`` holds format-specific ones (all JSON-serialisable)."""
+
+    strict: bool = False
+    mapping: dict[str, list[str]] = field(default_factory=dict)  # daogou field -> source column(s)
+    table_format: str | None = None  # csv | jsonl | parquet; None: by file extension
+    delimiter: str | None = None
+    currency: str = ""
+    language: str = ""
+    event_type: str | None = None  # type given to interactions of formats that do not name one
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> str:
+        """Options that change what a file means: part of the import's identity for idempotency."""
+        return json.dumps({"strict": self.strict, "mapping": self.mapping, "table_format": self.table_format,
+                           "delimiter": self.delimiter, "currency": self.currency, "language": self.language,
+                           "event_type": self.event_type, "extra": self.extra}, sort_keys=True)
+
+
+class Importer(Protocol):
+    """A format: which files a PATH stands for, and how to parse one of them."""
+
+    name: str
+
+    def files(self, path: Path, options: ImportOptions) -> list[Path]: ...
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]: ...
+
+
+_REGISTRY: dict[str, Callable[[], Importer]] = {}
+
+
+def register_importer(name: str) -> Callable[[type], type]:
+    """Class decorator: built-in formats and extensions register the same way."""
+    def deco(cls: type) -> type:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+    return deco
+
+
+def get_importer(name: str) -> Importer:
+    from daogou.catalog import importers  # noqa: F401  (registers the built-in formats)
+    if name not in _REGISTRY:
+        raise UnknownNameError("import format", name, list(_REGISTRY))
+    return _REGISTRY[name]()
+
+
+def importer_names() -> list[str]:
+    from daogou.catalog import importers  # noqa: F401
+    return sorted(_REGISTRY)
+
+
+def single_file(path: Path) -> list[Path]:
+    if not path.is_file():
+        raise ImportFailed(f"{path}: no such file")
+    return [path]
+
+
+# ---------------------------------------------------------------- table readers
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]
+    raw: str
+
+
+def table_format_of(path: Path, explicit: str | None) -> str:
+    if explicit:
+        if explicit not in ("csv", "tsv", "jsonl", "parquet"):
+            raise ImportFailed(f"unknown table format {explicit!r}; expected csv, tsv, jsonl or parquet")
+        return explicit
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix == ".tsv":
+        return "tsv"
+    return "csv"
+
+
+def read_table(path: Path, fmt: str | None = None, delimiter: str | None = None,
+               header: list[str] | None = None) -> Iterator[Row | Reject]:
+    """Rows of a CSV/TSV, JSON-lines or Parquet file as dicts, each with its 1-based line number."""
+    kind = table_format_of(path, fmt)
+    if kind == "parquet":
+        yield from _read_parquet(path)
+    elif kind == "jsonl":
+        yield from _read_jsonl(path)
+    else:
+        yield from read_csv(path, delimiter or ("\t" if kind == "tsv" else ","), header)
+
+
+def open_text(path: Path):
+    """UTF-8 text (BOM tolerated); undecodable bytes survive as surrogates so the row can be rejected alone."""
+    try:
+        return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot open: {exc}") from exc
+
+
+def read_csv(path: Path, delimiter: str = ",", header: list[str] | None = None) -> Iterator[Row | Reject]:
+    with open_text(path) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        names = header
+        prev_end = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield Reject(reader.line_num, "row", f"unreadable CSV: {exc}")
+                prev_end = reader.line_num
+                continue
+            start, prev_end = prev_end + 1, reader.line_num
+            raw = delimiter.join(cells)
+            if names is None:
+                names = [c.strip() for c in cells]
+                if not any(names):
+                    raise ImportFailed(f"{path}:{start}: empty header row")
+                continue
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue  # blank line
+            if len(cells) != len(names):
+                yield Reject(start, "row", f"expected {len(names)} columns, found {len(cells)}", raw[:RAW_LIMIT])
+                continue
+            yield Row(start, dict(zip(names, cells)), raw)
+
+
+def _read_jsonl(path: Path) -> Iterator[Row | Reject]:
+    with open_text(path) as fh:
+        for n, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield Reject(n, "row", f"invalid JSON: {exc.msg} at column {exc.colno}", text[:RAW_LIMIT])
+                continue
+            if not isinstance(value, dict):
+                yield Reject(n, "row", "expected a JSON object", text[:RAW_LIMIT])
+                continue
+            yield Row(n, value, text.rstrip("\n"))
+
+
+def _read_parquet(path: Path) -> Iterator[Row | Reject]:
+    import pyarrow.parquet as pq
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise ImportFailed(f"{path}: not a readable Parquet file: {exc}") from exc
+    n = 0
+    for batch in pf.iter_batches(batch_size=10_000):
+        for values in batch.to_pylist():
+            n += 1  # Parquet has no lines: the row number (1-based) stands in for one
+            yield Row(n, values, json.dumps(values, ensure_ascii=False, default=str)[:RAW_LIMIT])
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which source column(s) feed each daogou field, and which columns are left over (extras)."""
+
+    columns: dict[str, tuple[str, ...]]
+    extras: tuple[str, ...]
+    first: dict[str, str | None] = field(default_factory=dict)  # field -> its (first) column, None if absent
+
+    def get(self, values: dict[str, Any], name: str) -> Any:
+        cols = self.columns.get(name)
+        if not cols:
+            return None
+        if len(cols) == 1:
+            return values.get(cols[0])
+        return [values.get(c) for c in cols]
+
+
+class ColumnPlanner:
+    """Resolves mapping and aliases once per distinct set of column names (once per file for CSV)."""
+
+    def __init__(self, mapping: dict[str, list[str]], fields: dict[str, tuple[str, ...]]):
+        self.mapping, self.fields = mapping, fields
+        self._plans: dict[tuple[str, ...], ColumnPlan] = {}
+
+    def plan(self, values: dict[str, Any]) -> ColumnPlan:
+        keys = tuple(values)
+        found = self._plans.get(keys)
+        if found is None:
+            found = self._plans[keys] = self._resolve(keys)
+        return found
+
+    def _resolve(self, keys: tuple[str, ...]) -> ColumnPlan:
+        present = set(keys)
+        columns: dict[str, tuple[str, ...]] = {}
+        for name, aliases in self.fields.items():
+            if self.mapping.get(name):
+                columns[name] = tuple(self.mapping[name])
+            else:
+                hit = next((c for c in (name, *aliases) if c in present), None)
+                if hit is not None:
+                    columns[name] = (hit,)
+        used = {c for cols in columns.values() for c in cols}
+        first = {name: (columns[name][0] if name in columns else None) for name in self.fields}
+        return ColumnPlan(columns, tuple(k for k in keys if k not in used), first)

@@ -1,0 +1,94 @@
+"""``events``: behaviour logs as CSV / TSV / JSON lines / Parquet.
+
+Default columns: ``shopper_id, session_id, timestamp, type, product_id, query`` (aliases such as
+``user_id``, ``item_id``, ``ts``, ``event_type`` work too). Types accept common synonyms (pv → view,
+buy → purchase, add_to_cart → cart). Without a session column, a shopper's events of one UTC day form a
+session. Unmapped columns are kept in the event's ``extra``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from daogou.catalog.importers.base import (ColumnPlan, ColumnPlanner, ImportOptions, Parsed, Record, Reject,
+                                           read_table, register_importer, single_file)
+from daogou.catalog.models import EVENT_TYPES, Event, check_text, parse_timestamp, validate_event
+from daogou.errors import ValidationError
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "shopper_id": ("user_id", "user", "customer_id", "visitor_id", "visitorid"),
+    "session_id": ("session", "sessionid"),
+    "timestamp": ("ts", "time", "event_time", "datetime", "date"),
+    "type": ("event_type", "event", "behavior", "behavior_type", "action"),
+    "product_id": ("item_id", "item", "itemid", "product", "sku"),
+    "query": ("search_query", "keywords"),
+}
+
+TYPE_SYNONYMS = {
+    "pv": "view", "page_view": "view", "pageview": "view", "impression": "view", "detail": "view",
+    "buy": "purchase", "order": "purchase", "transaction": "purchase", "checkout": "purchase",
+    "add_to_cart": "cart", "addtocart": "cart", "add-to-cart": "cart", "basket": "cart",
+    "favorite": "fav", "favourite": "fav", "like": "fav", "wishlist": "fav", "collect": "fav",
+    "query": "search",
+}
+
+
+_TYPES = frozenset(EVENT_TYPES)
+
+
+def event_type(value: Any, default: str | None = None) -> str:
+    if value in _TYPES:
+        return value
+    text = str(value or "").strip().lower()
+    if not text:
+        if default:
+            return default
+        raise ValidationError("type", "missing event type")
+    text = TYPE_SYNONYMS.get(text, text)
+    if text not in EVENT_TYPES:
+        raise ValidationError("type", f"unknown event type {str(value)[:30]!r}; expected one of "
+                                      f"{', '.join(EVENT_TYPES)} or a common synonym")
+    return text
+
+
+def event_of_row(values: dict[str, Any], plan: ColumnPlan, options: ImportOptions) -> Event:
+    """Build a validated event from one row; raises ValidationError naming the bad field."""
+    get = values.get
+    col = plan.first
+    ts = parse_timestamp(get(col["timestamp"]))
+    shopper = get(col["shopper_id"])
+    session = get(col["session_id"])
+    if session is None or session == "":
+        session = f"{str(shopper).strip()}@{ts // 86_400_000}"
+    extra = None
+    for name in plan.extras:
+        val = values[name]
+        if val is not None and val != "":
+            extra = extra or {}
+            extra[name] = check_text(val, name) if isinstance(val, str) else val
+    query = get(col["query"])
+    return validate_event(Event(
+        shopper_id=shopper, session_id=session, ts_ms=ts, type=event_type(get(col["type"]), options.event_type),
+        product_id=get(col["product_id"]), query="" if query is None else str(query).strip(), extra=extra))
+
+
+@register_importer("events")
+class EventsImporter:
+    name = "events"
+
+    def files(self, path: Path, options: ImportOptions) -> list[Path]:
+        return single_file(path)
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
+        planner = ColumnPlanner(options.mapping, FIELDS)
+        for row in read_table(path, options.table_format, options.delimiter):
+            if isinstance(row, Reject):
+                yield row
+                continue
+            try:
+                yield Record(row.line, events=[event_of_row(row.values, planner.plan(row.values), options)],
+                             raw=row.raw)
+            except ValidationError as err:
+                yield Reject.of(row.line, err, row.raw)

@@ -1,0 +1,266 @@
+"""The store: one SQL database (an embedded SQLite file by default, any SQLAlchemy URL such as PostgreSQL).
+
+Writes go in batches inside transactions the caller controls, so an importer can commit a batch of rows
+together with its checkpoint: a process killed at any moment leaves the store consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from daogou.catalog.rows import EVENT_COLUMNS, PRODUCT_COLUMNS, dumps, product_row
+from daogou.catalog.migrations import migrate
+from daogou.catalog.models import Event, Product, Shopper
+from daogou.config import StoreConfig
+from daogou.errors import StoreError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_IN_CHUNK = 500  # ids per IN (...) look-up; below SQLite's variable limit
+TABLES = ("products", "shoppers", "events", "imports", "rejects", "meta")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+_dumps = dumps
+
+
+def _on_sqlite_connect(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes (kill -9) in WAL mode
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA wal_autocheckpoint=16384")  # 64 MiB of WAL between checkpoints: fewer syncs in bulk imports
+    cur.close()
+
+
+class Store:
+    """Products, shoppers and events, plus the import ledger and quarantine of rejected rows."""
+
+    def __init__(self, engine: sa.Engine, config: StoreConfig):
+        self.engine = engine
+        self.config = config
+        md = sa.MetaData()
+        md.reflect(engine, only=list(TABLES))
+        self.t = md.tables
+
+    @classmethod
+    def open(cls, config: StoreConfig) -> "Store":
+        """Open (creating and migrating as needed) the store described by ``config``."""
+        try:
+            config.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create home directory {config.home}: {exc}") from exc
+        try:
+            engine = sa.create_engine(config.database_url)
+            if engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _on_sqlite_connect)
+            migrate(engine)
+            return cls(engine, config)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open store {config.database_url}: {exc}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ dialect helpers
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        """INSERT that skips rows whose primary key exists (SQLite and PostgreSQL)."""
+        name = self.engine.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            raise StoreError(f"unsupported database dialect {name!r} (use SQLite or PostgreSQL)")
+        return insert(table).on_conflict_do_nothing()
+
+    def _bulk_insert_ignore(self, conn: Connection, table: str, cols: Sequence[str], rows: list[tuple]) -> int:
+        """Executemany of plain tuples, skipping existing keys; returns rows inserted. The hot path of imports."""
+        if not rows:
+            return 0
+        names = ", ".join(f'"{c}"' for c in cols)
+        if self.engine.dialect.name == "sqlite":
+            sql = f'INSERT OR IGNORE INTO "{table}" ({names}) VALUES ({", ".join("?" * len(cols))})'
+        elif self.engine.dialect.name == "postgresql":
+            sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join(["%s"] * len(cols))}) ON CONFLICT DO NOTHING'
+        else:
+            raise StoreError(f"unsupported database dialect {self.engine.dialect.name!r} (use SQLite or PostgreSQL)")
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+            return max(cursor.rowcount, 0)
+        finally:
+            cursor.close()
+
+    def _existing(self, conn: Connection, column: sa.Column, keys: Sequence[Any],
+                  value: sa.Column | None = None) -> dict[Any, Any]:
+        """Map of key → ``value`` (or True) for the keys already present."""
+        found: dict[Any, Any] = {}
+        cols = [column] if value is None else [column, value]
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i:i + _IN_CHUNK]
+            for row in conn.execute(sa.select(*cols).where(column.in_(chunk))):
+                found[row[0]] = True if value is None else row[1]
+        return found
+
+    # ------------------------------------------------------------------ writes
+
+    def write_products(self, conn: Connection, products: Sequence[Product], overwrite: bool = True) -> tuple[int, int]:
+        """Insert new products; with ``overwrite``, update those whose content changed. Returns (added, updated)."""
+        table = self.t["products"]
+        if not overwrite:  # insert-if-missing: no look-up needed
+            now = _now_ms()
+            return self.insert_product_rows(conn, [product_row(p, now) for p in {p.id: p for p in products}.values()]), 0
+        latest = {p.id: p for p in products}  # a later row for the same id wins
+        known = self._existing(conn, table.c.id, list(latest), table.c.content_hash)
+        now = _now_ms()
+        rows = {pid: product_row(p, now) for pid, p in latest.items()}
+        new = [row for pid, row in rows.items() if pid not in known]
+        changed = [row for pid, row in rows.items() if pid in known and known[pid] != row[12]]
+        self._bulk_insert_ignore(conn, "products", PRODUCT_COLUMNS, new)
+        for row in changed:
+            conn.execute(table.update().where(table.c.id == row[0]).values(dict(zip(PRODUCT_COLUMNS, row))))
+        return len(new), len(changed)
+
+    def write_shoppers(self, conn: Connection, shoppers: Sequence[Shopper], overwrite: bool = False) -> int:
+        """Insert unknown shoppers (with ``overwrite``, replace attributes of known ones). Returns how many are new."""
+        table = self.t["shoppers"]
+        latest = {s.id: s for s in shoppers}
+        known = self._existing(conn, table.c.id, list(latest))
+        new = [(sid, _dumps(s.attributes)) for sid, s in latest.items() if sid not in known]
+        self._bulk_insert_ignore(conn, "shoppers", ("id", "attributes"), new)
+        if overwrite:
+            for sid, s in latest.items():
+                if sid in known and s.attributes:
+                    conn.execute(table.update().where(table.c.id == sid).values(attributes=_dumps(s.attributes)))
+        return len(new)
+
+    def insert_event_rows(self, conn: Connection, rows: list[tuple]) -> int:
+        """Insert event rows (values in ``EVENT_COLUMNS`` order) not already stored; returns how many were added."""
+        return self._bulk_insert_ignore(conn, "events", EVENT_COLUMNS, rows)
+
+    def insert_product_rows(self, conn: Connection, rows: list[tuple]) -> int:
+        """Insert product rows (``PRODUCT_COLUMNS`` order) whose id is not stored yet; returns how many were added."""
+        return self._bulk_insert_ignore(conn, "products", PRODUCT_COLUMNS, rows)
+
+    def insert_shopper_rows(self, conn: Connection, rows: list[tuple[str, str]]) -> int:
+        """Insert (id, attributes JSON) rows for unknown shoppers; returns how many were added."""
+        return self._bulk_insert_ignore(conn, "shoppers", ("id", "attributes"), rows)
+
+    def write_events(self, conn: Connection, events: Sequence[Event], import_id: int | None = None) -> int:
+        """Insert events (content uid, source order = position in ``events``); returns how many were added."""
+        return self.insert_event_rows(conn, [
+            (e.uid(), e.shopper_id, e.session_id, e.ts_ms, i, e.type, e.product_id, e.query,
+             dumps(e.extra) if e.extra else None, import_id) for i, e in enumerate(events)])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        table = self.t["meta"]
+        with self.transaction() as conn:
+            conn.execute(table.delete().where(table.c.key == key))
+            conn.execute(table.insert().values(key=key, value=_dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        table = self.t["meta"]
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
+        return default if value is None else json.loads(value)
+
+    # ------------------------------------------------------------------ reads
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(self.t[table])).scalar_one()
+
+    def get_products(self, ids: Sequence[str]) -> list[Product]:
+        """Products in the order of ``ids``; unknown ids are skipped."""
+        table = self.t["products"]
+        found: dict[str, Product] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), _IN_CHUNK):
+                for row in conn.execute(sa.select(table).where(table.c.id.in_(ids[i:i + _IN_CHUNK]))):
+                    found[row.id] = _product_of(row)
+        return [found[i] for i in ids if i in found]
+
+    def get_product(self, pid: str) -> Product | None:
+        got = self.get_products([pid])
+        return got[0] if got else None
+
+    def iter_products(self, batch: int = 2000) -> Iterator[Product]:
+        """Every product, ordered by id, streamed in batches."""
+        table = self.t["products"]
+        last = None
+        while True:
+            query = sa.select(table).order_by(table.c.id).limit(batch)
+            if last is not None:
+                query = query.where(table.c.id > last)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _product_of(row)
+            last = rows[-1].id
+
+    def get_shoppers(self) -> list[Shopper]:
+        table = self.t["shoppers"]
+        with self.engine.connect() as conn:
+            return [Shopper(r.id, json.loads(r.attributes)) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+
+    def events_frame(self, types: Iterable[str] | None = None, with_extra: bool = False) -> "pd.DataFrame":
+        """All events as a DataFrame ordered by (shopper, time, source order)."""
+        import pandas as pd
+        table = self.t["events"]
+        cols = [table.c.shopper_id, table.c.session_id, table.c.ts_ms, table.c.seq, table.c.type,
+                table.c.product_id, table.c.query] + ([table.c.extra] if with_extra else [])
+        query = sa.select(*cols).order_by(table.c.shopper_id, table.c.ts_ms, table.c.seq)
+        if types is not None:
+            query = query.where(table.c.type.in_(list(types)))
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=[c.name for c in cols])
+        return frame.astype({"ts_ms": "int64", "seq": "int64"}) if len(frame) else frame
+
+    def iter_events(self, batch: int = 50_000) -> Iterator[Event]:
+        """Every event in (shopper, time, source order), streamed."""
+        import pandas as pd
+        frame_iter = pd.read_sql_query(
+            sa.select(self.t["events"]).order_by(self.t["events"].c.shopper_id, self.t["events"].c.ts_ms,
+                                                 self.t["events"].c.seq),
+            self.engine, chunksize=batch)
+        for frame in frame_iter:
+            for r in frame.itertuples(index=False):
+                yield Event(r.shopper_id, r.session_id, int(r.ts_ms), r.type,
+                            None if pd.isna(r.product_id) else r.product_id, r.query or "",
+                            json.loads(r.extra) if isinstance(r.extra, str) else None)
+
+
+def _product_of(row: Any) -> Product:
+    return Product(
+        id=row.id, title=row.title, description=row.description,
+        category=tuple(row.category.split(" > ")) if row.category else (), brand=row.brand, price=row.price,
+        currency=row.currency, attributes=json.loads(row.attributes), image=row.image, language=row.language,
+        in_stock=bool(row.in_stock), translations=json.loads(row.translations))

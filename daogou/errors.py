@@ -1,0 +1,42 @@
+"""Typed errors raised by the library. Only the CLI and the HTTP layer translate them for people."""
+
+from __future__ import annotations
+
+
+class DaogouError(Exception):
+    """Base class of every error daogou raises on purpose."""
+
+
+class ConfigError(DaogouError):
+    """A setting is missing or invalid (home directory, database URL, option value)."""
+
+
+class StoreError(DaogouError):
+    """The store cannot be opened, migrated or written."""
+
+
+class MigrationError(StoreError):
+    """The database schema is unknown, newer than this version, or a migration failed."""
+
+
+class ValidationError(DaogouError):
+    """One value failed validation. ``field`` names it; ``reason`` says why."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class ImportFailed(DaogouError):
+    """A whole import failed (unreadable file, unknown format, bad options). Row problems are rejects, not this."""
+
+
+class UnknownNameError(DaogouError):
+    """A registry was asked for a name it does not hold."""
+
+    def __init__(self, kind: str, name: str, known: list[str]):
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(sorted(known)) or 'none'}")
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
