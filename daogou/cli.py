@@ -90,7 +90,7 @@ def demo(ctx: Ctx, seed: int, n_products: int, n_shoppers: int, force: bool) -> 
     from daogou.catalog.stats import store_stats
     with ctx.store() as store:
         result = build_demo_store(store, DemoConfig(seed=seed, n_products=n_products, n_shoppers=n_shoppers),
-                                  force=force, progress=not ctx.as_json)
+                                  force=force)
         stats = store_stats(store)
     payload = {"demo": result, "stats": stats}
     verb = "built" if result["built"] else "already built (use --force to rebuild)"

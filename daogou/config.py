@@ -16,6 +16,9 @@ class StoreConfig:
     home: Path
     url: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home))
+
     @property
     def database_url(self) -> str:
         return self.url or f"sqlite:///{(self.home / 'daogou.db').resolve()}"

@@ -184,9 +184,10 @@ class _FileJob:
             rejects = list(batch.rejects)
             if self.options.strict:
                 rejects += self._drop_unknown(conn, batch)
+                rejects.sort(key=lambda r: r.line)
             self._write_rows(conn, import_id, batch, report)
             new_rejects = self._write_rejects(conn, import_id, rejects)
-            report.rejected += len(new_rejects)
+            report.rejected += len(rejects)  # quarantine gets only the new ones; the status counts them all
             report.lines = last_line
             counts = {k: getattr(report, k) for k in ("lines", "products_added", "products_updated",
                                                       "shoppers_added", "events_added", "rejected")}
@@ -196,6 +197,8 @@ class _FileJob:
                 values.update(status="done", finished_ms=int(time.time() * 1000))
             conn.execute(imports.update().where(imports.c.id == import_id).values(**values))
         self._quarantine(import_id, new_rejects, report)
+        for r in rejects[:max(0, self.max_listed - len(report.rejects))]:
+            report.rejects.append({"where": f"{self.path}:{r.line}", "field": r.field, "reason": _printable(r.reason)})
 
     def _drop_unknown(self, conn: Connection, batch: Prepared) -> list[Reject]:
         """Strict mode: a line whose event names a product neither stored nor offered in this batch is rejected."""
@@ -255,8 +258,6 @@ class _FileJob:
                 entry = {"import_id": import_id, "format": self.fmt, "file": str(self.path), "line": r.line,
                          "field": r.field, "reason": r.reason, "raw": r.raw}
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-                if len(report.rejects) < self.max_listed:
-                    report.rejects.append({"where": f"{self.path}:{r.line}", "field": r.field, "reason": r.reason})
 
 
 def _printable(text: str) -> str:
