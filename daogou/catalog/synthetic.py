@@ -1,8 +1,7 @@
-"""Generate a synthetic behaviour log in the ``events`` CSV layout (for import benchmarks and scale tests)."""
+"""Synthetic behaviour logs in the ``events`` CSV layout, for import benchmarks and scale tests."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 from pathlib import Path
 
@@ -13,7 +12,7 @@ TYPES = np.array(["view", "view", "view", "view", "click", "cart", "fav", "purch
 
 def write_events_csv(path: Path, n_events: int, n_shoppers: int = 50_000, n_products: int = 20_000,
                      seed: int = 0) -> Path:
-    """Shopper blocks of sessions, time-ordered, Zipf-popular products; deterministic for a seed."""
+    """Shopper-sorted rows, random times over 90 days, Zipf-popular products; deterministic for a seed."""
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     start = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -31,12 +30,3 @@ def write_events_csv(path: Path, n_events: int, n_shoppers: int = 50_000, n_prod
                 out.writerow((f"U{s:07d}", f"U{s:07d}-{t // 86_400}", t, k, f"P{p:07d}", ""))
             done += n
     return path
-
-
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("path", type=Path)
-    ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    write_events_csv(args.path, args.events, seed=args.seed)

@@ -1,0 +1,108 @@
+"""The store: migrations, writes, reads, export round trip, and the same code on PostgreSQL when available."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+
+from daogou.catalog.export import export_recbole
+from daogou.catalog.importers import run_import
+from daogou.catalog.migrations import MIGRATIONS, applied_migrations
+from daogou.catalog.models import Event, Product, Shopper
+from daogou.catalog.store import Store
+from daogou.config import StoreConfig, resolve_store_config
+from daogou.errors import MigrationError
+
+
+def test_migrations_recorded_in_order_and_once(home):
+    with Store.open(StoreConfig(home)) as store:
+        names = applied_migrations(store.engine)
+    assert names == [name for name, _ in MIGRATIONS] and names == sorted(names)
+    with Store.open(StoreConfig(home)) as store:  # reopening applies nothing new
+        assert applied_migrations(store.engine) == names
+
+
+def test_newer_database_is_refused(home):
+    with Store.open(StoreConfig(home)) as store:
+        with store.transaction() as conn:
+            conn.execute(sa.text("INSERT INTO schema_migrations VALUES ('9999_future', 0)"))
+    with pytest.raises(MigrationError, match="9999_future"):
+        Store.open(StoreConfig(home))
+
+
+def test_home_resolution(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAOGOU_HOME", str(tmp_path / "env"))
+    assert resolve_store_config().home == tmp_path / "env"
+    assert resolve_store_config(tmp_path / "flag").home == tmp_path / "flag"
+    monkeypatch.delenv("DAOGOU_HOME")
+    assert str(resolve_store_config().home) == ".daogou"
+    assert resolve_store_config(tmp_path).database_url.startswith("sqlite:///")
+
+
+def test_write_read_round_trip(store):
+    p = Product("p1", title="红色跑鞋", description="轻便", category=("鞋", "跑鞋"), brand="飞骋", price=399.0,
+                currency="CNY", attributes={"color": "red", "size": ["41", "42"]}, image="images/p1.png",
+                language="zh", in_stock=False, translations={"en": {"title": "Red running shoes"}})
+    with store.transaction() as conn:
+        assert store.write_products(conn, [p]) == (1, 0)
+        assert store.write_products(conn, [p]) == (0, 0)  # unchanged: nothing written
+        assert store.write_shoppers(conn, [Shopper("u1", {"language": "zh"})]) == 1
+        assert store.write_events(conn, [Event("u1", "s1", 1, "view", "p1"), Event("u1", "s1", 2, "purchase", "p1")]) == 2
+        assert store.write_events(conn, [Event("u1", "s1", 1, "view", "p1")]) == 0
+    assert store.get_product("p1") == p
+    assert store.get_product("nope") is None
+    assert [x.id for x in store.iter_products(batch=1)] == ["p1"]
+    assert store.events_frame()["type"].tolist() == ["view", "purchase"]
+    assert [e.type for e in store.iter_events()] == ["view", "purchase"]
+
+
+def test_export_recbole_round_trip(datasets, tmp_path):
+    with Store.open(StoreConfig(tmp_path / "a")) as a:
+        run_import(a, "recbole", datasets / "movielens_100k_recbole", progress=False)
+        result = export_recbole(a, tmp_path / "out", "ml")
+        frame_a = a.events_frame()
+    assert result["counts"] == {"inter": 100_000, "item": 1_682, "user": 943}
+    header = (tmp_path / "out" / "ml.inter").read_text().splitlines()[0]
+    assert header == "user_id:token\titem_id:token\ttimestamp:float\ttype:token"
+    with Store.open(StoreConfig(tmp_path / "b")) as b:
+        report = run_import(b, "recbole", tmp_path / "out", progress=False).to_dict()
+        assert report["status"] == "clean"
+        frame_b = b.events_frame()
+        assert b.get_product("1").title == "Toy Story"
+        assert {s.id: s.attributes for s in b.get_shoppers()}["1"]["occupation"] == "technician"
+    cols = ["shopper_id", "product_id", "ts_ms", "type"]
+    assert frame_a[cols].sort_values(cols).values.tolist() == frame_b[cols].sort_values(cols).values.tolist()
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("DAOGOU_TEST_PG_URL")
+    if url:
+        return url
+    return None
+
+
+@pytest.mark.skipif(not _postgres_url(), reason="no PostgreSQL server (set DAOGOU_TEST_PG_URL; .ci/run does)")
+def test_same_store_code_on_postgresql(datasets, tmp_path):
+    url = _postgres_url()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # a clean database for this test
+        for table in ("events", "products", "shoppers", "imports", "rejects", "meta", "schema_migrations"):
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    engine.dispose()
+    with Store.open(StoreConfig(tmp_path, url=url)) as store:
+        assert store.engine.dialect.name == "postgresql"
+        report = run_import(store, "taobao", datasets / "taobao_userbehavior_head/UserBehavior_head84k.csv",
+                            progress=False).to_dict()
+        assert report["totals"]["events_added"] == 84_475 and report["totals"]["shoppers_added"] == 815
+        again = run_import(store, "taobao", datasets / "taobao_userbehavior_head/UserBehavior_head84k.csv",
+                           force=True, progress=False).to_dict()
+        assert again["totals"]["events_added"] == 0
+        assert store.count("products") == 55_368
+        seed = tmp_path / "seed.csv"
+        seed.write_text('1,"case",["c1","c2"],["c1"]\n,"bad",[],[]\n', encoding="utf-8")
+        bad = run_import(store, "seed-csv", seed, progress=False)
+        assert bad.status == "rejects" and bad.total("events_added") == 4
