@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import xxhash
+
 from daogou.errors import ValidationError
 
 EVENT_TYPES = ("search", "view", "click", "cart", "fav", "purchase")
@@ -26,6 +28,8 @@ _CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "£": "GBP", "€": "EUR", "¥": 
                      "RMB": "CNY", "₹": "INR", "₩": "KRW", "C$": "CAD", "A$": "AUD", "HK$": "HKD"}
 _PRICE_RE = re.compile(r"^\s*(?P<pre>[^\d\s.,+-]{0,4})\s*(?P<num>[+-]?[\d.,]+)\s*(?P<post>[^\d\s.,]{0,4})\s*$")
 _blake2b = hashlib.blake2b
+_xxh64 = xxhash.xxh3_64_intdigest
+_2_63, _2_64 = 1 << 63, 1 << 64
 _SIMPLE_ID = re.compile(r"[A-Za-z0-9_.:@#/+=-]{1,256}").fullmatch
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _CATEGORY_SPLIT = re.compile(r"\s*(?:>|›|»)\s*")
@@ -48,12 +52,18 @@ class Product:
     in_stock: bool = True
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def content_hash(self) -> str:
-        """Stable hash of everything shown about the product; changes exactly when its content changes."""
+    def content_hash(self, attributes_json: str | None = None, translations_json: str | None = None) -> str:
+        """Stable hash of everything shown about the product; changes exactly when its content changes.
+
+        Callers that already encoded ``attributes``/``translations`` canonically may pass the JSON to save work.
+        """
+        if attributes_json is None:
+            attributes_json = _CANONICAL.encode(self.attributes) if self.attributes else "{}"
+        if translations_json is None:
+            translations_json = _CANONICAL.encode(self.translations) if self.translations else "{}"
         payload = "\x1f".join((
             self.title, self.description, "\x1e".join(self.category), self.brand, repr(self.price), self.currency,
-            _CANONICAL.encode(self.attributes) if self.attributes else "{}", self.image, self.language,
-            "1" if self.in_stock else "0", _CANONICAL.encode(self.translations) if self.translations else "{}"))
+            attributes_json, self.image, self.language, "1" if self.in_stock else "0", translations_json))
         return _blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
     def text(self, lang: str | None = None) -> tuple[str, str]:
@@ -92,8 +102,10 @@ class Event:
 
 def event_uid(shopper_id: str, session_id: str, ts_ms: int, type_: str, product_id: str | None, query: str,
               ordinal: int = 0) -> int:
+    """XXH3-64 of the event's content, as a signed 64-bit integer (the store's key type)."""
     key = "\x1f".join((shopper_id, session_id, str(ts_ms), type_, product_id or "", query, str(ordinal)))
-    return int.from_bytes(_blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big", signed=True)
+    value = _xxh64(key.encode("utf-8", "surrogatepass"))
+    return value - _2_64 if value >= _2_63 else value
 
 
 # ---------------------------------------------------------------- validators

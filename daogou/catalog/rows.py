@@ -21,6 +21,7 @@ def dumps(obj: Any) -> str:
 
 def product_row(p: Product, now_ms: int) -> tuple:
     """Values in the order of ``PRODUCT_COLUMNS``."""
-    return (p.id, p.title, p.description, " > ".join(p.category), p.brand, p.price, p.currency,
-            dumps(p.attributes) if p.attributes else "{}", p.image, p.language, bool(p.in_stock),
-            dumps(p.translations) if p.translations else "{}", p.content_hash(), now_ms)
+    attributes = dumps(p.attributes) if p.attributes else "{}"
+    translations = dumps(p.translations) if p.translations else "{}"
+    return (p.id, p.title, p.description, " > ".join(p.category), p.brand, p.price, p.currency, attributes,
+            p.image, p.language, bool(p.in_stock), translations, p.content_hash(attributes, translations), now_ms)

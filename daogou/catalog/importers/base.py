@@ -31,7 +31,6 @@ class Record:
     products: Sequence[Product] = ()  # full product rows: insert or update
     stubs: Sequence[Product] = ()  # products only known from behaviour: insert if missing
     shoppers: Sequence[Shopper] = ()
-    raw: str = ""
 
 
 @dataclass
@@ -111,11 +110,24 @@ def single_file(path: Path) -> list[Path]:
 
 # ---------------------------------------------------------------- table readers
 
-@dataclass
 class Row:
-    line: int
-    values: dict[str, Any]
-    raw: str
+    """One table row: column ``names``, its ``cells``, and the 1-based line it starts on."""
+
+    __slots__ = ("line", "names", "cells", "_raw", "_sep")
+
+    def __init__(self, line: int, names: Sequence[str], cells: list[Any], raw: str | None = None, sep: str = ","):
+        self.line, self.names, self.cells, self._raw, self._sep = line, names, cells, raw, sep
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(zip(self.names, self.cells))
+
+    @property
+    def raw(self) -> str:
+        """The source text (rebuilt from the cells for CSV), for quarantine."""
+        if self._raw is None:
+            self._raw = self._sep.join("" if c is None else str(c) for c in self.cells)
+        return self._raw[:RAW_LIMIT]
 
 
 def table_format_of(path: Path, explicit: str | None) -> str:
@@ -168,7 +180,6 @@ def read_csv(path: Path, delimiter: str = ",", header: list[str] | None = None) 
                 prev_end = reader.line_num
                 continue
             start, prev_end = prev_end + 1, reader.line_num
-            raw = delimiter.join(cells)
             if names is None:
                 names = [c.strip() for c in cells]
                 if not any(names):
@@ -177,9 +188,10 @@ def read_csv(path: Path, delimiter: str = ",", header: list[str] | None = None) 
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue  # blank line
             if len(cells) != len(names):
-                yield Reject(start, "row", f"expected {len(names)} columns, found {len(cells)}", raw[:RAW_LIMIT])
+                yield Reject(start, "row", f"expected {len(names)} columns, found {len(cells)}",
+                             delimiter.join(cells)[:RAW_LIMIT])
                 continue
-            yield Row(start, dict(zip(names, cells)), raw)
+            yield Row(start, names, cells, None, delimiter)
 
 
 def _read_jsonl(path: Path) -> Iterator[Row | Reject]:
@@ -195,7 +207,7 @@ def _read_jsonl(path: Path) -> Iterator[Row | Reject]:
             if not isinstance(value, dict):
                 yield Reject(n, "row", "expected a JSON object", text[:RAW_LIMIT])
                 continue
-            yield Row(n, value, text.rstrip("\n"))
+            yield Row(n, tuple(value), list(value.values()), text.rstrip("\n"))
 
 
 def _read_parquet(path: Path) -> Iterator[Row | Reject]:
@@ -208,50 +220,61 @@ def _read_parquet(path: Path) -> Iterator[Row | Reject]:
     for batch in pf.iter_batches(batch_size=10_000):
         for values in batch.to_pylist():
             n += 1  # Parquet has no lines: the row number (1-based) stands in for one
-            yield Row(n, values, json.dumps(values, ensure_ascii=False, default=str)[:RAW_LIMIT])
+            yield Row(n, tuple(values), list(values.values()),
+                      json.dumps(values, ensure_ascii=False, default=str)[:RAW_LIMIT])
 
 
 @dataclass(frozen=True)
 class ColumnPlan:
-    """Which source column(s) feed each daogou field, and which columns are left over (extras)."""
+    """For one set of column names: the column index/indices of each daogou field, and the leftover columns."""
 
-    columns: dict[str, tuple[str, ...]]
-    extras: tuple[str, ...]
-    first: dict[str, str | None] = field(default_factory=dict)  # field -> its (first) column, None if absent
+    names: tuple[str, ...]
+    columns: dict[str, tuple[int, ...]]  # field -> indices of its source columns
+    first: dict[str, int | None]  # field -> index of its (first) column, None when absent
+    extras: tuple[int, ...]  # indices of columns no field uses
 
-    def get(self, values: dict[str, Any], name: str) -> Any:
-        cols = self.columns.get(name)
-        if not cols:
+    def get(self, cells: Sequence[Any], name: str) -> Any:
+        idx = self.columns.get(name)
+        if not idx:
             return None
-        if len(cols) == 1:
-            return values.get(cols[0])
-        return [values.get(c) for c in cols]
+        if len(idx) == 1:
+            return cells[idx[0]]
+        return [cells[i] for i in idx]
 
 
 class ColumnPlanner:
-    """Resolves mapping and aliases once per distinct set of column names (once per file for CSV)."""
+    """Resolves ``--map`` and aliases once per distinct header (once per file for CSV)."""
 
     def __init__(self, mapping: dict[str, list[str]], fields: dict[str, tuple[str, ...]]):
         self.mapping, self.fields = mapping, fields
         self._plans: dict[tuple[str, ...], ColumnPlan] = {}
+        self._last: tuple[Sequence[str], ColumnPlan] | None = None
 
-    def plan(self, values: dict[str, Any]) -> ColumnPlan:
-        keys = tuple(values)
-        found = self._plans.get(keys)
+    def plan(self, names: Sequence[str]) -> ColumnPlan:
+        if self._last is not None and self._last[0] is names:
+            return self._last[1]
+        key = tuple(names)
+        found = self._plans.get(key)
         if found is None:
-            found = self._plans[keys] = self._resolve(keys)
+            found = self._plans[key] = self._resolve(key)
+        self._last = (names, found)
         return found
 
-    def _resolve(self, keys: tuple[str, ...]) -> ColumnPlan:
-        present = set(keys)
-        columns: dict[str, tuple[str, ...]] = {}
+    def _resolve(self, names: tuple[str, ...]) -> ColumnPlan:
+        where = {n: i for i, n in enumerate(names)}
+        columns: dict[str, tuple[int, ...]] = {}
         for name, aliases in self.fields.items():
-            if self.mapping.get(name):
-                columns[name] = tuple(self.mapping[name])
+            mapped = self.mapping.get(name)
+            if mapped:
+                missing = [c for c in mapped if c not in where]
+                if missing:
+                    raise ImportFailed(f"--map {name}={','.join(mapped)}: no column {missing[0]!r} in "
+                                       f"{', '.join(names)}")
+                columns[name] = tuple(where[c] for c in mapped)
             else:
-                hit = next((c for c in (name, *aliases) if c in present), None)
+                hit = next((c for c in (name, *aliases) if c in where), None)
                 if hit is not None:
-                    columns[name] = (hit,)
-        used = {c for cols in columns.values() for c in cols}
+                    columns[name] = (where[hit],)
+        used = {i for idx in columns.values() for i in idx}
         first = {name: (columns[name][0] if name in columns else None) for name in self.fields}
-        return ColumnPlan(columns, tuple(k for k in keys if k not in used), first)
+        return ColumnPlan(names, columns, first, tuple(i for i in range(len(names)) if i not in used))

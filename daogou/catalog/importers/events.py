@@ -8,7 +8,7 @@ session. Unmapped columns are kept in the event's ``extra``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,25 +53,28 @@ def event_type(value: Any, default: str | None = None) -> str:
     return text
 
 
-def event_of_row(values: dict[str, Any], plan: ColumnPlan, options: ImportOptions) -> Event:
-    """Build a validated event from one row; raises ValidationError naming the bad field."""
-    get = values.get
-    col = plan.first
-    ts = parse_timestamp(get(col["timestamp"]))
-    shopper = get(col["shopper_id"])
-    session = get(col["session_id"])
+def event_of_row(cells: Sequence[Any], plan: ColumnPlan, options: ImportOptions) -> Event:
+    """Build a validated event from one row's cells; raises ValidationError naming the bad field."""
+    ix = plan.first
+    i_ts, i_shopper, i_session, i_type, i_product, i_query = (
+        ix["timestamp"], ix["shopper_id"], ix["session_id"], ix["type"], ix["product_id"], ix["query"])
+    ts = parse_timestamp(None if i_ts is None else cells[i_ts])
+    shopper = None if i_shopper is None else cells[i_shopper]
+    session = None if i_session is None else cells[i_session]
     if session is None or session == "":
         session = f"{str(shopper).strip()}@{ts // 86_400_000}"
     extra = None
-    for name in plan.extras:
-        val = values[name]
+    for i in plan.extras:
+        val = cells[i]
         if val is not None and val != "":
             extra = extra or {}
-            extra[name] = check_text(val, name) if isinstance(val, str) else val
-    query = get(col["query"])
+            extra[plan.names[i]] = check_text(val, plan.names[i]) if isinstance(val, str) else val
+    query = None if i_query is None else cells[i_query]
     return validate_event(Event(
-        shopper_id=shopper, session_id=session, ts_ms=ts, type=event_type(get(col["type"]), options.event_type),
-        product_id=get(col["product_id"]), query="" if query is None else str(query).strip(), extra=extra))
+        shopper_id=shopper, session_id=session, ts_ms=ts,
+        type=event_type(None if i_type is None else cells[i_type], options.event_type),
+        product_id=None if i_product is None else cells[i_product],
+        query="" if query is None else str(query).strip(), extra=extra))
 
 
 @register_importer("events")
@@ -88,7 +91,6 @@ class EventsImporter:
                 yield row
                 continue
             try:
-                yield Record(row.line, events=[event_of_row(row.values, planner.plan(row.values), options)],
-                             raw=row.raw)
+                yield Record(row.line, events=(event_of_row(row.cells, planner.plan(row.names), options),))
             except ValidationError as err:
                 yield Reject.of(row.line, err, row.raw)

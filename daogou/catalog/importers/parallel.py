@@ -21,15 +21,18 @@ _QUEUE_BATCHES = 4
 
 
 def batched(items: Iterator[Parsed], batch_events: int) -> Iterator[list[Parsed]]:
-    """Group parsed lines so that a batch holds about ``batch_events`` events (lines are never split)."""
+    """Group parsed lines so that a batch holds about ``batch_events`` events (lines are never split).
+
+    The first batches are smaller (1/16, 1/8, … of the size) so the writer starts while the parser goes on.
+    """
     batch: list[Parsed] = []
-    n = 0
+    n, size = 0, max(1, batch_events // 16)
     for item in items:
         batch.append(item)
         n += len(item.events) if isinstance(item, Record) else 1
-        if n >= batch_events:
+        if n >= size:
             yield batch
-            batch, n = [], 0
+            batch, n, size = [], 0, min(batch_events, size * 2)
     if batch:
         yield batch
 

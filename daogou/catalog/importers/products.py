@@ -9,7 +9,7 @@ mapping file. Columns nobody mapped become product attributes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def product_of_row(values: dict[str, Any], plan: ColumnPlan, options: ImportOptions) -> Product:
-    """Build a validated product from one row; raises ValidationError naming the bad field."""
-    get = lambda name: plan.get(values, name)  # noqa: E731
+def product_of_row(cells: Sequence[Any], plan: ColumnPlan, options: ImportOptions) -> Product:
+    """Build a validated product from one row's cells; raises ValidationError naming the bad field."""
+    get = lambda name: plan.get(cells, name)  # noqa: E731
     price, currency = parse_price(get("price"), options.currency)
     explicit_currency = get("currency")
     if explicit_currency not in (None, ""):
@@ -46,8 +46,8 @@ def product_of_row(values: dict[str, Any], plan: ColumnPlan, options: ImportOpti
     if isinstance(category, list):  # several columns make one path
         category = [c for c in category if c not in (None, "")]
     attributes = _attributes(get("attributes"))
-    for col in plan.extras:
-        val = values[col]
+    for i in plan.extras:
+        col, val = plan.names[i], cells[i]
         if val not in (None, ""):
             attributes.setdefault(col, check_text(val, col) if isinstance(val, str) else val)
     product = Product(
@@ -104,7 +104,6 @@ class ProductsImporter:
                 yield row
                 continue
             try:
-                yield Record(row.line, products=[product_of_row(row.values, planner.plan(row.values), options)],
-                             raw=row.raw)
+                yield Record(row.line, products=(product_of_row(row.cells, planner.plan(row.names), options),))
             except ValidationError as err:
                 yield Reject.of(row.line, err, row.raw)

@@ -120,8 +120,8 @@ class RecboleImporter:
     def _record(kind: str, n: int, values: dict[str, Any], options: ImportOptions, state: _InterState,
                 raw: str) -> Record:
         if kind == ".item":
-            return Record(n, products=[item_of(values, options)], raw=raw)
+            return Record(n, products=[item_of(values, options)])
         if kind == ".user":
             attrs = {k: v for k, v in values.items() if k != "user_id" and v not in (None, "", [])}
-            return Record(n, shoppers=[Shopper(clean_id(values.get("user_id"), "user_id"), attrs)], raw=raw)
-        return Record(n, events=[state.event(values, options)], raw=raw)
+            return Record(n, shoppers=[Shopper(clean_id(values.get("user_id"), "user_id"), attrs)])
+        return Record(n, events=[state.event(values, options)])

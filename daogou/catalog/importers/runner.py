@@ -206,13 +206,14 @@ class _FileJob:
         wanted = sorted({e[6] for e in batch.events if e[6] is not None} - offered)
         table = self.store.t["products"]
         known = set(self.store._existing(conn, table.c.id, wanted)) | offered
-        bad: dict[int, str] = {}
+        bad: dict[int, tuple] = {}
         for e in batch.events:
             if e[6] is not None and e[6] not in known and e[0] not in bad:
-                bad[e[0]] = e[6]
+                bad[e[0]] = e
         if bad:
             batch.events = [e for e in batch.events if e[0] not in bad]
-        return [Reject(line, "product_id", f"unknown product {pid!r} (strict mode)") for line, pid in bad.items()]
+        return [Reject(line, "product_id", f"unknown product {e[6]!r} (strict mode)",
+                       ",".join(str(v) for v in e[1:8] if v is not None)) for line, e in bad.items()]
 
     def _write_rows(self, conn: Connection, import_id: int, batch: Prepared, report: FileReport) -> None:
         store = self.store

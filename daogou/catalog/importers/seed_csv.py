@@ -140,6 +140,6 @@ class SeedCsvImporter:
                 if n == 1 and text.replace(" ", "").lower().startswith("user_id,query"):
                     continue  # header
                 try:
-                    yield Record(n, events=seed_events(n, split_seed_line(text), start_ms), raw=text)
+                    yield Record(n, events=seed_events(n, split_seed_line(text), start_ms))
                 except ValidationError as err:
                     yield Reject(n, err.field, err.reason, text[:RAW_LIMIT])

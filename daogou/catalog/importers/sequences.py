@@ -95,7 +95,7 @@ class AmazonSeqImporter:
                 stubs = [Product(i, attributes={"attribute_ids": attrs[i]}) for i in set(items) - described
                          if i in attrs]
                 described.update(items)
-                yield Record(n, events=events, stubs=stubs, raw=text.rstrip("\n"))
+                yield Record(n, events=events, stubs=stubs)
 
 
 @register_importer("taobao")
@@ -107,22 +107,26 @@ class TaobaoImporter:
         return single_file(path)
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
+        described: set[str] = set()
         for row in read_csv(path, ",", header=self.header):
             if isinstance(row, Reject):
                 yield row
                 continue
-            v = row.values
+            user, item, category, behavior, ts_text = row.cells
             try:
-                ts = parse_timestamp(v["timestamp"])
-                user = clean_id(v["user_id"], "user_id")
-                item = clean_id(v["item_id"], "item_id")
-                category = clean_id(v["category_id"], "category_id")
-                ev = validate_event(Event(user, f"{user}@{ts // 86_400_000}", ts, event_type(v["behavior"]), item))
+                ts = parse_timestamp(ts_text)
+                user = clean_id(user, "user_id")
+                category = clean_id(category, "category_id")
+                ev = validate_event(Event(user, f"{user}@{ts // 86_400_000}", ts, event_type(behavior), item))
             except ValidationError as err:
                 yield Reject.of(row.line, err, row.raw)
                 continue
-            stub = Product(item, category=(category,), attributes={"category_id": category})
-            yield Record(row.line, events=[ev], stubs=[stub], raw=row.raw)
+            if ev.product_id in described:
+                yield Record(row.line, events=(ev,))
+                continue
+            described.add(ev.product_id)
+            stub = Product(ev.product_id, category=(category,), attributes={"category_id": category})
+            yield Record(row.line, events=(ev,), stubs=(stub,))
 
 
 @register_importer("diginetica")
@@ -138,10 +142,10 @@ class DigineticaImporter:
             if isinstance(row, Reject):
                 yield row
                 continue
-            if row.line == 2 and list(row.values) != expected:
+            if row.line == 2 and list(row.names) != expected:
                 raise ImportFailed(f"{path}:1: header must be {';'.join(expected)}")
             try:
-                yield Record(row.line, events=[self._event(row.values, options)], raw=row.raw)
+                yield Record(row.line, events=(self._event(row.values, options),))
             except ValidationError as err:
                 yield Reject.of(row.line, err, row.raw)
 
