@@ -13,7 +13,7 @@ from daogou.catalog.models import Product, event_uid
 from daogou.catalog.rows import dumps, product_row
 
 SEQ_SHIFT = 20  # seq = line << 20 | index of the event within its line
-ORDINAL_MEMORY = 1_000_000  # the identical-event counter is cleared past this many keys (bounded memory)
+ORDINAL_MEMORY = 250_000  # identical events farther apart than ~this many rows count as one (bounded memory)
 @dataclass
 class Prepared:
     """One batch, as rows. Every row starts with its source line so a whole line can be dropped (strict mode)."""
