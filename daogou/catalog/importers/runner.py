@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from tqdm import tqdm
 
-from daogou.catalog.importers.base import ImportOptions, Importer, Parsed, Record, Reject, get_importer
+from daogou.catalog.importers.base import ImportOptions, Importer, Reject, get_importer
 from daogou.catalog.importers.parallel import prepared_batches
 from daogou.catalog.importers.prepare import Identifier, Prepared, Preparer
 from daogou.catalog.models import Shopper
