@@ -108,6 +108,35 @@ def single_file(path: Path) -> list[Path]:
     return [path]
 
 
+class SingleFileImporter:
+    """Base of formats whose PATH is one file."""
+
+    name = ""
+
+    def files(self, path: Path, options: ImportOptions) -> list[Path]:
+        return single_file(path)
+
+
+class TableImporter(SingleFileImporter):
+    """Base of CSV/TSV/JSONL/Parquet formats: columns resolved once per header, one record per row."""
+
+    fields: dict[str, tuple[str, ...]] = {}
+
+    def record(self, row: "Row", plan: "ColumnPlan", options: ImportOptions) -> Record:
+        raise NotImplementedError
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
+        planner = ColumnPlanner(options.mapping, self.fields)
+        for row in read_table(path, options.table_format, options.delimiter):
+            if isinstance(row, Reject):
+                yield row
+                continue
+            try:
+                yield self.record(row, planner.plan(row.names), options)
+            except ValidationError as err:
+                yield Reject.of(row.line, err, row.raw)
+
+
 # ---------------------------------------------------------------- table readers
 
 class Row:

@@ -8,12 +8,10 @@ session. Unmapped columns are kept in the event's ``extra``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from daogou.catalog.importers.base import (ColumnPlan, ColumnPlanner, ImportOptions, Parsed, Record, Reject,
-                                           read_table, register_importer, single_file)
+from daogou.catalog.importers.base import ColumnPlan, ImportOptions, Record, Row, TableImporter, register_importer
 from daogou.catalog.models import EVENT_TYPES, Event, check_text, parse_timestamp, validate_event
 from daogou.errors import ValidationError
 
@@ -78,19 +76,8 @@ def event_of_row(cells: Sequence[Any], plan: ColumnPlan, options: ImportOptions)
 
 
 @register_importer("events")
-class EventsImporter:
-    name = "events"
+class EventsImporter(TableImporter):
+    fields = FIELDS
 
-    def files(self, path: Path, options: ImportOptions) -> list[Path]:
-        return single_file(path)
-
-    def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
-        planner = ColumnPlanner(options.mapping, FIELDS)
-        for row in read_table(path, options.table_format, options.delimiter):
-            if isinstance(row, Reject):
-                yield row
-                continue
-            try:
-                yield Record(row.line, events=(event_of_row(row.cells, planner.plan(row.names), options),))
-            except ValidationError as err:
-                yield Reject.of(row.line, err, row.raw)
+    def record(self, row: Row, plan: ColumnPlan, options: ImportOptions) -> Record:
+        return Record(row.line, events=(event_of_row(row.cells, plan, options),))

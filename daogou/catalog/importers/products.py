@@ -9,12 +9,10 @@ mapping file. Columns nobody mapped become product attributes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from daogou.catalog.importers.base import (ColumnPlan, ColumnPlanner, ImportOptions, Parsed, Record, Reject,
-                                           read_table, register_importer, single_file)
+from daogou.catalog.importers.base import ColumnPlan, ImportOptions, Record, Row, TableImporter, register_importer
 from daogou.catalog.models import (Product, check_text, clean_currency, clean_id, clean_language, parse_bool,
                                    parse_category, parse_price, validate_product)
 from daogou.errors import ValidationError
@@ -91,19 +89,8 @@ def _translations(value: Any) -> dict[str, dict[str, str]]:
 
 
 @register_importer("products")
-class ProductsImporter:
-    name = "products"
+class ProductsImporter(TableImporter):
+    fields = FIELDS
 
-    def files(self, path: Path, options: ImportOptions) -> list[Path]:
-        return single_file(path)
-
-    def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
-        planner = ColumnPlanner(options.mapping, FIELDS)
-        for row in read_table(path, options.table_format, options.delimiter):
-            if isinstance(row, Reject):
-                yield row
-                continue
-            try:
-                yield Record(row.line, products=(product_of_row(row.cells, planner.plan(row.names), options),))
-            except ValidationError as err:
-                yield Reject.of(row.line, err, row.raw)
+    def record(self, row: Row, plan: ColumnPlan, options: ImportOptions) -> Record:
+        return Record(row.line, products=(product_of_row(row.cells, plan, options),))

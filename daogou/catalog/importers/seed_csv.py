@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from daogou.catalog.importers.base import (RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text,
-                                           register_importer, single_file)
+from daogou.catalog.importers.base import (SingleFileImporter, RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text,
+                                           register_importer)
 from daogou.catalog.models import Event, check_text, clean_id, parse_timestamp, validate_event
 from daogou.errors import ValidationError
 
@@ -124,11 +124,7 @@ def seed_events(line: int, fields: list, start_ms: int) -> list[Event]:
 
 
 @register_importer("seed-csv")
-class SeedCsvImporter:
-    name = "seed-csv"
-
-    def files(self, path: Path, options: ImportOptions) -> list[Path]:
-        return single_file(path)
+class SeedCsvImporter(SingleFileImporter):
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
         start_ms = parse_timestamp(options.extra.get("start_time") or DEFAULT_START, "start_time")

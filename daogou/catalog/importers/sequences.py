@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from daogou.catalog.importers.base import (RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text, read_csv,
-                                           register_importer, single_file)
+from daogou.catalog.importers.base import (SingleFileImporter, RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text, read_csv,
+                                           register_importer)
 from daogou.catalog.importers.events import event_type
 from daogou.catalog.models import Event, Product, clean_id, parse_timestamp, validate_event
 from daogou.errors import ImportFailed, ValidationError
@@ -60,11 +60,7 @@ def _attributes_file(path: Path, options: ImportOptions) -> dict[str, list]:
 
 
 @register_importer("amazon-seq")
-class AmazonSeqImporter:
-    name = "amazon-seq"
-
-    def files(self, path: Path, options: ImportOptions) -> list[Path]:
-        return single_file(path)
+class AmazonSeqImporter(SingleFileImporter):
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
         layout = options.extra.get("layout") or _detect_layout(path)
@@ -99,12 +95,8 @@ class AmazonSeqImporter:
 
 
 @register_importer("taobao")
-class TaobaoImporter:
-    name = "taobao"
+class TaobaoImporter(SingleFileImporter):
     header = ["user_id", "item_id", "category_id", "behavior", "timestamp"]
-
-    def files(self, path: Path, options: ImportOptions) -> list[Path]:
-        return single_file(path)
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
         described: set[str] = set()
@@ -130,11 +122,7 @@ class TaobaoImporter:
 
 
 @register_importer("diginetica")
-class DigineticaImporter:
-    name = "diginetica"
-
-    def files(self, path: Path, options: ImportOptions) -> list[Path]:
-        return single_file(path)
+class DigineticaImporter(SingleFileImporter):
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
         expected = ["session_id", "user_id", "item_id", "timeframe", "eventdate"]
