@@ -88,7 +88,8 @@ def test_same_store_code_on_postgresql(datasets, tmp_path):
     url = _postgres_url()
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # a clean database for this test
-        for table in ("events", "products", "shoppers", "imports", "rejects", "meta", "schema_migrations"):
+        for table in ("events", "products", "shoppers", "imports", "rejects", "meta", "embeddings",
+                      "schema_migrations"):
             conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
     with Store.open(StoreConfig(tmp_path, url=url)) as store:

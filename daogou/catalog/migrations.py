@@ -88,8 +88,21 @@ def _initial(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _embeddings(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "embeddings", md,
+        sa.Column("encoder", sa.String(200), primary_key=True),  # the encoder's cache key (exact model)
+        sa.Column("text_hash", sa.String(32), primary_key=True),  # hash of (kind, text)
+        sa.Column("dim", sa.Integer, nullable=False),
+        sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, little-endian
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
+    ("0002_embeddings", _embeddings),
 ]
 
 

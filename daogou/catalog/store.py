@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _IN_CHUNK = 500  # ids per IN (...) look-up; below SQLite's variable limit
-TABLES = ("products", "shoppers", "events", "imports", "rejects", "meta")
+TABLES = ("products", "shoppers", "events", "imports", "rejects", "meta", "embeddings")
 
 
 def _now_ms() -> int:

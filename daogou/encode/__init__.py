@@ -1,0 +1,10 @@
+"""Encode: text (and later image) encoders behind one protocol, a registry by name, and an embedding cache.
+
+Imports only ``catalog``.
+"""
+
+from daogou.encode.base import TextEncoder, encoder_names, get_encoder, register_encoder
+from daogou.encode.cache import EmbeddingCache
+from daogou.encode.product_text import product_text
+
+__all__ = ["EmbeddingCache", "TextEncoder", "encoder_names", "get_encoder", "product_text", "register_encoder"]

@@ -1,0 +1,81 @@
+"""Lexical search: BM25 (``bm25s``) over analysed product text; Chinese is segmented with ``jieba``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+_LATIN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_jieba = None
+
+
+def _segmenter():
+    global _jieba  # lazy: jieba loads its dictionary on first use, not at import
+    if _jieba is None:
+        import logging
+
+        import jieba
+        jieba.setLogLevel(logging.WARNING)
+        _jieba = jieba
+    return _jieba
+
+
+def analyze(text: str) -> list[str]:
+    """Lower-cased Latin words and numbers; jieba search-mode words for Chinese runs."""
+    lowered = text.lower()
+    tokens = _LATIN.findall(lowered)
+    for run in _CJK_RUN.findall(lowered):
+        tokens += [w for w in _segmenter().lcut_for_search(run) if w.strip()]
+    return tokens
+
+
+class BM25Index:
+    """Exact BM25 over the whole catalog; filtering is a mask over the score vector, so nothing leaks."""
+
+    kind = "lexical"
+
+    def __init__(self, retriever, size: int):
+        self.retriever, self.size = retriever, size
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> "BM25Index":
+        import bm25s
+        retriever = bm25s.BM25()
+        corpus = [analyze(t) or ["\u2205"] for t in texts]  # bm25s needs a token per document
+        retriever.index(corpus, show_progress=False)
+        return cls(retriever, len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = [t for t in analyze(query) if t in self.retriever.vocab_dict]
+        if not tokens or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and scores of the best ``k`` documents with a positive score (and allowed by ``mask``)."""
+        scores = self.scores(query)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        return top_k(scores, k, positive_only=True)
+
+    def save(self, folder: Path) -> None:
+        self.retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> "BM25Index":
+        import bm25s
+        return cls(bm25s.BM25.load(str(folder), show_progress=False, verbosity=0), size)
+
+
+def top_k(scores: np.ndarray, k: int, positive_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    candidates = np.flatnonzero(scores > 0) if positive_only else np.arange(len(scores))
+    if len(candidates) > k:
+        part = np.argpartition(-scores[candidates], k - 1)[:k]
+        candidates = candidates[part]
+    order = np.lexsort((candidates, -scores[candidates]))  # score desc, then index: deterministic ties
+    chosen = candidates[order]
+    return chosen, scores[chosen]
