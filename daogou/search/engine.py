@@ -1,0 +1,218 @@
+"""The search engine: understand the query, filter, retrieve lexically and densely, fuse, explain.
+
+``Searcher.build(store)`` indexes the catalog (embeddings come from the store's cache, so only changed
+products are encoded); ``search(query, k, filters)`` returns hits with the signals that matched.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from daogou.catalog.models import Product
+from daogou.catalog.store import Store
+from daogou.encode import EmbeddingCache, TextEncoder, get_encoder, product_text
+from daogou.errors import ConfigError, ValidationError
+from daogou.search.dense import DenseIndex
+from daogou.search.filters import CatalogTable, Filters
+from daogou.search.hybrid import ranked, rrf, weighted
+from daogou.search.lexical import BM25Index
+from daogou.search.query import ParsedQuery, parse_query
+from daogou.search.vocab import Vocabulary
+
+MODES = ("hybrid", "lexical", "dense")
+MAX_K = 1000
+CATEGORY_MARGIN = 0.08  # embedding category intent: top similarity must beat the median by this much
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    encoder: str = "e5-multilingual"
+    candidates: int = 100  # per signal, before fusion
+    fusion: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    weights: dict[str, float] = field(default_factory=lambda: {"lexical": 1.0, "dense": 1.0, "attributes": 1.0,
+                                                               "category": 0.3})
+    understand: bool = True  # parse prices, brands, categories, attributes, sort words out of the query
+
+
+@dataclass
+class Hit:
+    product_id: str
+    score: float
+    signals: dict[str, float]
+    product: Product
+
+
+@dataclass
+class SearchResults:
+    hits: list[Hit]
+    total: int  # products that pass the filters
+    parsed: ParsedQuery | None
+    filters: Filters
+    facets: dict[str, dict[str, int]]
+    mode: str
+    relaxed: bool = False  # query-derived constraints matched nothing and were dropped
+
+    def ids(self) -> list[str]:
+        return [h.product_id for h in self.hits]
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+        return {"mode": self.mode, "total": self.total, "relaxed": self.relaxed,
+                "parsed": asdict(self.parsed) if self.parsed else None, "filters": asdict(self.filters),
+                "facets": self.facets,
+                "hits": [{"id": h.product_id, "score": round(h.score, 6), "signals": h.signals,
+                          "title": h.product.title, "brand": h.product.brand, "price": h.product.price,
+                          "currency": h.product.currency, "category": " > ".join(h.product.category)}
+                         for h in self.hits]}
+
+
+class Searcher:
+    def __init__(self, products: list[Product], encoder: TextEncoder, dense: DenseIndex, lexical: BM25Index,
+                 vocab: Vocabulary, config: SearchConfig):
+        self.products, self.encoder, self.dense, self.lexical = products, encoder, dense, lexical
+        self.vocab, self.config = vocab, config
+        self.table = CatalogTable(products)
+        self.categories = [c for c in self.table.category_names if c]
+        self._category_vectors: np.ndarray | None = None
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @classmethod
+    def build(cls, store: Store, config: SearchConfig = SearchConfig(), progress: bool = False) -> "Searcher":
+        products = list(store.iter_products())
+        encoder = get_encoder(config.encoder)
+        texts = [product_text(p, encoder.languages, full=False) for p in products]
+        vectors = EmbeddingCache(store).encode(encoder, texts, "passage", progress)
+        lexical = BM25Index.build([product_text(p) for p in products])
+        return cls(products, encoder, DenseIndex(vectors), lexical, Vocabulary.from_products(products), config)
+
+    # ---------------------------------------------------------------- query side
+    def query_vector(self, text: str) -> np.ndarray:
+        vec = self._query_vectors.get(text)
+        if vec is None:
+            vec = self.encoder.encode([text], kind="query")[0]
+            self._query_vectors[text] = vec
+            if len(self._query_vectors) > 512:
+                self._query_vectors.popitem(last=False)
+        return vec
+
+    def category_intent(self, text: str) -> tuple[str, float] | None:
+        """The category the query's embedding points to, when it clearly stands out (else None)."""
+        if not self.categories or not text.strip():
+            return None
+        if self._category_vectors is None:
+            names = [c.replace(" > ", " ") for c in self.categories]
+            self._category_vectors = self.encoder.encode(names, kind="passage")
+        sims = self._category_vectors @ self.query_vector(text)
+        best = int(np.argmax(sims))
+        if sims[best] - float(np.median(sims)) < CATEGORY_MARGIN:
+            return None
+        return self.categories[best], float(sims[best])
+
+    def understand(self, query: str) -> tuple[ParsedQuery | None, Filters, str]:
+        text = _clean(query)
+        if not self.config.understand:
+            return None, Filters(), text
+        parsed = parse_query(text, self.vocab)
+        derived = Filters(categories=tuple(parsed.categories), brands=tuple(parsed.brands),
+                          exclude_brands=tuple(parsed.exclude_brands), price_min=parsed.price_min,
+                          price_max=parsed.price_max,
+                          exclude_attributes={k: tuple(v) for k, v in parsed.exclude_attributes.items()})
+        return parsed, derived, parsed.text
+
+    # ---------------------------------------------------------------- search
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> SearchResults:
+        if mode not in MODES:
+            raise ConfigError(f"unknown search mode {mode!r}; expected one of {', '.join(MODES)}")
+        if not 1 <= k <= MAX_K:
+            raise ValidationError("k", f"must be between 1 and {MAX_K}")
+        explicit = filters or Filters()
+        parsed, derived, text = self.understand(query)
+        combined = explicit.merged(derived)
+        mask, relaxed = self.table.mask(combined), False
+        if mask is not None and not mask.any() and not derived.is_empty():
+            mask, combined, relaxed = self.table.mask(explicit), explicit, True
+        total = len(self.table) if mask is None else int(mask.sum())
+        lists, scores = self._signals(text or "", parsed, mask, mode)
+        order = self._fuse(lists, scores)
+        order = self._sorted(order, parsed, k)[:k]
+        hits = [self._hit(row, order_score, lists, scores) for row, order_score in order]
+        rows = None if mask is None else np.flatnonzero(mask)
+        return SearchResults(hits, total, parsed, combined, self.table.facets(rows), mode, relaxed)
+
+    def _signals(self, text: str, parsed: ParsedQuery | None, mask: np.ndarray | None,
+                 mode: str) -> tuple[dict[str, list[int]], dict[str, dict[int, float]]]:
+        n = self.config.candidates
+        lists: dict[str, list[int]] = {}
+        scores: dict[str, dict[int, float]] = {}
+        if not text.strip():
+            return lists, scores
+        if mode in ("hybrid", "lexical"):
+            idx, sc = self.lexical.search(text, n, mask)
+            lists["lexical"], scores["lexical"] = idx.tolist(), dict(zip(idx.tolist(), sc.tolist()))
+        if mode in ("hybrid", "dense"):
+            idx, sc = self.dense.search(self.query_vector(text), n, mask)
+            lists["dense"], scores["dense"] = idx.tolist(), dict(zip(idx.tolist(), sc.tolist()))
+        if mode == "hybrid":
+            self._soft_signals(text, parsed, mask, lists)
+        return lists, scores
+
+    def _soft_signals(self, text: str, parsed: ParsedQuery | None, mask: np.ndarray | None,
+                      lists: dict[str, list[int]]) -> None:
+        """Wanted attribute values and embedding category intent rank candidates, without filtering."""
+        pool = list(dict.fromkeys(lists.get("dense", []) + lists.get("lexical", [])))
+        if parsed and parsed.attributes:
+            m = self.table.mask(Filters(attributes={k: tuple(v) for k, v in parsed.attributes.items()}))
+            lists["attributes"] = [r for r in pool if m[r]]
+        if parsed is not None and not parsed.categories:
+            intent = self.category_intent(text)
+            if intent:
+                m = self.table.mask(Filters(categories=(intent[0],)))
+                lists["category"] = [r for r in pool if m[r]]
+
+    def _fuse(self, lists: dict[str, list[int]], scores: dict[str, dict[int, float]]) -> list[tuple[int, float]]:
+        if not lists:
+            return []
+        if self.config.fusion == "weighted":
+            by_signal = {**scores, **{name: {r: 1.0 for r in rows} for name, rows in lists.items()
+                                      if name not in scores}}
+            fused = weighted(by_signal, self.config.weights)
+        else:
+            fused = rrf(lists, self.config.rrf_k, self.config.weights)
+        return [(r, fused[r]) for r in ranked(fused)]
+
+    def _sorted(self, order: list[tuple[int, float]], parsed: ParsedQuery | None, k: int) -> list[tuple[int, float]]:
+        """"cheapest …": the most relevant candidates, cheapest first."""
+        if not parsed or parsed.sort not in ("price_asc", "price_desc") or not order:
+            return order
+        head = order[:max(3 * k, 30)]
+        sign = 1 if parsed.sort == "price_asc" else -1
+        return sorted(head, key=lambda rs: (np.isnan(self.table.price[rs[0]]), sign * self.table.price[rs[0]]))
+
+    def _hit(self, row: int, score: float, lists: dict[str, list[int]], scores: dict[str, dict[int, float]]) -> Hit:
+        signals: dict[str, float] = {}
+        for name, rows in lists.items():
+            if row in rows:
+                signals[f"{name}_rank"] = rows.index(row) + 1
+                if name in scores:
+                    signals[f"{name}_score"] = round(scores[name][row], 6)
+        return Hit(self.table.ids[row], score, signals, self.products[row])
+
+
+MAX_QUERY_CHARS = 2000
+
+
+def _clean(query: str) -> str:
+    """Text without control characters or undecodable bytes; empty and oversized queries are errors."""
+    if not isinstance(query, str):
+        raise ValidationError("query", "must be text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValidationError("query", f"too long ({len(query):,} characters; at most {MAX_QUERY_CHARS:,})")
+    text = "".join(ch for ch in query if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
+    if not text.strip():
+        raise ValidationError("query", "empty query")
+    return text

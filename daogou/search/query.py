@@ -1,0 +1,345 @@
+"""Query understanding: a shopper's query (English, Chinese or both) → free text plus structured constraints.
+
+Order of work on the query: clean it (control characters, NFKC, whitespace), take out price phrases ("under
+¥300", "300到500元"), then sort words ("cheapest", "最便宜"), then find the store's vocabulary in what is left
+(:meth:`Vocabulary.find`, longest match first). A brand, value or category right after a negation cue ("不要",
+"not", "without", …) is excluded, and so is one joined to it by "or"/"和"/"、". Weak values (numbers, one- or
+two-letter values) count only next to their key ("size 42", "42码", "XL号"). Attribute values that never occur in
+the query's categories are dropped. With no category from the vocabulary, an optional embedding
+``category_matcher`` may supply one (similarity ≥ :data:`CATEGORY_MATCH_MIN`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from daogou.errors import ValidationError
+from daogou.search.vocab import VocabMatch, Vocabulary, is_cjk, jieba_word
+
+MAX_QUERY_CHARS = 2000
+CATEGORY_MATCH_MIN = 0.5  # an embedding category match counts from this cosine similarity up
+GENERAL_KEY_SHARE = 0.5   # keys in at least this share of leaf categories (color, size, …) need no category
+
+_CURRENCIES = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
+               "美元": "USD", "美金": "USD", "hk$": "HKD", "¥": "CNY", "rmb": "CNY", "cny": "CNY", "yuan": "CNY",
+               "元": "CNY", "块": "CNY", "块钱": "CNY", "人民币": "CNY", "€": "EUR", "eur": "EUR", "euro": "EUR",
+               "euros": "EUR", "欧元": "EUR", "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "英镑": "GBP"}
+_PRE = r"(?:us\$|hk\$|\$|¥|€|£|(?:rmb|cny|usd|eur|gbp)(?![a-z]))"
+_POST = r"(?:(?:rmb|cny|yuan|usd|dollars?|bucks|eur|euros?|gbp|pounds?)(?![a-z])|块钱|块|元|美元|美金|人民币|欧元|英镑)"
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_MUL = r"(?:\s?k(?![a-z])|千|万)"
+_UNIT_AFTER = r"(?![a-z0-9%]|\s?(?:码|号|岁|寸|件|片|双|口|毫升|升|克|斤|个|年|天|小时))"
+
+
+def _amount(tag: str) -> str:
+    return (rf"(?P<{tag}pre>{_PRE})?\s?(?P<{tag}>{_NUM})(?P<{tag}mul>{_MUL})?"
+            rf"(?:\s?(?P<{tag}post>{_POST}))?{_UNIT_AFTER}")
+
+
+_A, _B = _amount("a"), _amount("b")
+_FREE = r"(?<![a-z0-9.,$¥€£])"  # an amount that starts a pattern is not the tail of a word or number ("iphone15")
+_EN_LEAD = r"(?<![a-z])(?:(?:price[ds]?|costs?|costing)\s+)?"  # "priced under 80" loses "priced" as well
+_ZH_LEAD = r"(?:(?:价格|价钱|价位|售价)\s?)?(?:在\s?)?"
+_EN_MAX = (r"under|below|less than|cheaper than|lower than|up to|upto|max(?:imum)?|at most|no more than|"
+           r"not more than|not over|within|budget(?: of| is)?|<=?|≤")
+_EN_MAX_AFTER = r"or less|or under|or below|or cheaper|and under|and below|max(?:imum)?|at most|tops"
+_ZH_MAX = r"不超过|不高于|不要超过|低于|少于|小于|不到|最多|最高|预算"
+_EN_MIN = r"over|above|more than|greater than|at least|min(?:imum)?|starting (?:at|from)|from|pricier than|>=?|≥"
+_PRICE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(p)) for kind, p in (
+    ("range", rf"{_EN_LEAD}(?:between|from)\s+{_A}\s*(?:and|to|-|–|~)\s*{_B}"),
+    ("range", rf"{_ZH_LEAD}{_FREE}{_A}\s*(?:-|–|—|~|～|to|至|到)\s*{_B}(?:\s?(?:之间|以内|区间))?"),
+    ("max", rf"{_EN_LEAD}(?:{_EN_MAX})\s*{_A}"),
+    ("max", rf"{_ZH_LEAD}(?:{_ZH_MAX})\s*{_A}(?:\s?(?:以内|以下|之内))?"),
+    ("max", rf"{_FREE}{_A}\s*(?:以内|以下|之内|内)"),
+    ("max", rf"{_FREE}{_A}\s*(?:{_EN_MAX_AFTER})(?![a-z])"),
+    ("min", rf"{_EN_LEAD}(?:{_EN_MIN})\s*{_A}"),
+    ("min", rf"{_ZH_LEAD}(?:(?<!不)高于|(?<!不)超过|大于|至少|不低于|不少于)\s*{_A}"),
+    ("min", rf"{_FREE}{_A}\s*(?:以上|起)"),
+    ("min", rf"{_FREE}{_A}\s*(?:or more|and up|and above|or above|or higher|plus)(?![a-z])"),
+    ("min+", rf"{_FREE}{_A}\s?\+"),  # "$80+": only with a currency named ("8+" is an age)
+))
+_SORTS = (
+    ("price_asc", re.compile(r"(?<![a-z])(?:cheapest|lowest[ -]priced?|least expensive|lowest cost|"
+                             r"(?:price )?low to high|not expensive|inexpensive|cheap|affordable)(?![a-z])|"
+                             r"最便宜的?|(?<!不)便宜(?:一)?点的?|(?<!不)便宜些的?|(?<!不)便宜的|价格最低的?|最低价的?|(?:价格)?从低到高|不贵的?|"
+                             r"最实惠的?|实惠的?|平价的?|(?<!不)便宜")),
+    ("price_desc", re.compile(r"(?<![a-z])(?:most expensive|priciest|highest[ -]priced?|(?:price )?high to low|"
+                              r"expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的")),
+)
+_NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|without|except(?: for)?|excluding|exclude|other than|"
+                      r"anything but|but not|nor)(?:\s+(?:the|any|a|an))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|"
+                      r"除了|别|非)(?:要|买|用|是|那种|这种)?)\s*$")
+_CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
+_AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
+_SIZE_BEFORE = ("size", "尺码", "码数", "鞋码", "尺寸")
+_SIZE_AFTER = ("码", "号", "size")
+_EDGE_JUNK = re.compile(r"^[\s的,，.。;；:：!！?？、/-]+|[\s的,，.。;；:：!！?？、/-]+$")
+
+
+@dataclass
+class ParsedQuery:
+    text: str                                   # free text: the query minus price phrases, negated parts, sort words
+    language: str                               # "en" | "zh" | "mixed"
+    price_min: float | None = None
+    price_max: float | None = None
+    currency: str | None = None                 # from ¥/元/$/USD/RMB/… when named, else None
+    categories: list[str] = field(default_factory=list)     # category paths (prefix paths allowed)
+    brands: list[str] = field(default_factory=list)
+    exclude_brands: list[str] = field(default_factory=list)
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    exclude_attributes: dict[str, list[str]] = field(default_factory=dict)
+    sort: str | None = None                     # "price_asc" | "price_desc" | None
+    matched: list[str] = field(default_factory=list)        # what was understood, for explanations
+
+    def has_constraints(self) -> bool:
+        return bool(self.price_min is not None or self.price_max is not None or self.categories or self.brands
+                    or self.exclude_brands or self.attributes or self.exclude_attributes or self.sort)
+
+
+@dataclass
+class _Work:
+    """The cleaned query, its lower-cased twin (same length) and which characters were taken out."""
+
+    base: str
+    low: str = ""
+    removed: bytearray = field(default_factory=bytearray)
+
+    def __post_init__(self) -> None:
+        self.low = "".join(c.lower() if len(c.lower()) == 1 else c for c in self.base)
+        self.removed = bytearray(len(self.base))
+
+    def take(self, start: int, end: int) -> None:
+        self.removed[start:end] = b"\x01" * (end - start)
+
+    def view(self) -> str:
+        """The lower-cased query with taken-out characters blanked."""
+        return "".join(" " if r else c for c, r in zip(self.low, self.removed, strict=True))
+
+    def rest(self) -> str:
+        text = " ".join("".join(" " if r else c for c, r in zip(self.base, self.removed, strict=True)).split())
+        text = re.sub(r"(?:(?<=\s)|^)的", " ", text)  # the 的 left by "500元以内的耳机"
+        return " ".join(_EDGE_JUNK.sub("", text).split())
+
+
+def parse_query(text: str, vocab: Vocabulary,
+                category_matcher: Callable[[str], list[tuple[str, float]]] | None = None) -> ParsedQuery:
+    """Understand ``text`` against the store's vocabulary. Raises :class:`ValidationError` ("query") for an empty,
+    whitespace-only, over-long (> :data:`MAX_QUERY_CHARS`) or non-text query; a query with nothing searchable
+    left after cleaning (emoji, control characters) gives an empty ParsedQuery."""
+    work = _Work(_clean(_checked(text)))
+    pq = ParsedQuery(text="", language=_language(work.base, vocab))
+    if not any(c.isalnum() for c in work.base):
+        _note(pq, "nothing searchable in the query")
+        return pq
+    _prices(work, pq)
+    _sort(work, pq)
+    negated_paths = _entities(work, vocab, pq)
+    pq.text = work.rest()
+    if not pq.categories and category_matcher is not None and pq.text:
+        _matcher_category(pq, category_matcher, negated_paths)
+    return pq
+
+
+# ---------------------------------------------------------------- cleaning
+
+def _checked(text: object) -> str:
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError("query", "not valid UTF-8") from None
+    if not isinstance(text, str):
+        raise ValidationError("query", f"expected text, got {type(text).__name__}")
+    if len(text) > MAX_QUERY_CHARS:
+        raise ValidationError("query", f"query too long ({len(text)} characters; at most {MAX_QUERY_CHARS})")
+    if not text.strip():
+        raise ValidationError("query", "empty query")
+    return text
+
+
+def _clean(text: str) -> str:
+    """Whitespace and control characters → spaces; unpaired surrogates, U+FFFD, format and unassigned characters
+    dropped; NFKC (full-width letters, digits and ￥ become ordinary); whitespace collapsed."""
+    kept = []
+    for c in text:
+        cat = unicodedata.category(c)
+        if c.isspace() or cat == "Cc":
+            kept.append(" ")
+        elif cat not in ("Cs", "Cf", "Co", "Cn") and c != "\ufffd":
+            kept.append(c)
+    return " ".join(unicodedata.normalize("NFKC", "".join(kept)).split())
+
+
+def _language(text: str, vocab: Vocabulary) -> str:
+    """"zh" / "en" by script; "mixed" when neither has more than twice the other (a CJK word ≈ 2 characters)."""
+    cjk = sum(1 for c in text if is_cjk(c))
+    latin = len(re.findall(r"[a-zA-Z\u00c0-\u024f]{2,}", text))
+    if not cjk and not latin:
+        return vocab.language if vocab.language in ("en", "zh") else "en"
+    if not latin or cjk / 2 > 2 * latin:
+        return "zh"
+    if not cjk or latin > 2 * (cjk / 2):
+        return "en"
+    return "mixed"
+
+
+# ---------------------------------------------------------------- prices and sorting
+
+def _number(m: re.Match, tag: str, mul: str | None = None) -> float:
+    value = float(m.group(tag).replace(",", ""))
+    mul = (m.group(tag + "mul") or mul or "").strip()
+    return value * {"k": 1000.0, "千": 1000.0, "万": 10000.0}.get(mul, 1.0)
+
+
+def _currency(m: re.Match) -> str | None:
+    for g in ("apre", "apost", "bpre", "bpost"):
+        sym = m.groupdict().get(g)
+        if sym:
+            return _CURRENCIES.get(sym.strip())
+    return None
+
+
+def _prices(work: _Work, pq: ParsedQuery) -> None:
+    for kind, pattern in _PRICE_PATTERNS:
+        for m in list(pattern.finditer(work.view())):
+            currency = _currency(m)
+            if kind == "min+" and currency is None:
+                continue
+            if kind == "range":
+                hi = _number(m, "b")
+                lo = _number(m, "a", m.group("bmul"))
+                lo, hi = min(lo, hi), max(lo, hi)
+                pq.price_min = lo if pq.price_min is None else max(pq.price_min, lo)
+                pq.price_max = hi if pq.price_max is None else min(pq.price_max, hi)
+            elif kind == "max":
+                hi = _number(m, "a")
+                pq.price_max = hi if pq.price_max is None else min(pq.price_max, hi)
+            else:
+                lo = _number(m, "a")
+                pq.price_min = lo if pq.price_min is None else max(pq.price_min, lo)
+            pq.currency = pq.currency or currency
+            work.take(m.start(), m.end())
+            _note(pq, f"price {kind.rstrip('+')} from {m.group().strip()!r}")
+    if pq.price_min is not None and pq.price_max is not None and pq.price_min > pq.price_max:
+        pq.price_min, pq.price_max = pq.price_max, pq.price_min
+
+
+def _sort(work: _Work, pq: ParsedQuery) -> None:
+    for order, pattern in _SORTS:
+        for m in list(pattern.finditer(work.view())):
+            pq.sort = pq.sort or order
+            work.take(m.start(), m.end())
+            _note(pq, f"sort {order} from {m.group()!r}")
+
+
+# ---------------------------------------------------------------- vocabulary entities
+
+def _key_words(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Words naming ``key`` before / after a value ("size 42", "42码", "dry hair" for hair_type)."""
+    name = key.replace("_", " ").lower()
+    words = (name, *(w for w in name.split() if len(w) >= 3 and w != name))
+    if "size" in name or "尺码" in name:
+        return (*words, *_SIZE_BEFORE), (*words, *_SIZE_AFTER)
+    return words, words
+
+
+def _key_named(view: str, c: VocabMatch, key: str) -> bool:
+    """Whether the query names ``key`` right before or after the match."""
+    before, after = view[:c.start].rstrip(" :：="), view[c.end:].lstrip()
+    pre, post = _key_words(key)
+    return any(before.endswith(w) and (len(before) == len(w) or not before[-len(w) - 1].isalnum()) for w in pre) \
+        or any(after.startswith(w) and (is_cjk(w[0]) or len(after) == len(w) or not after[len(w)].isalnum())
+               for w in post)
+
+
+def _keyed(view: str, c: VocabMatch) -> VocabMatch | None:
+    """A weak value ("42", "M") is kept only with its key named next to it; others pass unchanged."""
+    if not c.weak:
+        return c
+    keep = tuple((k, v) for k, v in c.values if _key_named(view, c, k))
+    return VocabMatch(c.start, c.end, c.alias, c.kind, values=keep, weak=True) if keep else None
+
+
+def _negation_start(view: str, gap_start: int, start: int) -> int | None:
+    """Where a negation cue right before ``start`` begins, if there is one."""
+    m = _NEG_CUE.search(view, gap_start, start)
+    if m is None:
+        return None
+    if m.group("zh") in ("别", "非"):  # not the 别 of 特别/别的 or the 非 of 非常/除非
+        i = m.start("zh")
+        nxt = view[i + 1:i + 2]
+        if (i > 0 and jieba_word(view[i - 1:i + 1])) or (nxt not in "要买用是" and jieba_word(view[i:i + 2])):
+            return None
+    return m.start()
+
+
+def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery) -> set[str]:
+    """Brands, categories and attribute values of the query; returns the negated category paths."""
+    view = work.view()
+    matches = vocab.find(view, keep=lambda c: _keyed(view, c))
+    prev_end, prev_neg, negated_paths, values = 0, False, set(), []
+    for c in matches:
+        cue = _negation_start(view, prev_end, c.start)
+        neg = cue is not None or (prev_neg and bool(_CONJ.match(view[prev_end:c.start])))
+        if neg:
+            tail = _AFTER_NEG.match(view, c.end)
+            work.take(prev_end if cue is None else cue, tail.end() if tail else c.end)
+        said = work.base[c.start:c.end]
+        if c.kind == "brand":
+            _append(pq.exclude_brands if neg else pq.brands, c.brand)
+            _note(pq, f"{'exclude ' if neg else ''}brand {c.brand} from {said!r}")
+        elif c.kind == "category" and neg:
+            negated_paths.update(c.paths)
+            _note(pq, f"ignore negated category {' | '.join(c.paths)} from {said!r}")
+        elif c.kind == "category":
+            for path in c.paths:
+                _append(pq.categories, path)
+            _note(pq, f"category {' | '.join(c.paths)} from {said!r}")
+        else:
+            values.append((c, neg, said))
+        prev_end, prev_neg = c.end, neg
+    pq.categories = [p for p in pq.categories if not any(q.startswith(p + " > ") for q in pq.categories)]
+    for c, neg, said in values:
+        _attribute(vocab, pq, view, c, neg, said)
+    return negated_paths
+
+
+def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg: bool, said: str) -> None:
+    """Values must occur in the query's categories; without a category, a one-word Latin value of a key that only
+    some categories have ("all" of hair_type, "max" of cushioning) needs its key named ("max cushioning")."""
+    if pq.categories:
+        values = [(k, v) for k, v in c.values if vocab.value_in_categories(k, v, pq.categories)]
+    else:
+        plain_word = c.alias.isascii() and c.alias.isalpha()
+        values = [(k, v) for k, v in c.values if not plain_word or vocab.key_share(k) >= GENERAL_KEY_SHARE
+                  or c.alias == k.replace("_", " ").lower() or _key_named(view, c, k)]
+    keys = {k for k, _ in values}
+    if len(keys) != 1:
+        why = "ambiguous: " + ", ".join(sorted(keys)) if keys else "not a value of the asked or a general category"
+        _note(pq, f"ignored {said!r} ({why})")
+        return
+    table = pq.exclude_attributes if neg else pq.attributes
+    for k, v in values:
+        _append(table.setdefault(k, []), v)
+    _note(pq, f"{'exclude ' if neg else ''}{values[0][0]}={'|'.join(v for _, v in values)} from {said!r}")
+
+
+def _note(pq: ParsedQuery, note: str) -> None:
+    _append(pq.matched, note)
+
+
+def _append(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)
+
+
+def _matcher_category(pq: ParsedQuery, matcher: Callable[[str], list[tuple[str, float]]], negated: set[str]) -> None:
+    ranked = [(str(p), float(s)) for p, s in matcher(pq.text) if p and str(p) not in negated]
+    if ranked:
+        path, sim = max(ranked, key=lambda ps: ps[1])
+        if sim >= CATEGORY_MATCH_MIN:
+            pq.categories = [path]
+            _note(pq, f"category {path} from embeddings (similarity {sim:.2f})")

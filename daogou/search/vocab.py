@@ -1,0 +1,323 @@
+"""The store's own vocabulary, in every language of its texts: category names, brands and attribute values, with
+aliases mined from the product texts themselves (``飞骋`` → Feicheng, ``红色`` → color=red).
+
+Categories come from the products' paths and their translated paths. Brands and attribute values are also
+*mined*, per language: a token (jieba word, Latin word) or touching-token n-gram is an alias of a label (a brand,
+or an attribute key=value) when it appears in at least :data:`MIN_COVERAGE` of the label's texts (and at least
+:data:`MIN_SUPPORT` of them), in at most :data:`MAX_OUTSIDE` of all other texts and of the other texts of the
+label's own categories, and when at least :data:`MIN_PRECISION` of its occurrences are in the label's texts. The
+same-category test keeps category words ("跑鞋") from becoming aliases of a brand or a value that only occurs in
+one category. Brands are mined from titles, attribute values from titles and descriptions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+from daogou.catalog.models import Product, parse_category
+from daogou.errors import ValidationError
+
+MIN_COVERAGE = 0.6      # an alias appears in at least this share of the label's texts ...
+MIN_SUPPORT = 3         # ... and in at least this many of them ...
+MAX_OUTSIDE = 0.05      # ... and in at most this share of other texts (all others; same-category others) ...
+MIN_PRECISION = 0.8     # ... and at least this share of all its occurrences are in the label's texts
+MIN_SIBLINGS = 5        # a label needs this many same-category texts without it to be contrasted (else not mined)
+SAMPLE = 128            # candidate n-grams come from at most this many texts of a label, evenly spread ...
+SAMPLE_COVERAGE = 0.45  # ... with this loose cut on the sample; exact counts over all texts decide
+MAX_VALUE_CHARS = 40    # longer attribute values are free text, not vocabulary
+MAX_KEY_VALUES = 500    # keys with more distinct values (ids, free text) are skipped
+MAX_FIELD_CHARS = 1000  # mining reads at most this much of a title or description
+BOOLEAN_WORDS = frozenset({"yes", "no", "true", "false", "y", "n", "1", "0"})
+_TRUE_WORDS = ("yes", "true", "y", "1")
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+(?:[.'’][^\W_{_CJK}]+)*)")
+_WORD_RE = re.compile(rf"[^\W_{_CJK}]+(?:[.'’][^\W_{_CJK}]+)*")
+_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
+_KIND_ORDER = {"brand": 0, "category": 1, "attribute": 2}
+_TARGET_FIELD = {"brand": "brand", "category": "paths", "attribute": "values"}
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK_RE.match(ch))
+
+
+def _latin(ch: str) -> bool:
+    return ch.isalnum() and not _CJK_RE.match(ch)
+
+
+@lru_cache(maxsize=200_000)
+def _cut(run: str) -> tuple[str, ...]:
+    """jieba's precise-mode words of one run of CJK characters (jieba loads its dictionary on first use)."""
+    import logging
+
+    import jieba
+    jieba.setLogLevel(logging.WARNING)
+    return tuple(w for w in jieba.lcut(run) if w.strip())
+
+
+def jieba_word(word: str) -> bool:
+    """Whether ``word`` is in jieba's dictionary (query parsing uses it to tell the cue 别 from 特别 or 别的)."""
+    import jieba
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0) > 0
+
+
+def _spans(text: str) -> list[tuple[str, int, int, bool]]:
+    """(token, start, end, is_cjk) of ``text`` (already NFKC-normalised and lower-cased)."""
+    out: list[tuple[str, int, int, bool]] = []
+    for m in _TOKEN_RE.finditer(text):
+        if m.lastgroup == "word":
+            out.append((m.group(), m.start(), m.end(), False))
+            continue
+        pos = m.start()
+        for w in _cut(m.group()):
+            out.append((w, pos, pos + len(w), True))
+            pos += len(w)
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    """jieba words for CJK runs; lower-cased words for the rest (digits kept, ``6.1`` and ``women's`` whole)."""
+    return [t for t, _, _, _ in _spans(unicodedata.normalize("NFKC", text).lower())]
+
+
+_CHUNK_RE = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
+
+
+def _grams(text: str, cache: dict[str, tuple[str, ...]]) -> set[str]:
+    """Tokens, plus bigrams and trigrams of touching tokens (no space between: "43码", jieba's "飞"+"骋") where
+    CJK is involved. Latin n-grams are not needed: mined Latin aliases are single words."""
+    norm = unicodedata.normalize("NFKC", text[:MAX_FIELD_CHARS]).lower()
+    if not _CJK_RE.search(norm):
+        return set(_WORD_RE.findall(norm))
+    out: set[str] = set()
+    for chunk in _CHUNK_RE.findall(norm):
+        got = cache.get(chunk)
+        if got is None:
+            got = cache[chunk] = _chunk_grams(chunk)
+        out.update(got)
+    return out
+
+
+def _chunk_grams(chunk: str) -> tuple[str, ...]:
+    if not _CJK_RE.search(chunk):
+        return tuple(_WORD_RE.findall(chunk))
+    sp = _spans(chunk)
+    out = [t for t, _, _, _ in sp]
+    for i in range(len(sp) - 1):
+        (a, _, ae, _), (b, bs, be, _) = sp[i], sp[i + 1]
+        if bs == ae:
+            out.append(a + b)
+            if i + 2 < len(sp) and sp[i + 2][1] == be:
+                out.append(a + b + sp[i + 2][0])
+    return tuple(out)
+
+
+def match_text(text: str) -> str:
+    """Same-length form used for matching: per character NFKC and lower case; anything but letters and digits
+    (and a ``.`` between digits) becomes a space. Offsets into the result are offsets into ``text``."""
+    out, n = [], len(text)
+    for i, c in enumerate(text):
+        k = c if c.isascii() else unicodedata.normalize("NFKC", c)
+        k = k.lower() if len(k) == 1 else c.lower()
+        k = k if len(k) == 1 else c
+        if k.isalnum():
+            out.append(k)
+        elif k == "." and 0 < i < n - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
+            out.append(".")
+        else:
+            out.append(" ")
+    return "".join(out)
+
+
+def normalise(text: str) -> str:
+    """An alias key: NFKC, lower case, punctuation to spaces, whitespace collapsed."""
+    return " ".join(match_text(unicodedata.normalize("NFKC", str(text))).split())
+
+
+def value_str(value: object) -> str | None:
+    """The vocabulary form of an attribute value (``str(value)``, as the filters compare it); None when the value is
+    not a facet (not a string or number, empty, or longer than :data:`MAX_VALUE_CHARS`)."""
+    text = value if type(value) is str else str(value) if isinstance(value, (int, float, str)) else None
+    return text if text and not isinstance(value, bool) and len(text) <= MAX_VALUE_CHARS and text.strip() else None
+
+
+def weak_alias(alias: str) -> bool:
+    """Numbers and one- or two-letter values ("42", "M", "XL") count only with their key named ("size 42", "42码")."""
+    return bool(_NUMBER_RE.match(alias)) or (len(alias) <= 2 and all(_latin(c) for c in alias))
+
+
+def _singular(alias: str) -> str | None:
+    """English plural → singular of the last word ("phone cases" → "phone case"); None when not plural."""
+    if not alias.isascii() or len(alias.rsplit(" ", 1)[-1]) <= 3:
+        return None
+    for end, repl in (("ies", "y"), ("sses", "ss"), ("shes", "sh"), ("ches", "ch"), ("xes", "x")):
+        if alias.endswith(end):
+            return alias[: -len(end)] + repl
+    return alias[:-1] if alias.endswith("s") and not alias.endswith(("ss", "us", "is")) else None
+
+
+@dataclass(frozen=True)
+class VocabMatch:
+    """One alias found in a text, at ``text[start:end]``. ``kind`` is "brand" | "category" | "attribute"."""
+
+    start: int
+    end: int
+    alias: str
+    kind: str
+    brand: str = ""                              # kind "brand": the Product.brand
+    paths: tuple[str, ...] = ()                  # kind "category": category paths (prefix paths for parents)
+    values: tuple[tuple[str, str], ...] = ()     # kind "attribute": (key, value) pairs the alias may mean
+    weak: bool = False                           # a number or 1-2 letters: needs its key named next to it
+
+
+@dataclass
+class Vocabulary:
+    """Aliases (keys normalised with :func:`normalise`) of the catalog's categories, brands and attribute values.
+
+    Build it with :meth:`from_products`; the match index is built on first use, so edit the tables before then."""
+
+    categories: dict[str, set[str]] = field(default_factory=dict)              # alias → category paths
+    brands: dict[str, str] = field(default_factory=dict)                       # alias → Product.brand
+    attributes: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # alias → {(key, value)}
+    category_paths: set[str] = field(default_factory=set)                      # every path and every prefix
+    leaves: set[str] = field(default_factory=set)                              # the products' own paths
+    attribute_categories: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (key, value) → leaves
+    key_values: dict[str, set[str]] = field(default_factory=dict)              # key → its values
+    mined: set[tuple[str, str]] = field(default_factory=set)                   # (kind, alias) found by mining
+    price_min: float | None = None
+    price_max: float | None = None
+    currency: str | None = None                                                # the most common currency
+    language: str = "en"                                                       # the most common language
+    n_products: int = 0
+    _index: dict[str, list[tuple[str, object]]] | None = field(default=None, init=False, repr=False, compare=False)
+    _lengths: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_products(cls, products: Iterable[Product]) -> Vocabulary:
+        """One pass over the products' paths, attributes and texts, then mining per language."""
+        from daogou.search.vocab_mining import build  # mining lives apart: it is most of the code
+        return build(list(products))
+
+    def aliases_of(self, kind: str, target: str | tuple[str, str]) -> list[str]:
+        """Every alias of a brand (kind "brand"), a category path ("category") or a (key, value) ("attribute")."""
+        table = {"brand": self.brands, "category": self.categories, "attribute": self.attributes}[kind]
+        return sorted(a for a, t in table.items() if (t == target if kind == "brand" else target in t))
+
+    def key_share(self, key: str) -> float:
+        """The share of leaf categories whose products have ``key`` (1.0 for colour in a fashion store)."""
+        leaves = {leaf for v in self.key_values.get(key, ()) for leaf in self.attribute_categories.get((key, v), ())}
+        return len(leaves) / len(self.leaves) if self.leaves else 0.0
+
+    def value_in_categories(self, key: str, value: str, paths: Iterable[str]) -> bool:
+        """Whether products with key=value exist under any of ``paths`` (a path covers its subtree)."""
+        leaves = self.attribute_categories.get((key, value), set())
+        return any(leaf == p or leaf.startswith(p + " > ") for p in paths for leaf in leaves)
+
+    def _index_(self) -> dict[str, list[tuple[str, object]]]:
+        if self._index is None:
+            idx: dict[str, list[tuple[str, object]]] = defaultdict(list)
+            for alias, brand in self.brands.items():
+                idx[alias].append(("brand", brand))
+            for alias, paths in self.categories.items():
+                idx[alias].append(("category", tuple(sorted(paths))))
+            for alias, kvs in self.attributes.items():
+                idx[alias].append(("attribute", tuple(sorted(kvs))))
+            self._index = dict(idx)
+            self._lengths = tuple(sorted({len(a) for a in idx if a}, reverse=True))
+        return self._index
+
+    def candidates(self, text: str) -> list[VocabMatch]:
+        """Every alias occurrence in ``text`` (offsets into ``text``): aliases with CJK characters match anywhere
+        (substring), Latin edges of an alias only at word edges ("red" is not found in "reddish")."""
+        idx, m = self._index_(), match_text(text)
+        n, out = len(m), []
+        for i in range(n):
+            if m[i] == " " or (i > 0 and _latin(m[i]) and _latin(m[i - 1])):
+                continue
+            for length in self._lengths:
+                j = i + length
+                hits = idx.get(m[i:j]) if j <= n else None
+                if hits is None or (j < n and _latin(m[j - 1]) and _latin(m[j])):
+                    continue
+                out.extend(VocabMatch(i, j, m[i:j], kind, **{_TARGET_FIELD[kind]: target},  # type: ignore[arg-type]
+                                      weak=kind == "attribute" and weak_alias(m[i:j])) for kind, target in hits)
+        return out
+
+    def find(self, text: str, keep: Callable[[VocabMatch], VocabMatch | None] | None = None) -> list[VocabMatch]:
+        """Longest non-overlapping matches, left to right; on equal spans brand > category > attribute.
+
+        ``keep`` may drop (None) or narrow a candidate before the choice (query parsing drops "42" unless the
+        query says "size 42" or "42码")."""
+        cands = self.candidates(text)
+        if keep is not None:
+            cands = [k for k in map(keep, cands) if k is not None]
+        cands.sort(key=lambda c: (c.start - c.end, c.start, _KIND_ORDER[c.kind]))
+        taken, chosen = bytearray(len(text) + 1), []
+        for c in cands:
+            if not any(taken[c.start:c.end]):
+                taken[c.start:c.end] = b"\x01" * (c.end - c.start)
+                chosen.append(c)
+        return sorted(chosen, key=lambda c: c.start)
+
+
+# ---------------------------------------------------------------- building
+
+def _add(table: dict, alias: str, target: object) -> None:
+    if alias:
+        table.setdefault(alias, set()).add(target)
+
+
+@lru_cache(maxsize=1024)
+def _lang_code(lang: str) -> str:
+    return re.split(r"[-_]", str(lang or ""))[0].lower()
+
+
+def _texts(p: Product) -> dict[str, tuple[str, str]]:
+    """language → (title, description) of the product and of its translations."""
+    out = {_lang_code(p.language) or ("zh" if _CJK_RE.search(p.title) else "en"): (p.title, p.description)}
+    for code, tr in (p.translations or {}).items():
+        if isinstance(tr, dict) and _lang_code(code) and _lang_code(code) not in out:
+            out[_lang_code(code)] = (str(tr.get("title") or ""), str(tr.get("description") or ""))
+    return out
+
+
+def _category_aliases(v: Vocabulary, path: tuple[str, ...], translated: list[str]) -> None:
+    """Each node's name and each prefix path → that prefix path; translated names aligned level by level."""
+    for d in range(1, len(path) + 1):
+        prefix = " > ".join(path[:d])
+        v.category_paths.add(prefix)
+        _add(v.categories, normalise(path[d - 1]), prefix)
+        _add(v.categories, normalise(prefix), prefix)
+        if d > 1 and path[d - 1].isascii():  # "Shoes > Running" is also said "running shoes"
+            _add(v.categories, normalise(f"{path[d - 1]} {path[d - 2]}"), prefix)
+    for text in translated:
+        try:
+            parts = parse_category(text)
+        except ValidationError:
+            continue
+        if len(parts) == len(path):
+            for d in range(1, len(path) + 1):
+                _add(v.categories, normalise(parts[d - 1]), " > ".join(path[:d]))
+                _add(v.categories, normalise(" > ".join(parts[:d])), " > ".join(path[:d]))
+        elif parts:
+            _add(v.categories, normalise(parts[-1]), " > ".join(path))
+
+
+def _value_aliases(v: Vocabulary, key: str, values: set[str]) -> None:
+    """The values themselves; for yes/no keys the key's name stands for "yes" ("waterproof" → waterproof=yes)."""
+    v.key_values[key] = set(values)
+    boolean = all(x.strip().lower() in BOOLEAN_WORDS for x in values)
+    for x in values:
+        if not boolean:
+            _add(v.attributes, normalise(x), (key, x))
+        elif x.strip().lower() in _TRUE_WORDS:
+            _add(v.attributes, normalise(key.replace("_", " ")), (key, x))

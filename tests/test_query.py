@@ -1,0 +1,301 @@
+"""Query understanding against the demo store's own vocabulary: known answers in English, Chinese and both."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from daogou.catalog.demo import DemoConfig, generate_demo
+from daogou.catalog.models import Product
+from daogou.errors import ValidationError
+from daogou.search.query import CATEGORY_MATCH_MIN, ParsedQuery, parse_query
+from daogou.search.vocab import Vocabulary, tokens
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return generate_demo(DemoConfig(seed=0, n_products=2000, n_shoppers=0))
+
+
+@pytest.fixture(scope="module")
+def vocab(demo) -> Vocabulary:
+    return Vocabulary.from_products(demo.products)
+
+
+def _constraints(pq: ParsedQuery) -> dict:
+    return {"price_min": pq.price_min, "price_max": pq.price_max, "categories": pq.categories, "brands": pq.brands,
+            "exclude_brands": pq.exclude_brands, "attributes": pq.attributes,
+            "exclude_attributes": pq.exclude_attributes, "sort": pq.sort}
+
+
+NONE = {"price_min": None, "price_max": None, "categories": [], "brands": [], "exclude_brands": [], "attributes": {},
+        "exclude_attributes": {}, "sort": None}
+
+
+# ---------------------------------------------------------------- known answers
+
+def test_red_running_shoes_under_300_yuan_size_42(vocab):
+    pq = parse_query("red running shoes under ¥300 size 42", vocab)
+    assert _constraints(pq) == {**NONE, "price_max": 300.0, "categories": ["Shoes > Running"],
+                                "attributes": {"color": ["red"], "size": ["42"]}}
+    assert pq.currency == "CNY" and pq.language == "en"
+    assert pq.text == "red running shoes size 42"
+    assert pq.matched
+
+
+def test_english_brand_exclusion(vocab, demo):
+    assert any(p.brand == "Feicheng" and p.category == ("Shoes", "Running") for p in demo.products)
+    pq = parse_query("running shoes not Feicheng", vocab)
+    assert _constraints(pq) == {**NONE, "categories": ["Shoes > Running"], "exclude_brands": ["Feicheng"]}
+    assert pq.text == "running shoes"
+    assert parse_query("shoes without Feicheng, Korvo or Strydo", vocab).exclude_brands == \
+        ["Feicheng", "Korvo", "Strydo"]
+    assert parse_query("dress except Rouhe", vocab).exclude_brands == ["Rouhe"]
+
+
+def test_chinese_headphones_under_500_without_a_chinese_brand(vocab, demo):
+    assert any(p.brand == "Shengmu" and p.category == ("Electronics", "Headphones") for p in demo.products)
+    pq = parse_query("500元以内的蓝牙耳机 不要声沐", vocab)
+    assert _constraints(pq) == {**NONE, "price_max": 500.0, "categories": ["Electronics > Headphones"],
+                                "exclude_brands": ["Shengmu"]}
+    assert pq.currency == "CNY" and pq.language == "zh"
+    assert pq.text == "蓝牙耳机"
+
+
+def test_cheapest_yoga_mat(vocab):
+    pq = parse_query("最便宜的瑜伽垫", vocab)
+    assert _constraints(pq) == {**NONE, "categories": ["Sports > Yoga"], "sort": "price_asc"}
+    assert pq.text == "瑜伽垫"
+
+
+def test_between_100_and_200_yuan_backpack(vocab):
+    pq = parse_query("between 100 and 200 yuan backpack", vocab)
+    assert _constraints(pq) == {**NONE, "price_min": 100.0, "price_max": 200.0, "categories": ["Bags > Backpacks"]}
+    assert pq.currency == "CNY" and pq.text == "backpack"
+
+
+def test_chinese_price_range_running_shoes(vocab):
+    pq = parse_query("300到500元的跑鞋", vocab)
+    assert _constraints(pq) == {**NONE, "price_min": 300.0, "price_max": 500.0, "categories": ["Shoes > Running"]}
+    assert pq.currency == "CNY" and pq.text == "跑鞋" and pq.language == "zh"
+
+
+def test_red_dress_in_chinese_uses_the_mined_colour(vocab):
+    pq = parse_query("红色 连衣裙", vocab)
+    assert _constraints(pq) == {**NONE, "categories": ["Clothing > Dresses"], "attributes": {"color": ["red"]}}
+    assert ("attribute", "红色") in vocab.mined
+
+
+def test_mixed_language(vocab):
+    pq = parse_query("Feicheng 跑鞋 under 500", vocab)
+    assert _constraints(pq) == {**NONE, "price_max": 500.0, "categories": ["Shoes > Running"],
+                                "brands": ["Feicheng"]}
+    assert pq.currency is None and pq.language == "mixed" and pq.text == "Feicheng 跑鞋"
+
+
+def test_cheapest_alone(vocab):
+    pq = parse_query("cheapest", vocab)
+    assert _constraints(pq) == {**NONE, "sort": "price_asc"}
+    assert pq.text == ""
+
+
+@pytest.mark.parametrize("query, sort", [("most expensive phone", "price_desc"), ("最贵的手机", "price_desc"),
+                                         ("便宜的T恤", "price_asc"), ("lowest price socks", "price_asc")])
+def test_sort_words(vocab, query, sort):
+    pq = parse_query(query, vocab)
+    assert pq.sort == sort and pq.categories
+
+
+# ---------------------------------------------------------------- prices
+
+@pytest.mark.parametrize("query, lo, hi, currency", [
+    ("socks under $80", None, 80, "USD"), ("socks below 80", None, 80, None), ("socks less than 80", None, 80, None),
+    ("socks < 80", None, 80, None), ("socks up to 80", None, 80, None), ("socks max 80", None, 80, None),
+    ("socks 80 or less", None, 80, None), ("socks cheaper than 80", None, 80, None),
+    ("socks over 50", 50, None, None), ("socks above 50", 50, None, None), ("socks more than 50 rmb", 50, None, "CNY"),
+    ("socks 100-200", 100, 200, None), ("socks $100 to $200", 100, 200, "USD"),
+    ("袜子500元以下", None, 500, "CNY"), ("袜子500以内", None, 500, None), ("袜子不超过500", None, 500, None),
+    ("袜子低于500", None, 500, None), ("袜子500块以下", None, 500, "CNY"), ("袜子300-500元", 300, 500, "CNY"),
+    ("袜子500元以上", 500, None, "CNY"), ("袜子高于500", 500, None, None),
+    ("phone under 1.5k", None, 1500, None), ("2千以内的手机", None, 2000, None), ("手机1万以下", None, 10000, None),
+    ("phone 1-2k", 1000, 2000, None), ("ＵＮＤＥＲ ＄８０ socks", None, 80, "USD"),
+])
+def test_price_phrases(vocab, query, lo, hi, currency):
+    pq = parse_query(query, vocab)
+    assert (pq.price_min, pq.price_max, pq.currency) == (lo, hi, currency)
+    assert not any(ch.isdigit() for ch in pq.text), pq.text
+
+
+def test_numbers_that_are_not_prices(vocab):
+    for query in ("building blocks 8+", "shampoo 750ml", "phone 256GB", "36码跑鞋"):
+        pq = parse_query(query, vocab)
+        assert pq.price_min is None and pq.price_max is None, query
+
+
+# ---------------------------------------------------------------- sizes, negation, attributes
+
+@pytest.mark.parametrize("query", ["42码跑鞋", "跑鞋 42号", "running shoes size 42", "尺码42的跑鞋"])
+def test_sizes(vocab, query):
+    assert parse_query(query, vocab).attributes == {"size": ["42"]}
+
+
+def test_bare_or_unknown_sizes_are_not_constraints(vocab):
+    assert parse_query("running shoes 42", vocab).attributes == {}
+    assert parse_query("running shoes size 47", vocab).attributes == {}
+
+
+@pytest.mark.parametrize("query, excluded", [
+    ("不要红色的连衣裙", {"color": ["red"]}), ("dress without red", {"color": ["red"]}),
+    ("dress not red or blue", {"color": ["red", "blue"]}), ("跑鞋别要红色", {"color": ["red"]}),
+    ("连衣裙 不要红色和蓝色", {"color": ["red", "blue"]}),
+    ("no noise cancelling headphones", {"noise_cancelling": ["yes"]}),
+])
+def test_negated_attributes(vocab, query, excluded):
+    pq = parse_query(query, vocab)
+    assert pq.exclude_attributes == excluded and pq.attributes == {}
+    assert pq.categories
+
+
+def test_negation_words_inside_other_words_are_not_cues(vocab):
+    assert parse_query("特别好看的红色连衣裙", vocab).attributes == {"color": ["red"]}
+    assert parse_query("别的跑鞋", vocab).categories == ["Shoes > Running"]
+    pq = parse_query("除了飞骋以外的跑鞋", vocab)
+    assert pq.exclude_brands == ["Feicheng"] and pq.categories == ["Shoes > Running"] and pq.text == "跑鞋"
+
+
+def test_negated_category_is_dropped(vocab):
+    pq = parse_query("not running shoes", vocab)
+    assert pq.categories == [] and pq.text == ""
+
+
+def test_attribute_values_follow_the_category(vocab):
+    assert "all" not in parse_query("all red dresses", vocab).attributes.get("hair_type", [])
+    assert parse_query("all red", vocab).attributes == {"color": ["red"]}  # "all" is a hair type, not asked here
+    assert parse_query("max cushioning running shoes", vocab).attributes == {"cushioning": ["max"]}
+    assert parse_query("slim t-shirt", vocab).attributes == {"fit": ["slim"]}
+    assert parse_query("XL码纯棉T恤", vocab).attributes == {"size": ["XL"], "material": ["cotton"]}
+
+
+# ---------------------------------------------------------------- category matcher
+
+def test_category_matcher_only_without_a_vocabulary_category(vocab):
+    calls: list[str] = []
+
+    def matcher(text: str) -> list[tuple[str, float]]:
+        calls.append(text)
+        return [("Toys > Building Blocks", 0.2), ("Home > Kitchen", 0.71)]
+
+    pq = parse_query("red running shoes", vocab, category_matcher=matcher)
+    assert calls == [] and pq.categories == ["Shoes > Running"]
+    pq = parse_query("something for a garden party under 100", vocab, category_matcher=matcher)
+    assert calls == ["something for a garden party"]
+    assert pq.categories == ["Home > Kitchen"] and pq.price_max == 100
+    assert any("embedding" in note for note in pq.matched)
+
+
+def test_category_matcher_below_threshold_is_ignored(vocab):
+    low = CATEGORY_MATCH_MIN - 0.1
+    pq = parse_query("garden party", vocab, category_matcher=lambda text: [("Home > Kitchen", low)])
+    assert pq.categories == []
+
+
+# ---------------------------------------------------------------- garbage in
+
+@pytest.mark.parametrize("query", ["", "   ", "\t\n"])
+def test_empty_query_is_an_error(vocab, query):
+    with pytest.raises(ValidationError) as err:
+        parse_query(query, vocab)
+    assert err.value.field == "query" and "empty" in err.value.reason
+
+
+def test_overlong_query_is_an_error(vocab):
+    with pytest.raises(ValidationError) as err:
+        parse_query("x" * 10_000, vocab)
+    assert err.value.field == "query" and "too long" in err.value.reason
+
+
+@pytest.mark.parametrize("query", ["🙂🙂🙂", "\x00\x01\ufffd", "\udcff\udcfe", "\u200b\u200d", "!!!???", "\x1b[31m"])
+def test_garbage_gives_no_constraints(vocab, query):
+    pq = parse_query(query, vocab)
+    assert _constraints(pq) == NONE
+    assert pq.text.strip("[m0123456789") == ""
+
+
+@pytest.mark.parametrize("query", [b"\xff\xfe", None, 42])
+def test_non_text_is_an_error(vocab, query):
+    with pytest.raises(ValidationError):
+        parse_query(query, vocab)  # type: ignore[arg-type]
+
+
+def test_control_characters_are_stripped(vocab):
+    pq = parse_query("red\x00 running\x07 shoes\u200b", vocab)
+    assert pq.text == "red running shoes" and pq.categories == ["Shoes > Running"]
+
+
+# ---------------------------------------------------------------- the vocabulary itself
+
+def test_mining_found_chinese_brand_and_colour_aliases(vocab, demo):
+    zh_brands = {a: b for (kind, a) in vocab.mined if kind == "brand" and (b := vocab.brands[a])}
+    assert vocab.brands.get("飞骋") == "Feicheng" and ("brand", "飞骋") in vocab.mined
+    assert len([a for a in zh_brands if all("\u4e00" <= c <= "\u9fff" for c in a)]) >= 10
+    for alias, brand in zh_brands.items():  # each mined alias really is in that brand's Chinese titles
+        titles = [p.title if p.language == "zh" else p.translations["zh"]["title"]
+                  for p in demo.products if p.brand == brand]
+        assert sum(alias in t.lower() for t in titles) >= 0.6 * len(titles)
+    colours = {kv[1] for a in vocab.attributes for kv in vocab.attributes[a]
+               if kv[0] == "color" and ("attribute", a) in vocab.mined}
+    assert {"red", "blue", "black", "white"} <= colours
+    assert ("color", "red") in vocab.attributes["红色"]
+    assert ("material", "cotton") in vocab.attributes["纯棉"]
+
+
+def test_mining_works_on_invented_names():
+    """Nothing is looked up: a store with made-up brands and colours yields their aliases from its own texts."""
+    products = []
+    for i in range(60):
+        brand, zh = ("Qorvenn", "阔文") if i % 3 == 0 else ("Blathe", "布莱瑟") if i % 3 == 1 else ("Mirrow", "米若")
+        colour, zh_colour = ("teal", "青绿色") if i % 2 else ("umber", "赭石色")
+        cat = ("Garden", "Pots") if i % 4 < 2 else ("Garden", "Hoses")
+        noun = "花盆" if cat[1] == "Pots" else "水管"
+        products.append(Product(
+            id=f"X{i}", title=f"{brand} {colour.title()} {cat[1][:-1]}", category=cat, brand=brand, price=10.0 + i,
+            currency="EUR", attributes={"color": colour}, language="en",
+            translations={"zh": {"title": f"{zh} {zh_colour}{noun}", "category": f"园艺 > {noun}"}}))
+    v = Vocabulary.from_products(products)
+    assert v.brands["阔文"] == "Qorvenn" and v.brands["布莱瑟"] == "Blathe" and v.brands["米若"] == "Mirrow"
+    assert ("color", "teal") in v.attributes["青绿色"] and ("color", "umber") in v.attributes["赭石色"]
+    assert v.categories["园艺"] == {"Garden"} and v.categories["花盆"] == {"Garden > Pots"}
+    assert (v.currency, v.price_min, v.price_max) == ("EUR", 10.0, 69.0)
+    pq = parse_query("不要阔文的青绿色花盆", v)
+    assert pq.exclude_brands == ["Qorvenn"] and pq.attributes == {"color": ["teal"]}
+    assert pq.categories == ["Garden > Pots"]
+
+
+def test_category_words_do_not_become_brand_or_value_aliases(vocab):
+    for alias in ("跑鞋", "耳机", "连衣裙", "running", "shoes"):
+        assert alias not in vocab.brands and alias not in vocab.attributes
+    assert vocab.categories["鞋"] == {"Shoes"} and vocab.categories["跑鞋"] == {"Shoes > Running"}
+    assert vocab.categories["backpack"] == {"Bags > Backpacks"}
+
+
+def test_catalog_price_range_and_currency(vocab, demo):
+    prices = [p.price for p in demo.products]
+    assert (vocab.price_min, vocab.price_max, vocab.currency) == (min(prices), max(prices), "CNY")
+
+
+def test_longest_match_wins(vocab):
+    matches = vocab.find("phone case 手机壳")
+    assert [(m.kind, m.paths) for m in matches] == [("category", ("Electronics > Phone Cases",))] * 2
+
+
+def test_tokens():
+    toks = tokens("飞骋 Red Running-Shoes 42码 6.1\"")
+    assert {"red", "running", "shoes", "42", "码", "6.1"} <= set(toks)
+    assert "飞骋" in toks or {"飞", "骋"} <= set(toks)
+
+
+def test_building_is_fast(demo, vocab):
+    started = time.perf_counter()
+    Vocabulary.from_products(demo.products)
+    assert time.perf_counter() - started < 2.0  # about 0.2-0.4 s; generous for loaded CI machines

@@ -1,0 +1,129 @@
+"""The search engine on the demo store: known answers in English and Chinese, filters, bad queries, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from daogou.catalog.demo import DemoConfig
+from daogou.catalog.demo_store import build_demo_store, load_demo_truth
+from daogou.catalog.store import Store
+from daogou.config import StoreConfig
+from daogou.errors import ValidationError
+from daogou.search.engine import SearchConfig, Searcher
+from daogou.search.filters import Filters
+from tests.conftest import cli_json, run_cli
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("searchdemo")
+    with Store.open(StoreConfig(home)) as store:
+        build_demo_store(store, DemoConfig(seed=0))
+    return home
+
+
+@pytest.fixture(scope="module", params=["hashing", "e5-multilingual"])
+def searcher(request, demo_home):
+    with Store.open(StoreConfig(demo_home)) as store:
+        return Searcher.build(store, SearchConfig(encoder=request.param))
+
+
+def _cat(searcher, pid):
+    return " > ".join(searcher.products[searcher.table.row_of[pid]].category)
+
+
+def _product(searcher, pid):
+    return searcher.products[searcher.table.row_of[pid]]
+
+
+@pytest.mark.parametrize("query,category", [
+    ("running shoes", "Shoes > Running"),
+    ("跑鞋", "Shoes > Running"),
+    ("yoga mat", "Sports > Yoga"),
+    ("蓝牙耳机", "Electronics > Headphones"),
+])
+def test_known_answer_category(searcher, query, category):
+    results = searcher.search(query, k=10)
+    assert len(results.hits) == 10
+    share = np.mean([_cat(searcher, h.product_id) == category for h in results.hits])
+    assert share >= 0.9, (query, [(_cat(searcher, h.product_id)) for h in results.hits])
+
+
+def test_understood_constraints_are_enforced(searcher):
+    brands = sorted({p.brand for p in searcher.products if p.category == ("Electronics", "Headphones")})
+    zh_brand = brands[0]
+    results = searcher.search(f"500元以内的蓝牙耳机 不要{zh_brand}", k=20)
+    assert results.hits, "expected headphones under 500"
+    for h in results.hits:
+        p = _product(searcher, h.product_id)
+        assert p.price <= 500 and p.brand != zh_brand and p.category == ("Electronics", "Headphones")
+    red = searcher.search("red running shoes under ¥600", k=10)
+    assert all(_product(searcher, h.product_id).price <= 600 for h in red.hits)
+    n_red = sum(p.attributes.get("color") == "red" and p.price <= 600 and p.category == ("Shoes", "Running")
+                for p in searcher.products)
+    assert n_red >= 2
+    assert sum(_product(searcher, h.product_id).attributes.get("color") == "red" for h in red.hits) >= min(n_red, 5)
+
+
+def test_cheapest_sorts_by_price(searcher):
+    hits = searcher.search("最便宜的瑜伽垫", k=5).hits
+    prices = [_product(searcher, h.product_id).price for h in hits]
+    assert prices == sorted(prices) and all(_cat(searcher, h.product_id) == "Sports > Yoga" for h in hits)
+
+
+def test_explicit_filters_never_leak(searcher):
+    rng = np.random.default_rng(1)
+    brands = sorted({p.brand for p in searcher.products})
+    for q in ("shoes", "耳机", "gift for mom", "cotton", "red"):
+        for _ in range(4):
+            lo = float(rng.integers(0, 300))
+            f = Filters(price_min=lo, price_max=lo + float(rng.integers(50, 800)),
+                        exclude_brands=tuple(rng.choice(brands, 5, replace=False)), in_stock=True)
+            results = searcher.search(q, k=15, filters=f)
+            expected = searcher.table.mask(f)
+            for h in results.hits:
+                assert expected[searcher.table.row_of[h.product_id]]
+            applied = searcher.table.mask(results.filters)  # explicit + what the query itself asked for
+            assert results.total == int(applied.sum()) and not (applied & ~expected).any()
+
+
+def test_signals_and_facets(searcher):
+    results = searcher.search("red cotton t-shirt", k=5)
+    assert any("dense_rank" in h.signals for h in results.hits)
+    assert "category" in results.facets and sum(results.facets["category"].values()) > 0
+    assert results.to_dict()["hits"][0]["id"] == results.hits[0].product_id
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 10_000, "\x00\x01\x02"])
+def test_bad_queries_clear_errors(searcher, bad):
+    with pytest.raises(ValidationError):
+        searcher.search(bad)
+
+
+@pytest.mark.parametrize("odd", ["🙂🙂🙂", "\ufffd\ufffd garbage \x7f", "a", "!!!???", "ZZZZQQQQ"])
+def test_odd_queries_never_crash(searcher, odd):
+    results = searcher.search(odd, k=5)
+    assert len(results.hits) <= 5
+
+
+def test_demo_truth_colour_taste_visible_in_text(searcher, demo_home):
+    truth = load_demo_truth(demo_home)
+    hidden = set(truth.hidden_colour)
+    hits = searcher.search("red dress", k=10).hits
+    visible_red = [h for h in hits if _product(searcher, h.product_id).attributes.get("color") == "red"]
+    assert visible_red and not any(h.product_id in hidden for h in visible_red)
+
+
+def test_cli_index_and_search(demo_home):
+    out = cli_json("index", "--encoder", "hashing", home=demo_home)
+    assert out["products"] == 2000 and out["loaded"] is False
+    again = cli_json("index", "--encoder", "hashing", home=demo_home)
+    assert again["loaded"] is True
+    res = cli_json("search", "running shoes", "--k", "3", "--encoder", "hashing",
+                   "--filter", "price<=400", home=demo_home)
+    assert len(res["hits"]) == 3 and all(h["price"] <= 400 for h in res["hits"])
+    proc = run_cli("search", "", "--encoder", "hashing", home=demo_home)
+    assert proc.returncode == 1 and "empty query" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("search", "shoes", "--filter", "price=cheap", "--encoder", "hashing", home=demo_home)
+    assert proc.returncode == 1 and "filter" in proc.stderr
