@@ -19,15 +19,16 @@ def rrf(rankings: Mapping[str, Sequence[Hashable]], k: int = RRF_K,
 
 
 def weighted(scores: Mapping[str, Mapping[Hashable, float]], weights: Mapping[str, float]) -> dict[Hashable, float]:
-    """Min-max normalise each signal's scores to [0, 1], then add them with the given weights."""
+    """Min-max normalise each signal's scores to [0, 1] (a signal whose scores are all equal counts 1 for each
+    of its documents), then add them with the given weights."""
     fused: dict[Hashable, float] = {}
     for name, by_doc in scores.items():
         if not by_doc:
             continue
         lo, hi = min(by_doc.values()), max(by_doc.values())
-        span = (hi - lo) or 1.0
         for doc, s in by_doc.items():
-            fused[doc] = fused.get(doc, 0.0) + weights.get(name, 1.0) * (s - lo) / span
+            norm = (s - lo) / (hi - lo) if hi > lo else 1.0
+            fused[doc] = fused.get(doc, 0.0) + weights.get(name, 1.0) * norm
     return fused
 
 
