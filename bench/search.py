@@ -11,8 +11,9 @@ quality: nDCG@10 and Recall@50 of BM25, dense and hybrid search
       (the official cross-encoder baseline scores nDCG 0.83).
 speed: generated catalogs; index build rate, encoding efficiency against the raw encoder, search latency
   p50/p99 with query encoding included, memory.
-Prints tables and writes JSON to bench/results/search_<mode>.json. Embeddings are cached in
-bench/results/search_home so reruns only encode what is new.
+Prints tables and writes JSON to bench/results/search_quality.json and search_speed_<encoder>.json.
+Quality runs cache embeddings in bench/results/search_home, so reruns only encode what is new; speed runs
+start cold every time.
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ def main() -> None:
     args = ap.parse_args()
     result = quality(args.encoders) if args.what == "quality" else speed(args.sizes, args.encoder)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"search_{args.what}.json"
+    out = RESULTS / (f"search_{args.what}.json" if args.what == "quality" else f"search_speed_{args.encoder}.json")
     meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
             "command": "python bench/search.py " + " ".join(sys.argv[1:])}
     out.write_text(json.dumps({"meta": meta, **result}, indent=2, ensure_ascii=False))

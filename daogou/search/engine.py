@@ -127,7 +127,8 @@ class Searcher:
         return parsed, derived, parsed.text
 
     # ---------------------------------------------------------------- search
-    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> SearchResults:
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid",
+               facets: bool = True) -> SearchResults:
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}; expected one of {', '.join(MODES)}")
         if not 1 <= k <= MAX_K:
@@ -144,7 +145,7 @@ class Searcher:
         order = self._sorted(order, parsed, k)[:k]
         hits = [self._hit(row, order_score, lists, scores) for row, order_score in order]
         rows = None if mask is None else np.flatnonzero(mask)
-        return SearchResults(hits, total, parsed, combined, self.table.facets(rows), mode, relaxed)
+        return SearchResults(hits, total, parsed, combined, self.table.facets(rows) if facets else {}, mode, relaxed)
 
     def _signals(self, text: str, parsed: ParsedQuery | None, mask: np.ndarray | None,
                  mode: str) -> tuple[dict[str, list[int]], dict[str, dict[int, float]]]:

@@ -7,7 +7,6 @@ returns one boolean mask that every index applies the same way.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -100,6 +99,7 @@ class CatalogTable:
         self.price = np.array([np.nan if p.price is None else p.price for p in products], dtype=np.float64)
         self.in_stock = np.array([p.in_stock for p in products], dtype=bool)
         self.attributes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._all_facets: tuple[int, dict[str, dict[str, int]]] | None = None
         keys = {k for p in products for k, v in p.attributes.items() if _facet_value(v) is not None}
         for key in sorted(keys):
             self.attributes[key] = _codes([_facet_value(p.attributes.get(key)) or "" for p in products])
@@ -150,8 +150,14 @@ class CatalogTable:
         return np.isin(codes, [i for i, name in enumerate(names) if name and name.casefold() in wanted])
 
     def facets(self, rows: np.ndarray | None, top: int = 10) -> dict[str, dict[str, int]]:
-        """Counts of categories, brands, price bands and attribute values among ``rows``."""
-        rows = np.arange(len(self)) if rows is None else rows
+        """Counts of categories, brands, price bands and attribute values among ``rows`` (None: all products)."""
+        if rows is None:
+            if self._all_facets is None or self._all_facets[0] != top:
+                self._all_facets = (top, self._facets(slice(None), top))  # the catalog's own: computed once
+            return self._all_facets[1]
+        return self._facets(rows, top)
+
+    def _facets(self, rows: np.ndarray | slice, top: int) -> dict[str, dict[str, int]]:
         out = {"category": _top(self.category_codes[rows], self.category_names, top),
                "brand": {self.brand_display.get(k, k): v
                          for k, v in _top(self.brand_codes[rows], self.brand_names, top).items()},
@@ -170,8 +176,9 @@ def _facet_value(v) -> str | None:
 
 
 def _top(codes: np.ndarray, names: list[str], top: int) -> dict[str, int]:
-    counts = Counter(codes.tolist())
-    ordered = sorted(((names[c], n) for c, n in counts.items() if names[c]), key=lambda kv: (-kv[1], kv[0]))
+    counts = np.bincount(codes, minlength=len(names))  # vectorised: facets over 100k rows cost microseconds
+    best = np.flatnonzero(counts)
+    ordered = sorted(((names[c], int(counts[c])) for c in best if names[c]), key=lambda kv: (-kv[1], kv[0]))
     return dict(ordered[:top])
 
 
