@@ -32,7 +32,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-_dumps = dumps
 
 
 def _on_sqlite_connect(dbapi_conn, _record) -> None:
@@ -88,18 +87,7 @@ class Store:
 
     # ------------------------------------------------------------------ dialect helpers
 
-    def _insert_ignore(self, table: sa.Table) -> Any:
-        """INSERT that skips rows whose primary key exists (SQLite and PostgreSQL)."""
-        name = self.engine.dialect.name
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        elif name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            raise StoreError(f"unsupported database dialect {name!r} (use SQLite or PostgreSQL)")
-        return insert(table).on_conflict_do_nothing()
-
-    def _bulk_insert_ignore(self, conn: Connection, table: str, cols: Sequence[str], rows: list[tuple]) -> int:
+    def insert_ignore(self, conn: Connection, table: str, cols: Sequence[str], rows: list[tuple]) -> int:
         """Executemany of plain tuples, skipping existing keys; returns rows inserted. The hot path of imports."""
         if not rows:
             return 0
@@ -117,8 +105,8 @@ class Store:
         finally:
             cursor.close()
 
-    def _existing(self, conn: Connection, column: sa.Column, keys: Sequence[Any],
-                  value: sa.Column | None = None) -> dict[Any, Any]:
+    def existing_keys(self, conn: Connection, column: sa.Column, keys: Sequence[Any],
+                      value: sa.Column | None = None) -> dict[Any, Any]:
         """Map of key → ``value`` (or True) for the keys already present."""
         found: dict[Any, Any] = {}
         cols = [column] if value is None else [column, value]
@@ -137,12 +125,12 @@ class Store:
             now = _now_ms()
             return self.insert_product_rows(conn, [product_row(p, now) for p in {p.id: p for p in products}.values()]), 0
         latest = {p.id: p for p in products}  # a later row for the same id wins
-        known = self._existing(conn, table.c.id, list(latest), table.c.content_hash)
+        known = self.existing_keys(conn, table.c.id, list(latest), table.c.content_hash)
         now = _now_ms()
         rows = {pid: product_row(p, now) for pid, p in latest.items()}
         new = [row for pid, row in rows.items() if pid not in known]
         changed = [row for pid, row in rows.items() if pid in known and known[pid] != row[12]]
-        self._bulk_insert_ignore(conn, "products", PRODUCT_COLUMNS, new)
+        self.insert_ignore(conn, "products", PRODUCT_COLUMNS, new)
         for row in changed:
             conn.execute(table.update().where(table.c.id == row[0]).values(dict(zip(PRODUCT_COLUMNS, row))))
         return len(new), len(changed)
@@ -151,26 +139,26 @@ class Store:
         """Insert unknown shoppers (with ``overwrite``, replace attributes of known ones). Returns how many are new."""
         table = self.t["shoppers"]
         latest = {s.id: s for s in shoppers}
-        known = self._existing(conn, table.c.id, list(latest))
-        new = [(sid, _dumps(s.attributes)) for sid, s in latest.items() if sid not in known]
-        self._bulk_insert_ignore(conn, "shoppers", ("id", "attributes"), new)
+        known = self.existing_keys(conn, table.c.id, list(latest))
+        new = [(sid, dumps(s.attributes)) for sid, s in latest.items() if sid not in known]
+        self.insert_ignore(conn, "shoppers", ("id", "attributes"), new)
         if overwrite:
             for sid, s in latest.items():
                 if sid in known and s.attributes:
-                    conn.execute(table.update().where(table.c.id == sid).values(attributes=_dumps(s.attributes)))
+                    conn.execute(table.update().where(table.c.id == sid).values(attributes=dumps(s.attributes)))
         return len(new)
 
     def insert_event_rows(self, conn: Connection, rows: list[tuple]) -> int:
         """Insert event rows (values in ``EVENT_COLUMNS`` order) not already stored; returns how many were added."""
-        return self._bulk_insert_ignore(conn, "events", EVENT_COLUMNS, rows)
+        return self.insert_ignore(conn, "events", EVENT_COLUMNS, rows)
 
     def insert_product_rows(self, conn: Connection, rows: list[tuple]) -> int:
         """Insert product rows (``PRODUCT_COLUMNS`` order) whose id is not stored yet; returns how many were added."""
-        return self._bulk_insert_ignore(conn, "products", PRODUCT_COLUMNS, rows)
+        return self.insert_ignore(conn, "products", PRODUCT_COLUMNS, rows)
 
     def insert_shopper_rows(self, conn: Connection, rows: list[tuple[str, str]]) -> int:
         """Insert (id, attributes JSON) rows for unknown shoppers; returns how many were added."""
-        return self._bulk_insert_ignore(conn, "shoppers", ("id", "attributes"), rows)
+        return self.insert_ignore(conn, "shoppers", ("id", "attributes"), rows)
 
     def write_events(self, conn: Connection, events: Sequence[Event], import_id: int | None = None) -> int:
         """Insert events (content uid, source order = position in ``events``); returns how many were added."""
@@ -182,7 +170,7 @@ class Store:
         table = self.t["meta"]
         with self.transaction() as conn:
             conn.execute(table.delete().where(table.c.key == key))
-            conn.execute(table.insert().values(key=key, value=_dumps(value)))
+            conn.execute(table.insert().values(key=key, value=dumps(value)))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         table = self.t["meta"]

@@ -62,5 +62,5 @@ class EmbeddingCache:
         rows = [(encoder, k, int(v.shape[0]), np.asarray(v, dtype="<f4").tobytes()) for k, v in vectors.items()]
         with self.store.transaction() as conn:
             for i in range(0, len(rows), 5000):
-                self.store._bulk_insert_ignore(conn, "embeddings", ("encoder", "text_hash", "dim", "vector"),
+                self.store.insert_ignore(conn, "embeddings", ("encoder", "text_hash", "dim", "vector"),
                                                rows[i:i + 5000])

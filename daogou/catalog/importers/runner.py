@@ -205,7 +205,7 @@ class _FileJob:
         offered = {p.id for _, p in batch.products} | {row[0] for _, row in batch.stubs}
         wanted = sorted({e[6] for e in batch.events if e[6] is not None} - offered)
         table = self.store.t["products"]
-        known = set(self.store._existing(conn, table.c.id, wanted)) | offered
+        known = set(self.store.existing_keys(conn, table.c.id, wanted)) | offered
         bad: dict[int, tuple] = {}
         for e in batch.events:
             if e[6] is not None and e[6] not in known and e[0] not in bad:
@@ -245,9 +245,9 @@ class _FileJob:
             if r.line not in known and r.line not in new:
                 new[r.line] = Reject(r.line, _printable(r.field), _printable(r.reason), _printable(r.raw))
         if new:
-            conn.execute(self.store._insert_ignore(table), [
-                {"import_id": import_id, "line": r.line, "file": str(self.path), "field": r.field,
-                 "reason": r.reason, "raw": r.raw} for r in new.values()])
+            self.store.insert_ignore(conn, "rejects", ("import_id", "line", "file", "field", "reason", "raw"),
+                                     [(import_id, r.line, str(self.path), r.field, r.reason, r.raw)
+                                      for r in new.values()])
         return list(new.values())
 
     def _quarantine(self, import_id: int, rejects: list[Reject], report: FileReport) -> None:
