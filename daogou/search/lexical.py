@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-_LATIN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_jieba = None
-
-
-def _segmenter():
-    global _jieba  # lazy: jieba loads its dictionary on first use, not at import
-    if _jieba is None:
-        import logging
-
-        import jieba
-        jieba.setLogLevel(logging.WARNING)
-        _jieba = jieba
-    return _jieba
-
+from daogou.search.vocab import tokens
 
 def analyze(text: str) -> list[str]:
-    """Lower-cased Latin words and numbers; jieba search-mode words for Chinese runs."""
-    lowered = text.lower()
-    tokens = _LATIN.findall(lowered)
-    for run in _CJK_RUN.findall(lowered):
-        tokens += [w for w in _segmenter().lcut_for_search(run) if w.strip()]
-    return tokens
+    """The query-understanding tokenizer in search mode: NFKC, lower case, Unicode words, jieba for Chinese."""
+    return tokens(text, for_search=True)
 
 
 class BM25Index:

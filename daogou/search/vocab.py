@@ -70,6 +70,14 @@ def jieba_word(word: str) -> bool:
     return jieba.dt.FREQ.get(word, 0) > 0
 
 
+@lru_cache(maxsize=200_000)
+def _cut_for_search(run: str) -> tuple[str, ...]:
+    """jieba's search-mode words of one CJK run: the words plus their shorter parts (better recall for BM25)."""
+    _cut("")  # same lazy set-up as precise mode
+    import jieba
+    return tuple(w for w in jieba.lcut_for_search(run) if w.strip())
+
+
 def _spans(text: str) -> list[tuple[str, int, int, bool]]:
     """(token, start, end, is_cjk) of ``text`` (already NFKC-normalised and lower-cased)."""
     out: list[tuple[str, int, int, bool]] = []
@@ -84,9 +92,18 @@ def _spans(text: str) -> list[tuple[str, int, int, bool]]:
     return out
 
 
-def tokens(text: str) -> list[str]:
-    """jieba words for CJK runs; lower-cased words for the rest (digits kept, ``6.1`` and ``women's`` whole)."""
-    return [t for t, _, _, _ in _spans(unicodedata.normalize("NFKC", text).lower())]
+def tokens(text: str, for_search: bool = False) -> list[str]:
+    """jieba words for CJK runs; lower-cased words for the rest (digits kept, ``6.1`` and ``women's`` whole).
+
+    ``for_search`` cuts CJK runs in jieba's search mode (words and their parts), for the BM25 index.
+    """
+    norm = unicodedata.normalize("NFKC", text).lower()
+    if not for_search:
+        return [t for t, _, _, _ in _spans(norm)]
+    out: list[str] = []
+    for m in _TOKEN_RE.finditer(norm):
+        out.extend((m.group(),) if m.lastgroup == "word" else _cut_for_search(m.group()))
+    return out
 
 
 _CHUNK_RE = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
