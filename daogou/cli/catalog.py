@@ -1,79 +1,14 @@
-"""The ``daogou`` command. Thin: parses flags, calls the library, prints, and turns errors into messages.
-
-Exit status: 0 clean; 3 imported with rejects (see the quarantine file); 1 failed; 2 usage error.
-"""
+"""Catalog commands: demo store, import, export, stats, split."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
 import click
 
-from daogou.errors import DaogouError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
-
-
-class Ctx:
-    def __init__(self, home: str | None, db: str | None, as_json: bool):
-        self.home, self.db, self.as_json = home, db, as_json
-
-    def store(self):
-        from daogou.catalog.store import Store
-        from daogou.config import resolve_store_config
-        return Store.open(resolve_store_config(self.home, self.db))
-
-
-def emit(ctx: Ctx, payload: dict[str, Any], human: str) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False, indent=2) if ctx.as_json else human)
-
-
-def command(fn):
-    """Adds ``--json`` to a command and translates library errors into a message and exit status 1."""
-    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-    @click.pass_obj
-    @functools.wraps(fn)
-    def wrapper(obj: Ctx, as_json: bool, *args, **kwargs):
-        obj.as_json = obj.as_json or as_json
-        try:
-            code = fn(obj, *args, **kwargs)
-        except DaogouError as exc:
-            _fail(obj, str(exc), type(exc).__name__)
-        except KeyboardInterrupt:
-            _fail(obj, "interrupted; run the same command again to resume", "Interrupted")
-        except Exception as exc:  # a bug: say so plainly, never silently
-            if os.environ.get("DAOGOU_DEBUG"):
-                traceback.print_exc()
-            _fail(obj, f"unexpected {type(exc).__name__}: {exc} (set DAOGOU_DEBUG=1 for a traceback)", "InternalError")
-        sys.exit(code or EXIT_OK)
-    return wrapper
-
-
-def _fail(ctx: Ctx, message: str, kind: str) -> None:
-    if ctx.as_json:
-        click.echo(json.dumps({"error": kind, "message": message}, ensure_ascii=False))
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_FAILED)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", envvar="DAOGOU_HOME", default=None, metavar="DIR",
-              help="daogou home directory (store, images, quarantine). Default ./.daogou or $DAOGOU_HOME.")
-@click.option("--db", envvar="DAOGOU_DB_URL", default=None, metavar="URL",
-              help="SQLAlchemy URL of the store instead of HOME/daogou.db, e.g. postgresql+psycopg://…")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-@click.version_option(package_name="daogou")
-@click.pass_context
-def cli(ctx: click.Context, home: str | None, db: str | None, as_json: bool) -> None:
-    """daogou (导购): a self-hosted AI shopping guide."""
-    ctx.obj = Ctx(home, db, as_json)
-
+from daogou.cli.base import EXIT_OK, EXIT_REJECTS, Ctx, cli, command, emit
 
 # ---------------------------------------------------------------- demo
 
@@ -232,66 +167,3 @@ def split(ctx: Ctx, kind: str, targets: str | None) -> int:
     result = (leave_one_out(frame, chosen) if kind == "loo" else time_split(frame, targets=chosen)).summary()
     emit(ctx, result, "  ".join(f"{k}={v}" for k, v in result.items()))
     return EXIT_OK
-
-
-# ---------------------------------------------------------------- index / search
-
-def _encoder_option(fn):
-    return click.option("--encoder", default="e5-multilingual", show_default=True,
-                        help="Text encoder: e5-multilingual (中文 + English), minilm (English), hashing, "
-                             "or a saved encoder folder.")(fn)
-
-
-@cli.command()
-@_encoder_option
-@click.option("--rebuild", is_flag=True, help="Rebuild even if the saved index matches the catalog.")
-@command
-def index(ctx: Ctx, encoder: str, rebuild: bool) -> int:
-    """Build or refresh the search index (only new or changed products are encoded)."""
-    from daogou.search.engine import SearchConfig
-    from daogou.search.index_store import open_searcher
-    with ctx.store() as store:
-        _, info = open_searcher(store, SearchConfig(encoder=encoder), rebuild=rebuild, progress=not ctx.as_json)
-    verb = "up to date" if info["loaded"] else "built"
-    emit(ctx, info, f"index {verb}: {info['products']:,} products, {info['encoder']} + BM25, "
-                    f"{info['dense_index']} dense index, {info['seconds']}s → {info['folder']}")
-    return EXIT_OK
-
-
-@cli.command()
-@click.argument("query")
-@click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
-@click.option("--filter", "filters", multiple=True, metavar="SPEC",
-              help="category=Shoes > Running, brand=X, brand!=X, price<=100, price>=10, color=red, in_stock=true")
-@click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
-@_encoder_option
-@command
-def search(ctx: Ctx, query: str, k: int, filters: tuple[str, ...], mode: str, encoder: str) -> int:
-    """Search the catalog in English or 中文, e.g. "red running shoes under ¥300" or "500元以内的蓝牙耳机"."""
-    from daogou.search.engine import SearchConfig
-    from daogou.search.filters import Filters
-    from daogou.search.index_store import open_searcher
-    with ctx.store() as store:
-        searcher, _ = open_searcher(store, SearchConfig(encoder=encoder), progress=not ctx.as_json)
-        results = searcher.search(query, k=k, filters=Filters.parse(filters), mode=mode)
-    payload = results.to_dict()
-    lines = [f"{len(results.hits)} of {results.total:,} matching products ({mode})"
-             + (" — query constraints relaxed: nothing matched them" if results.relaxed else "")]
-    if results.parsed and results.parsed.matched:
-        lines.append("understood: " + "; ".join(results.parsed.matched))
-    for n, hit in enumerate(payload["hits"], start=1):
-        price = "" if hit["price"] is None else f"{hit['price']:g} {hit['currency']}"
-        lines.append(f"{n:>3}. {hit['id']}  {hit['title'][:70]}  [{hit['brand']}] {price}  ({hit['category']})")
-    emit(ctx, payload, "\n".join(lines))
-    return EXIT_OK
-
-
-def main() -> None:
-    try:
-        cli.main(prog_name="daogou", standalone_mode=True)
-    except SystemExit:
-        raise
-
-
-if __name__ == "__main__":
-    main()

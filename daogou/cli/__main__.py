@@ -1,0 +1,3 @@
+from daogou.cli import main
+
+main()
