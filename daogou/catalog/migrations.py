@@ -100,9 +100,31 @@ def _embeddings(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _copy(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "generated_texts", md,
+        # One text per product, task (e.g. copy.short.neutral), language and the exact backend, model and prompt
+        # version that were asked for: a batch run skips what is stored and resumes where it stopped.
+        sa.Column("product_id", sa.String(256), primary_key=True),
+        sa.Column("task", sa.String(64), primary_key=True),
+        sa.Column("lang", sa.String(16), primary_key=True),
+        sa.Column("backend", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("prompt_version", sa.String(32), primary_key=True),
+        sa.Column("content_hash", sa.String(32), nullable=False),  # the product content it was written from
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("final_backend", sa.String(64), nullable=False),  # "template" after a fallback
+        sa.Column("info", sa.Text, nullable=False, default="{}"),  # JSON: attempts, rejected claims, timings
+        sa.Column("created_ms", sa.BigInteger, nullable=False),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_embeddings", _embeddings),
+    ("0003_copy", _copy),
 ]
 
 

