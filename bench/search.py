@@ -37,7 +37,7 @@ from daogou.catalog.store import Store
 from daogou.config import StoreConfig
 from daogou.encode import get_encoder, product_text
 from daogou.search.engine import SearchConfig, Searcher
-from daogou.search.filters import Filters
+from daogou.catalog.filters import Filters
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("DAOGOU_DATASETS", ROOT.parent / "shared" / "datasets"))

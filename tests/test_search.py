@@ -11,7 +11,7 @@ from daogou.catalog.store import Store
 from daogou.config import StoreConfig
 from daogou.errors import ValidationError
 from daogou.search.engine import SearchConfig, Searcher
-from daogou.search.filters import Filters
+from daogou.catalog.filters import Filters
 from tests.conftest import cli_json, run_cli
 
 

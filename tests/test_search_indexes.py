@@ -10,7 +10,7 @@ from daogou.encode import get_encoder, product_text
 from daogou.errors import ValidationError
 from daogou.search import dense as dense_mod
 from daogou.search.dense import DenseIndex
-from daogou.search.filters import CatalogTable, Filters
+from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.hybrid import ranked, rrf, weighted
 from daogou.search.lexical import BM25Index, analyze
 

@@ -219,8 +219,9 @@ class Store:
         with self.engine.connect() as conn:
             return [Shopper(r.id, json.loads(r.attributes)) for r in conn.execute(sa.select(table).order_by(table.c.id))]
 
-    def events_frame(self, types: Iterable[str] | None = None, with_extra: bool = False) -> "pd.DataFrame":
-        """All events as a DataFrame ordered by (shopper, time, source order)."""
+    def events_frame(self, types: Iterable[str] | None = None, with_extra: bool = False,
+                     shoppers: Sequence[str] | None = None) -> "pd.DataFrame":
+        """All events (or those of ``shoppers``) as a DataFrame ordered by (shopper, time, source order)."""
         import pandas as pd
         table = self.t["events"]
         cols = [table.c.shopper_id, table.c.session_id, table.c.ts_ms, table.c.seq, table.c.type,
@@ -228,6 +229,8 @@ class Store:
         query = sa.select(*cols).order_by(table.c.shopper_id, table.c.ts_ms, table.c.seq)
         if types is not None:
             query = query.where(table.c.type.in_(list(types)))
+        if shoppers is not None:
+            query = query.where(table.c.shopper_id.in_(list(shoppers)))
         with self.engine.connect() as conn:
             frame = pd.DataFrame(conn.execute(query).all(), columns=[c.name for c in cols])
         return frame.astype({"ts_ms": "int64", "seq": "int64"}) if len(frame) else frame

@@ -41,7 +41,7 @@ def index(ctx: Ctx, encoder: str, rebuild: bool) -> int:
 def search(ctx: Ctx, query: str, k: int, filters: tuple[str, ...], mode: str, encoder: str) -> int:
     """Search the catalog in English or 中文, e.g. "red running shoes under ¥300" or "500元以内的蓝牙耳机"."""
     from daogou.search.engine import SearchConfig
-    from daogou.search.filters import Filters
+    from daogou.catalog.filters import Filters
     from daogou.search.index_store import open_searcher
     with ctx.store() as store:
         searcher, _ = open_searcher(store, SearchConfig(encoder=encoder), progress=not ctx.as_json)

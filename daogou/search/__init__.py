@@ -4,7 +4,7 @@ Imports only ``catalog`` and ``encode``. Main entry: ``Searcher.build(store).sea
 """
 
 from daogou.search.engine import Hit, SearchConfig, Searcher, SearchResults
-from daogou.search.filters import CatalogTable, Filters
+from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.vocab import Vocabulary
 

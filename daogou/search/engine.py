@@ -17,7 +17,7 @@ from daogou.catalog.store import Store
 from daogou.encode import EmbeddingCache, TextEncoder, get_encoder, product_text
 from daogou.errors import ConfigError, ValidationError
 from daogou.search.dense import DenseIndex
-from daogou.search.filters import CatalogTable, Filters
+from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.hybrid import ranked, rrf, weighted
 from daogou.search.lexical import BM25Index
 from daogou.search.query import ParsedQuery, parse_query

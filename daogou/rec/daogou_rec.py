@@ -1,0 +1,229 @@
+"""daogou-rec: a causal transformer over the shopper's event sequence, scoring items by content-aware vectors.
+
+Item vector = ID embedding (masked for items without training history) + embedding-bag of content tokens
++ projection of the text embedding (+ image features when given). Input token = item vector + event-type
+embedding + position + time-gap bucket; a start token lets an empty history (a new shopper) still produce a
+state. The state at each position, plus a projection of the active query's embedding, is dotted with every item
+vector: new products with content are scorable at once, and a query alone is enough to start.
+
+Loss: softmax cross-entropy over the catalog at every position in one pass (each target weighted by its event
+type, purchase > cart > fav > view), or sampled softmax with uniform negatives for large catalogs — the
+reference model's "CE(browsed) + CE(purchased)" generalised to sequences. No I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from daogou.rec.sequences import N_GAP_BUCKETS, N_TYPES
+
+REPEAT_SCALE = 10.0  # repeat bonus and query match are a few scalars: scaled so Adam moves them at a useful pace
+
+
+@dataclass
+class DaogouRecConfig:
+    n_items: int
+    n_tokens: int = 1
+    text_dim: int = 0          # 0: no text features
+    image_dim: int = 0         # 0: no image features
+    query_dim: int = 0         # 0: no query conditioning
+    dim: int = 64
+    layers: int = 2
+    heads: int = 2
+    max_len: int = 50
+    dropout: float = 0.3
+    emb_dropout: float = 0.3
+    sampled_softmax_above: int = 50_000   # catalogs larger than this train with sampled negatives
+    negatives: int = 4096
+    use_ids: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_items < 1:
+            raise ValueError("n_items must be >= 1")
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        if self.max_len < 2:
+            raise ValueError("max_len must be >= 2")
+
+
+class DaogouRec(nn.Module):
+    def __init__(self, config: DaogouRecConfig):
+        super().__init__()
+        c = self.config = config
+        self.item_id = nn.Embedding(c.n_items + 1, c.dim, padding_idx=0)
+        self.tokens = nn.Embedding(max(c.n_tokens, 1), c.dim, padding_idx=0)
+        self.text_proj = nn.Linear(c.text_dim, c.dim) if c.text_dim else None
+        self.image_proj = nn.Linear(c.image_dim, c.dim) if c.image_dim else None
+        self.query_proj = nn.Sequential(nn.Linear(c.query_dim, c.dim), nn.GELU(), nn.Linear(c.dim, c.dim)) \
+            if c.query_dim else None
+        self.type_emb = nn.Embedding(N_TYPES, c.dim)
+        self.target_type_emb = nn.Embedding(N_TYPES, c.dim)  # which kind of next event is asked for
+        # Repeat bonus: an item already in the history gains rep_type[asked type, its event type] +
+        # rep_recency[distance] (carted → bought; re-purchases). Starts at 0; learned.
+        self.rep_type = nn.Parameter(torch.zeros(N_TYPES, N_TYPES))
+        self.rep_recency = nn.Parameter(torch.zeros(c.max_len))
+        # Query ↔ product text match, when both come from the same text encoder: a learned weight on their cosine
+        # similarity, so a query finds matching products from the first step (and new products too).
+        self.query_match = nn.Parameter(torch.tensor(0.5)) if c.query_dim and c.query_dim == c.text_dim else None
+        self.gap_emb = nn.Embedding(N_GAP_BUCKETS, c.dim)
+        self.pos_emb = nn.Embedding(c.max_len, c.dim)
+        layer = nn.TransformerEncoderLayer(c.dim, c.heads, 4 * c.dim, c.dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
+        self.norm_in, self.norm_out = nn.LayerNorm(c.dim), nn.LayerNorm(c.dim)
+        self.drop = nn.Dropout(c.emb_dropout)
+        # Content is data, not weights: set with set_content, saved by the caller beside the weights.
+        self.register_buffer("item_tokens", torch.zeros(c.n_items + 1, 1, dtype=torch.long), persistent=False)
+        self.register_buffer("item_text", torch.zeros(c.n_items + 1, max(c.text_dim, 1)), persistent=False)
+        self.register_buffer("item_image", torch.zeros(c.n_items + 1, max(c.image_dim, 1)), persistent=False)
+        self.register_buffer("id_known", torch.zeros(c.n_items + 1), persistent=False)
+        self.register_buffer("token_bag", _mean_bag(self.item_tokens, c.n_tokens), persistent=False)
+        for emb in (self.item_id, self.tokens, self.type_emb, self.target_type_emb, self.gap_emb, self.pos_emb):
+            nn.init.normal_(emb.weight, std=0.02)  # one scale: item identity must not drown in position/type
+
+    # ------------------------------------------------------------------ items
+    def set_content(self, tokens: torch.Tensor, text: torch.Tensor | None = None,
+                    image: torch.Tensor | None = None, id_known: torch.Tensor | None = None) -> None:
+        """Content rows for items 0..N (row 0 padding); ``id_known`` marks items whose ID vector was trained."""
+        self.item_tokens = tokens.long()
+        self.token_bag = _mean_bag(self.item_tokens, self.config.n_tokens)
+        if text is not None:
+            self.item_text = text.float()
+        if image is not None:
+            self.item_image = image.float()
+        if id_known is not None:
+            self.id_known = id_known.float()
+
+    def grow_items(self, n_items: int) -> None:
+        """Room for products added after training: their ID rows are zero and unknown (content only)."""
+        extra = n_items - self.config.n_items
+        if extra <= 0:
+            return
+        weight = self.item_id.weight.data
+        self.item_id = nn.Embedding.from_pretrained(
+            torch.cat([weight, weight.new_zeros(extra, weight.shape[1])]), freeze=False, padding_idx=0)
+        self.id_known = torch.cat([self.id_known, self.id_known.new_zeros(extra)])
+        self.config.n_items = n_items
+
+    def item_vectors(self) -> torch.Tensor:
+        """[N + 1, dim] vectors of every item (row 0 is padding)."""
+        c = self.config
+        vec = torch.sparse.mm(self.token_bag, self.tokens.weight)
+        if c.use_ids:
+            vec = vec + self.item_id.weight * self.id_known[:, None]
+        if self.text_proj is not None:
+            vec = vec + self.text_proj(self.item_text)
+        if self.image_proj is not None:
+            vec = vec + self.image_proj(self.item_image)
+        return vec
+
+    # ------------------------------------------------------------------ sequence
+    def encode(self, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor,
+               item_vecs: torch.Tensor) -> torch.Tensor:
+        """[B, L] left-padded inputs → [B, L, dim] causal states."""
+        length = items.shape[1]
+        pos = torch.arange(length - 1, -1, -1, device=items.device)  # distance from the newest slot
+        x = item_vecs[items] + self.type_emb(types) + self.gap_emb(gaps) + self.pos_emb(pos)[None]
+        x = self.drop(self.norm_in(x))
+        h = self.encoder(x, mask=self._attention_mask(types))
+        return self.norm_out(h)
+
+    def _attention_mask(self, types: torch.Tensor) -> torch.Tensor:
+        """[B·heads, L, L], True = blocked: causal, padding keys blocked, and every position may see itself (so
+        padding rows never become all-blocked, which would turn them into NaN)."""
+        length = types.shape[1]
+        causal = torch.triu(torch.ones(length, length, dtype=torch.bool, device=types.device), 1)
+        mask = causal[None] | (types == 0)[:, None, :]
+        mask = mask & ~torch.eye(length, dtype=torch.bool, device=types.device)[None]
+        return mask.repeat_interleave(self.config.heads, dim=0)
+
+    def condition(self, h: torch.Tensor, queries: torch.Tensor | None,
+                  target_types: torch.Tensor | None) -> torch.Tensor:
+        """Add what is asked for to each state: the kind of next event (e.g. purchase) and the active query's
+        projection (``queries``: [..., query_dim], zeros = no query)."""
+        if target_types is not None:
+            h = h + self.target_type_emb(target_types)
+        if self.query_proj is None or queries is None:
+            return h
+        present = (queries.abs().sum(-1, keepdim=True) > 0).float()
+        return h + self.query_proj(queries) * present
+
+    def forward(self, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor,
+                queries: torch.Tensor | None = None, target_types: torch.Tensor | None = None,
+                targets: torch.Tensor | None = None,
+                weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Training (``targets`` [B, L] given; ``queries`` [B, L, Q] and ``target_types`` [B, L] per position):
+        scores at target positions and the weighted loss. Inference (``queries`` [B, Q], ``target_types`` [B]):
+        [B, N + 1] scores for the next item after each sequence (column 0 is -inf)."""
+        item_vecs = self.item_vectors()
+        h = self.encode(items, types, gaps, item_vecs)
+        length = items.shape[1]
+        if targets is None:
+            scores = self.condition(h[:, -1], queries, target_types) @ item_vecs.T
+            asked = target_types if target_types is not None else torch.zeros_like(items[:, 0])
+            self._add_repeat_bonus(scores, items, types, asked, torch.full_like(asked, length - 1))
+            self._add_query_match(scores, queries)
+            scores[:, 0] = float("-inf")
+            return scores, None
+        sel = targets > 0
+        q_t = None if queries is None else queries[sel]
+        h_t = self.condition(h[sel], q_t, None if target_types is None else target_types[sel])
+        rows, slots = torch.nonzero(sel, as_tuple=True)
+        asked = target_types[sel] if target_types is not None else torch.zeros_like(rows)
+
+        def extras(sc: torch.Tensor) -> None:
+            self._add_repeat_bonus(sc, items[rows], types[rows], asked, slots)
+            self._add_query_match(sc, q_t)
+        return self._loss(h_t, targets[sel], weights[sel], item_vecs, extras)
+
+    def _add_query_match(self, scores: torch.Tensor, queries: torch.Tensor | None) -> None:
+        """scores += w · cos(query, product text) for rows that have a query (in place)."""
+        if self.query_match is None or queries is None:
+            return
+        has = queries.abs().sum(-1) > 0
+        if not has.any():
+            return
+        q = F.normalize(queries[has], dim=-1)
+        t = F.normalize(self.item_text, dim=-1)
+        scores[has] += REPEAT_SCALE * self.query_match * (q @ t.T)
+
+    def _add_repeat_bonus(self, scores: torch.Tensor, items: torch.Tensor, types: torch.Tensor,
+                          asked: torch.Tensor, slots: torch.Tensor) -> None:
+        """scores[p, items[p, j]] += bonus for every input slot j <= slots[p] holding an item (in place)."""
+        length = items.shape[1]
+        j = torch.arange(length, device=items.device)[None]
+        visible = (j <= slots[:, None]) & (items > 0)
+        distance = (slots[:, None] - j).clamp(0, self.config.max_len - 1)
+        bonus = REPEAT_SCALE * (self.rep_type[asked[:, None], types] + self.rep_recency[distance])
+        scores.scatter_add_(1, items, bonus * visible)
+
+    def _loss(self, h: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, item_vecs: torch.Tensor,
+              extras) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        if c.n_items > c.sampled_softmax_above:
+            negatives = torch.randint(1, c.n_items + 1, (c.negatives,), device=h.device)
+            pos = (h * item_vecs[targets]).sum(-1, keepdim=True)
+            neg = h @ item_vecs[negatives].T
+            neg = neg.masked_fill(negatives[None] == targets[:, None], float("-inf"))
+            scores = torch.cat([pos, neg], dim=1)
+            labels = torch.zeros(len(targets), dtype=torch.long, device=h.device)
+        else:
+            scores = h @ item_vecs.T
+            extras(scores)
+            scores[:, 0] = float("-inf")
+            labels = targets
+        ce = F.cross_entropy(scores, labels, reduction="none")
+        return scores, (ce * weights).sum() / weights.sum().clamp_min(1e-6)
+
+
+def _mean_bag(tokens: torch.Tensor, n_tokens: int) -> torch.Tensor:
+    """Sparse [items, vocab] matrix averaging each item's non-padding tokens (a bag of embeddings as one matmul)."""
+    rows, cols = torch.nonzero(tokens > 0, as_tuple=True)
+    counts = (tokens > 0).sum(1).clamp_min(1).float()
+    values = 1.0 / counts[rows]
+    index = torch.stack([rows, tokens[rows, cols]])
+    return torch.sparse_coo_tensor(index, values, (tokens.shape[0], max(n_tokens, 1))).coalesce()

@@ -1,0 +1,92 @@
+"""From a store to what models train and are evaluated on: item space with content, split, sequences, cases.
+
+This is the one place that reads the store for training; models and the training loop see arrays only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from daogou.catalog.splits import Split, leave_one_out, time_split
+from daogou.catalog.store import Store
+from daogou.encode.base import get_encoder
+from daogou.encode.cache import EmbeddingCache
+from daogou.encode.product_text import product_text
+from daogou.errors import ConfigError
+from daogou.rec.base import QueryVectors, TrainData
+from daogou.rec.items import ItemSpace
+from daogou.rec.sequences import Cases, EventSequences, cases_for
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    encoder: str | None = None     # text encoder for product text features and queries; None = no text
+    split: str = "loo"             # loo | time
+    targets: tuple[str, ...] | None = None
+    max_len: int = 50
+
+    def __post_init__(self) -> None:
+        if self.split not in ("loo", "time"):
+            raise ConfigError(f"split must be 'loo' or 'time', got {self.split!r}")
+        if self.max_len < 2:
+            raise ConfigError("max_len must be >= 2")
+
+
+@dataclass
+class Prepared:
+    data: TrainData
+    test: Cases
+    split: Split
+    config: DataConfig
+
+
+def text_features(store: Store, encoder_name: str, products, progress: bool = False) -> tuple[np.ndarray,
+                                                                                              QueryVectors]:
+    """Product text vectors (cached in the store) and a query-vector function for one encoder."""
+    encoder = get_encoder(encoder_name)
+    cache = EmbeddingCache(store)
+    texts = [product_text(p, encoder.languages, full=False) for p in products]  # as the search index does
+    vectors = cache.encode(encoder, texts, kind="passage", progress=progress)
+
+    def query_vectors(texts: list[str]) -> np.ndarray:
+        return cache.encode(encoder, texts, kind="query")
+    return vectors, query_vectors
+
+
+def prepare(store: Store, config: DataConfig, progress: bool = False) -> Prepared:
+    products = list(store.iter_products())
+    if not products:
+        raise ConfigError("the store has no products; import a catalog or run `daogou demo` first")
+    items = ItemSpace.from_products(products)
+    query_vectors = None
+    if config.encoder:
+        vectors, query_vectors = text_features(store, config.encoder, products, progress)
+        items.set_text(vectors)
+    events = store.events_frame()
+    if events.empty:
+        raise ConfigError("the store has no events to learn from; import events first")
+    split = leave_one_out(events, config.targets) if config.split == "loo" else time_split(events,
+                                                                                          targets=config.targets)
+    if split.valid.empty or split.test.empty:
+        raise ConfigError(f"the {config.split} split left no validation or test targets "
+                          f"({split.summary()}); more events per shopper are needed")
+    full = EventSequences.from_frame(split.events, items)
+    train = EventSequences.from_frame(split.train, items)
+    valid = cases_for(split, "valid", items, config.max_len, full)
+    test = cases_for(split, "test", items, config.max_len, full)
+    data = TrainData(items, train, valid, query_vectors, fingerprint(store, config, split))
+    return Prepared(data, test, split, config)
+
+
+def fingerprint(store: Store, config: DataConfig, split: Split) -> str:
+    """Identifies the data a model was trained on: counts, last event, split and data settings."""
+    events = split.events
+    payload = {"products": store.count("products"), "events": len(events),
+               "last_ts": int(events["ts_ms"].max()) if len(events) else 0,
+               "shoppers": int(events["shopper_id"].nunique()), "config": asdict(config),
+               "split": split.summary()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

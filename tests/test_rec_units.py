@@ -1,0 +1,145 @@
+"""Known-answer tests for metrics, protocols, sequence building and bad configurations (no model training)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from daogou.catalog.models import Product
+from daogou.catalog.splits import leave_one_out
+from daogou.errors import ConfigError, UnknownNameError
+from daogou.evaluate.metrics import hit_rate, mrr, ndcg, ranks_of_targets, summarize
+from daogou.evaluate.protocols import evaluate, ranks
+from daogou.rec.base import model_class, model_names
+from daogou.rec.items import ItemSpace, content_tokens
+from daogou.rec.sequences import (
+    BOS_TYPE,
+    EventSequences,
+    cases_after,
+    cases_for,
+    training_windows,
+)
+from daogou.rec.train import TrainConfig
+
+
+def test_metrics_hand_computed():
+    ranks_ = np.array([0, 1, 4, 9, 30])
+    assert hit_rate(ranks_, 5) == pytest.approx(3 / 5)
+    assert hit_rate(ranks_, 10) == pytest.approx(4 / 5)
+    expected = (1 / math.log2(2) + 1 / math.log2(3) + 1 / math.log2(6)) / 5
+    assert ndcg(ranks_, 5) == pytest.approx(expected)
+    assert mrr(ranks_) == pytest.approx((1 + 1 / 2 + 1 / 5 + 1 / 10 + 1 / 31) / 5)
+    assert mrr(ranks_, 5) == pytest.approx((1 + 1 / 2 + 1 / 5) / 5)
+    s = summarize(ranks_, ks=(10,))
+    assert s["cases"] == 5 and s["ndcg@10"] == pytest.approx(expected + 1 / math.log2(11) / 5)
+
+
+def test_ranks_count_ties_against_the_target():
+    scores = np.array([[-np.inf, 3.0, 1.0, 2.0], [-np.inf, 1.0, 1.0, 1.0]])
+    assert ranks_of_targets(scores, np.array([3, 2])).tolist() == [1, 2]
+
+
+class FixedScorer:
+    """Scores item ``k`` as ``k`` (the last item is always best)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def score(self, cases):
+        s = np.tile(np.arange(self.n + 1, dtype=np.float32), (len(cases), 1))
+        s[:, 0] = -np.inf
+        return s
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=["shopper_id", "session_id", "ts_ms", "seq", "type", "product_id", "query"])
+
+
+@pytest.fixture
+def tiny():
+    items = ItemSpace.from_products([Product(f"p{i}", category=("A",) if i < 5 else ("B",)) for i in range(1, 11)])
+    rows = []
+    for u in range(3):
+        t = 0
+        rows.append((f"u{u}", "s1", t, 0, "search", None, "blue shoes"))
+        for k, pid in enumerate(["p1", "p2", "p3", "p4", "p5"][u:] + ["p9"]):
+            t += 1000
+            rows.append((f"u{u}", "s1" if k < 2 else "s2", t, k + 1, "purchase" if k % 2 else "view", pid, ""))
+    return items, _frame(rows)
+
+
+def test_sequences_fold_searches_into_active_queries(tiny):
+    items, frame = tiny
+    seqs = EventSequences.from_frame(frame, items)
+    assert seqs.shoppers == ["u0", "u1", "u2"]
+    s0 = seqs.slice(0)
+    assert seqs.items[s0].tolist() == items.rows(["p1", "p2", "p3", "p4", "p5", "p9"]).tolist()
+    q = seqs.queries[s0]
+    assert [seqs.query_texts[i] if i >= 0 else None for i in q] == ["blue shoes"] * 2 + [None] * 4
+
+
+def test_training_windows_predict_each_event_from_what_came_before(tiny):
+    items, frame = tiny
+    w = training_windows(EventSequences.from_frame(frame, items), max_len=4)
+    row = w.items.shape[1]
+    # u0: 6 events → windows of 4 (the last four targets) and 2; u1: 5 → 4 + 1; u2: 4 → 4
+    assert len(w) == 5
+    first = w.targets[1]
+    assert first[-2:].tolist() == items.rows(["p1", "p2"]).tolist() and (first[:2] == 0).all()
+    assert w.types[1, -2] == BOS_TYPE and w.items[1, -1] == items.index["p1"]
+    assert w.weights[1, -1] == 1.0 and w.weights[1, -2] == pytest.approx(0.3)  # purchase vs view
+    assert row == 4
+
+
+def test_cases_see_only_the_past_and_new_shoppers_get_a_start_token(tiny):
+    items, frame = tiny
+    split = leave_one_out(frame, targets=("view", "purchase"))
+    cases = cases_for(split, "test", items, max_len=8)
+    assert len(cases) == 3 and (cases.targets == items.index["p9"]).all()
+    assert cases.lengths.tolist() == [5, 4, 3]  # every event before the target, nothing after
+    seqs = EventSequences.from_frame(frame, items)
+    live = cases_after(seqs, ["u0", "stranger"], ["red", None], max_len=8)
+    assert live.lengths.tolist() == [6, 0]
+    assert live.hist_types[1, -1] == BOS_TYPE and (live.hist_types[1, :-1] == 0).all()
+    assert live.query_texts == ["red"] and live.queries.tolist() == [0, -1]
+
+
+def test_protocols_full_and_sampled(tiny):
+    items, frame = tiny
+    split = leave_one_out(frame, targets=("view", "purchase"))
+    cases = cases_for(split, "test", items, max_len=8)
+    full, sampled = ranks(FixedScorer(items.n), cases, n_negatives=3)
+    target_row = items.index["p9"]
+    assert full.tolist() == [items.n - target_row] * 3
+    assert (sampled <= 3).all()
+    report = evaluate(FixedScorer(items.n), cases, np.ones(items.n + 1), n_negatives=3)
+    assert report["full"]["cases"] == 3 and report["cold_targets"]["cases"] == 0
+
+
+def test_content_tokens_cover_category_brand_price_attributes():
+    p = Product("x", category=("Shoes", "Running"), brand="Acme", price=299.0, attributes={"colour": "Red"})
+    toks = content_tokens(p)
+    assert {"cat:Shoes", "cat:Shoes>Running", "brand:acme", "colour:red"} <= set(toks)
+    assert any(t.startswith("price:") for t in toks)
+
+
+def test_item_space_grows_with_new_products():
+    space = ItemSpace.from_products([Product("a", brand="X"), Product("b", brand="X")])
+    rows = space.add([Product("c", brand="X"), Product("a")])
+    assert rows.tolist() == [3] and space.index["c"] == 3
+    assert space.tokens[3].max() > 0  # the known brand token carries over to the new product
+
+
+def test_bad_configs_are_clear():
+    with pytest.raises(UnknownNameError, match="unknown recommender 'sasrec'"):
+        model_class("sasrec")
+    assert {"popularity", "item-knn", "seed-bert", "daogou-rec"} <= set(model_names())
+    with pytest.raises(ConfigError, match="unknown option"):
+        model_class("daogou-rec")(ItemSpace.from_ids(["a"]), dimension=3)
+    with pytest.raises(ConfigError, match="lr"):
+        TrainConfig(lr=-1.0)
+    with pytest.raises(ConfigError, match="item-knn"):
+        model_class("item-knn")(ItemSpace.from_ids(["a"]), window=0)
