@@ -132,3 +132,35 @@ def recommend(ctx: Ctx, shopper: str | None, query: str | None, n: int, name: st
     lines = [f"{k:>3}. {h['id']}  {h['title'][:70]}  ({h['score']:.3f})" for k, h in enumerate(hits, 1)]
     emit(ctx, {"shopper": shopper, "query": query, "model": name, "items": hits}, "\n".join(lines) or "nothing")
     return EXIT_OK
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Encoder folder to write (default HOME/encoders/minilm-store).")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--budget", "budget_s", type=click.FloatRange(min=1), help="Wall-clock budget in seconds.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@command
+def pretrain(ctx: Ctx, out: Path | None, epochs: int, budget_s: float | None, batch_size: int, lr: float,
+             seed: int) -> int:
+    """Continue masked-LM training of the MiniLM encoder on this store's product text (domain adaptation).
+
+    The result is an encoder folder: pass it wherever an encoder is named, e.g.
+    `daogou index --encoder HOME/encoders/minilm-store` or `daogou train --encoder …`."""
+    from daogou.encode.mlm import MLMConfig
+    from daogou.encode.mlm import pretrain as run_pretrain
+    from daogou.encode.product_text import product_text
+    with ctx.store() as store:
+        texts = [product_text(p, ("en",)) for p in store.iter_products()]
+        out = out or Path(store.config.home) / "encoders" / "minilm-store"
+    log = (lambda m: None) if ctx.as_json else (lambda m: click.echo(m, err=True))
+    report = run_pretrain(texts, out, config=MLMConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                                                       budget_s=budget_s),
+                          progress=not ctx.as_json, log=log)
+    report["encoder"] = str(out)
+    emit(ctx, report, f"held-out masked-token perplexity {report['perplexity_before']:.2f} → "
+                      f"{report['perplexity_after']:.2f} ({report['train_texts']} texts, {report['seconds']}s)\n"
+                      f"encoder saved: {out}  (use it with --encoder {out})")
+    return EXIT_OK

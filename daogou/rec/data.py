@@ -27,6 +27,7 @@ class DataConfig:
     encoder: str | None = None     # text encoder for product text features and queries; None = no text
     split: str = "loo"             # loo | time
     targets: tuple[str, ...] | None = None
+    inputs: tuple[str, ...] | None = None   # event types models may see (None: all); targets stay the same
     max_len: int = 50
 
     def __post_init__(self) -> None:
@@ -74,12 +75,22 @@ def prepare(store: Store, config: DataConfig, progress: bool = False) -> Prepare
     if split.valid.empty or split.test.empty:
         raise ConfigError(f"the {config.split} split left no validation or test targets "
                           f"({split.summary()}); more events per shopper are needed")
+    if config.inputs is not None:
+        split = restrict_inputs(split, config.inputs)
     full = EventSequences.from_frame(split.events, items)
     train = EventSequences.from_frame(split.train, items)
     valid = cases_for(split, "valid", items, config.max_len, full)
     test = cases_for(split, "test", items, config.max_len, full)
     data = TrainData(items, train, valid, query_vectors, fingerprint(store, config, split))
     return Prepared(data, test, split, config)
+
+
+def restrict_inputs(split: Split, inputs: tuple[str, ...]) -> Split:
+    """The same split with only ``inputs`` event types (plus searches) left in training and in histories."""
+    keep = set(inputs) | {"search"}
+    events = split.events[split.events["type"].isin(keep) | split.events.index.isin(split.test.index)
+                          | split.events.index.isin(split.valid.index)]
+    return Split(events, split.train[split.train["type"].isin(keep)], split.valid, split.test, split.kind)
 
 
 def fingerprint(store: Store, config: DataConfig, split: Split) -> str:

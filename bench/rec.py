@@ -1,0 +1,224 @@
+"""Recommendation benchmark: daogou's models beside RecBole SASRec on the same split, plus two data questions.
+
+    python bench/rec.py beauty [--budget 1200] [--full] [--models popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec]
+    python bench/rec.py taobao [--budget 600]      # does browsing history help next-purchase prediction?
+    python bench/rec.py movielens [--budget 300]   # cold-start items: content (titles, genres) vs ID-only
+
+beauty: Amazon Beauty (S3-Rec files) imported with its item2attributes as content; leave-one-out, full ranking
+over all 12,101 items without history masking (RecBole's protocol). Every trained model gets the same wall-clock
+training budget (default 20 minutes; ``--full`` trains each to early-stopping convergence instead). RecBole
+SASRec runs in its own virtual environment on the same split (bench/recbole_sasrec.py).
+Each daogou model trains in its own subprocess so its peak memory is its own. Tables are printed and JSON is
+written to bench/results/rec_<dataset>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("DAOGOU_DATASETS", ROOT.parent / "shared" / "datasets"))
+RESULTS = ROOT / "bench" / "results"
+PUBLISHED = [  # S3-Rec paper (CIKM 2020), Beauty, full ranking
+    {"model": "SASRec (S3-Rec paper)", "ndcg@10": 0.0318, "hr@10": 0.0605},
+    {"model": "S3-Rec (S3-Rec paper)", "ndcg@10": 0.0327, "hr@10": 0.0647},
+]
+IMPORTS = {
+    "beauty": ["amazon-seq", "amazon_s3rec/Beauty.txt", "--attributes", "amazon_s3rec/Beauty_item2attributes.json"],
+    "taobao": ["taobao", "taobao_userbehavior_head"],
+    "movielens": ["recbole", "movielens_100k_recbole"],
+}
+
+
+def home_for(dataset: str) -> Path:
+    """A store holding the dataset (imported once, reused by later runs)."""
+    home = RESULTS / "rec_home" / dataset
+    if not (home / "daogou.db").exists():
+        fmt, path, *rest = IMPORTS[dataset]
+        rest = [str(DATASETS / r) if r.endswith(".json") else r for r in rest]
+        subprocess.run([sys.executable, "-m", "daogou.cli", "--home", str(home), "import", fmt,
+                        str(DATASETS / path), *rest, "--json"], check=True, capture_output=True)
+    return home
+
+
+# ---------------------------------------------------------------- one model in a subprocess
+
+def worker(args: argparse.Namespace) -> None:
+    """Train + evaluate one model; print one JSON line. Runs in its own process."""
+    import numpy as np
+
+    from daogou.catalog.store import Store
+    from daogou.config import StoreConfig
+    from daogou.evaluate.protocols import evaluate
+    from daogou.rec.base import model_class
+    from daogou.rec.data import DataConfig, prepare
+    from daogou.rec.workflow import train_config_for
+    spec = json.loads(args.spec)
+    with Store.open(StoreConfig(home=Path(spec["home"]))) as store:
+        data_cfg = DataConfig(encoder=spec.get("encoder"), inputs=tuple(spec["inputs"]) if spec.get("inputs") else None)
+        prep = prepare(store, data_cfg)
+    if spec.get("cold_fraction"):
+        prep = _with_cold_items(prep, spec["cold_fraction"], spec.get("seed", 0))
+    name = spec["model"]
+    model = model_class(name)(prep.data.items, **spec.get("options", {}))
+    tc = train_config_for(name, budget_s=spec.get("budget"), epochs=spec.get("epochs", 10_000),
+                          patience=spec.get("patience", 5), progress=False, seed=spec.get("seed", 0))
+    started = time.perf_counter()
+    result = model.fit(prep.data, tc, log=lambda m: print(m, file=sys.stderr, flush=True))
+    train_s = time.perf_counter() - started
+    report = evaluate(model, prep.test, prep.data.item_counts())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"model": spec.get("label", name), "train_s": round(train_s, 1),
+                      "epochs": len(result.history) or None, "best_epoch": result.best_epoch,
+                      "valid_ndcg@10": result.best_metric if np.isfinite(result.best_metric) else None,
+                      "stopped": result.stopped, "peak_rss_mb": round(peak_mb), "history": result.history,
+                      **{k: report["full"][k] for k in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr", "cases")},
+                      "sampled_100_ndcg@10": report["sampled_100"]["ndcg@10"],
+                      "cold": report.get("cold_targets"), "by_history_length": report["by_history_length"]}))
+
+
+def _with_cold_items(prep, fraction: float, seed: int):
+    """Hold a random ``fraction`` of items out of training entirely: their events leave the training data
+    (histories still show them), so test targets among them are true cold-start items."""
+    import numpy as np
+
+    from daogou.rec.base import TrainData
+    from daogou.rec.sequences import EventSequences
+    rng = np.random.default_rng(seed)
+    ids = np.array(prep.data.items.ids)
+    cold = set(ids[rng.random(len(ids)) < fraction].tolist())
+    train_frame = prep.split.train[~prep.split.train["product_id"].isin(cold)]
+    train = EventSequences.from_frame(train_frame, prep.data.items)
+    data = TrainData(prep.data.items, train, prep.data.valid, prep.data.query_vectors, prep.data.fingerprint + "-cold")
+    return type(prep)(data, prep.test, prep.split, prep.config)
+
+
+def run_model(spec: dict) -> dict:
+    proc = subprocess.Popen([sys.executable, __file__, "_worker", json.dumps(spec)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{spec['model']} failed:\n{err[-3000:]}")
+    lines = [line for line in err.splitlines() if line.startswith("epoch")]
+    if lines:
+        print(f"  {spec.get('label', spec['model'])}: {lines[-1]}", flush=True)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the three benchmarks
+
+def beauty(args: argparse.Namespace) -> dict:
+    home = home_for("beauty")
+    budget = None if args.full else args.budget
+    rows = []
+    for name in args.models.split(","):
+        t0 = time.perf_counter()
+        print(f"[{time.strftime('%H:%M:%S')}] {name} …", flush=True)
+        if name == "recbole-sasrec":
+            rows.append(_recbole(home, budget, args.full))
+        else:
+            spec = {"home": str(home), "model": name, "budget": budget, "encoder": None,
+                    "patience": 10 if args.full else 5}
+            if name == "seed-bert" and not args.full:
+                spec["budget"] = args.seed_bert_budget or budget
+            rows.append(run_model(spec))
+        rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
+    return {"dataset": "Amazon Beauty (S3-Rec)", "budget_s": budget, "full": args.full, "rows": rows,
+            "published": PUBLISHED}
+
+
+def _recbole(home: Path, budget: float | None, full: bool) -> dict:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from recbole_sasrec import run_sasrec
+
+    from daogou.catalog.splits import leave_one_out
+    from daogou.catalog.store import Store
+    from daogou.config import StoreConfig
+    with Store.open(StoreConfig(home=home)) as store:
+        split = leave_one_out(store.events_frame())
+    items = split.events[split.events["product_id"].notna()]
+    sequences = {s: g.tolist() for s, g in items.groupby("shopper_id", sort=False)["product_id"]}
+    r = run_sasrec(sequences, RESULTS / "recbole_work", budget, full=full, log=lambda m: None)
+    return {"model": "RecBole SASRec", "train_s": r["train_s"], "epochs": r["epochs"], "peak_rss_mb":
+            round(r["peak_rss_mb"]), "ndcg@10": r["ndcg@10"], "hr@10": r["hr@10"], "ndcg@20": r["ndcg@20"],
+            "hr@20": r["hr@20"], "mrr": r.get("mrr@10"), "valid_ndcg@10": r["valid_ndcg@10"],
+            "valid_curve": r["valid_curve"]}
+
+
+def taobao(args: argparse.Namespace) -> dict:
+    home = home_for("taobao")
+    rows = []
+    for label, inputs in (("daogou-rec, browse + purchases", None), ("daogou-rec, purchases only", ["purchase"])):
+        rows.append(run_model({"home": str(home), "model": "daogou-rec", "label": label, "inputs": inputs,
+                               "budget": args.budget, "encoder": None}))
+    for name in ("popularity", "item-knn"):
+        rows.append(run_model({"home": str(home), "model": name, "encoder": None}))
+    return {"dataset": "Taobao UserBehavior (head)", "budget_s": args.budget, "rows": rows}
+
+
+def movielens(args: argparse.Namespace) -> dict:
+    home = home_for("movielens")
+    rows = []
+    variants = (("daogou-rec, ID only", None, {"use_text": False, "use_tokens": False}),
+                ("daogou-rec, ID + genres + title text", "minilm", {}),
+                ("daogou-rec, content only (no IDs)", "minilm", {"use_ids": False}))
+    for label, encoder, options in variants:
+        rows.append(run_model({"home": str(home), "model": "daogou-rec", "label": label, "encoder": encoder,
+                               "options": options, "budget": args.budget, "cold_fraction": 0.2}))
+    rows.append(run_model({"home": str(home), "model": "popularity", "cold_fraction": 0.2}))
+    return {"dataset": "MovieLens-100k, 20% of items held out of training", "budget_s": args.budget,
+            "rows": rows}
+
+
+def print_table(result: dict) -> None:
+    print(f"\n{result['dataset']} — full ranking, test set")
+    head = f"{'model':<40} {'NDCG@10':>8} {'HR@10':>7} {'MRR':>7} {'cold NDCG@10':>13} {'train s':>8} " \
+           f"{'epochs':>6} {'peak MB':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in result["rows"] + result.get("published", []):
+        cold = (r.get("cold") or {}).get("ndcg@10") if (r.get("cold") or {}).get("cases") else None
+        fmt = lambda v, w, p=4: f"{v:>{w}.{p}f}" if isinstance(v, float) else f"{'' if v is None else v:>{w}}"
+        print(f"{r['model']:<40} {fmt(r.get('ndcg@10'), 8)} {fmt(r.get('hr@10'), 7)} {fmt(r.get('mrr'), 7)} "
+              f"{fmt(cold, 13)} {fmt(r.get('train_s'), 8, 0)} {fmt(r.get('epochs'), 6)} "
+              f"{fmt(r.get('peak_rss_mb'), 8)}")
+    by = {r["model"]: r for r in result["rows"]}
+    if "daogou-rec" in by and "RecBole SASRec" in by and by["RecBole SASRec"]["ndcg@10"]:
+        ratio = by["daogou-rec"]["ndcg@10"] / by["RecBole SASRec"]["ndcg@10"]
+        print(f"\ndaogou-rec / RecBole SASRec NDCG@10 = {ratio:.2f}×")
+        result["ratio_vs_recbole"] = ratio
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_worker":
+        return worker(argparse.Namespace(spec=sys.argv[2]))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", choices=["beauty", "taobao", "movielens"])
+    parser.add_argument("--budget", type=float, default=1200, help="Training seconds per model (default 1200).")
+    parser.add_argument("--seed-bert-budget", type=float, help="Override the budget for seed-bert only.")
+    parser.add_argument("--full", action="store_true", help="Train each model to convergence (no budget).")
+    parser.add_argument("--models", default="popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    result = {"beauty": beauty, "taobao": taobao, "movielens": movielens}[args.dataset](args)
+    result.update({"command": " ".join(["python", "bench/rec.py", *sys.argv[1:]]),
+                   "wall_s": round(time.perf_counter() - started, 1), "machine": platform.platform(),
+                   "cpus": os.cpu_count()})
+    print_table(result)
+    print(f"\nwall time {result['wall_s']:.0f}s")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"rec_{args.dataset}{'_full' if args.full else ''}.json"
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
