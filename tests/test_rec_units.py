@@ -143,3 +143,26 @@ def test_bad_configs_are_clear():
         TrainConfig(lr=-1.0)
     with pytest.raises(ConfigError, match="item-knn"):
         model_class("item-knn")(ItemSpace.from_ids(["a"]), window=0)
+
+
+def test_training_resumes_from_its_checkpoint(tiny, tmp_path):
+    from daogou.rec.base import TrainData
+    from daogou.rec.sequential import DaogouRecRecommender
+    items, frame = tiny
+    split = leave_one_out(frame, targets=("view", "purchase"))
+    data = TrainData(items, EventSequences.from_frame(split.train, items), cases_for(split, "valid", items, 8),
+                     fingerprint="tiny-v1")
+    ckpt = tmp_path / "ckpt"
+    first = DaogouRecRecommender(items, dim=16, heads=2, max_len=8).fit(
+        data, TrainConfig(epochs=2, progress=False, checkpoint_dir=ckpt, patience=100), log=lambda m: None)
+    assert (ckpt / "checkpoint.safetensors").exists() and len(first.history) == 2
+    messages: list[str] = []
+    second = DaogouRecRecommender(items, dim=16, heads=2, max_len=8).fit(
+        data, TrainConfig(epochs=3, progress=False, checkpoint_dir=ckpt, patience=100), log=messages.append)
+    assert any("resumed from epoch 2" in m for m in messages)
+    assert [h["epoch"] for h in second.history] == [1, 2, 3]
+    assert second.history[:2] == first.history
+    other = TrainData(items, data.train, data.valid, fingerprint="other-data")
+    with pytest.raises(ConfigError, match="other data"):
+        DaogouRecRecommender(items, dim=16, heads=2, max_len=8).fit(
+            other, TrainConfig(epochs=3, progress=False, checkpoint_dir=ckpt), log=lambda m: None)
