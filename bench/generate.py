@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 from daogou.catalog.demo import DemoConfig
@@ -79,7 +81,7 @@ def start_server(gguf: Path, threads: int):
 
 def run_backend(backend, products, lexicon) -> dict:
     writer = Writer(backend, lexicon, WriterConfig(stop_at_violation=False))
-    shown_ms, first_ms, rates, leaked, drafts_bad, claims = [], [], [], 0, 0, 0
+    shown_ms, first_ms, rates, leaked, kinds, examples = [], [], [], 0, Counter(), []
     started = time.perf_counter()
     for p in products:
         task = copy_task(p)
@@ -91,6 +93,8 @@ def run_backend(backend, products, lexicon) -> dict:
             if isinstance(event, Done):
                 result = event.result
         shown_ms.append(1000 * (first_shown or 0.0))
+        kinds.update(v.kind for v in result.rejected)
+        examples += [f"{p.id}: {v.kind} {v.value!r}" for v in result.rejected][:max(0, 12 - len(examples))]
         subjects, context = task.truths()
         leaked += len(writer.checker.check(result.text, subjects, context))
         if result.first_token_s is not None:
@@ -108,7 +112,8 @@ def run_backend(backend, products, lexicon) -> dict:
         "claims_per_100_drafts": round(100 * s.claims_first / n, 1) if model else None,
         "fixed_by_retry_pct": round(100 * s.retry_ok / n, 1) if model else None,
         "template_fallback_pct": round(100 * s.fallbacks / n, 1) if model else None,
-        "broken_attempts": s.broken, "ungrounded_shown": leaked, "seconds": round(time.perf_counter() - started, 1),
+        "broken_attempts": s.broken, "ungrounded_shown": leaked, "rejected_by_kind": dict(kinds),
+        "rejected_examples": examples, "seconds": round(time.perf_counter() - started, 1),
         "stats": s.to_dict()}
 
 
@@ -141,7 +146,9 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="+", default=["demo", "toys"])
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the server started below is stopped too
     gguf = default_model_path()
+    load_before = [round(x, 2) for x in os.getloadavg()]  # other work on the cores slows every model number
     rows = []
     server = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,8 +172,10 @@ def main() -> None:
                 server[0].terminate()
                 server[0].wait()
     print(table(rows))
+    print(f"load average before / after: {load_before[0]} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+    out = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                       "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()]},
            "threads": args.threads, "n": args.n, "task": "copy.short.neutral (en)", "rows": rows}
     (RESULTS / "generate.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
 

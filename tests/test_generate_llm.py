@@ -48,7 +48,7 @@ def test_llamacpp_streams_tokens_from_the_packaged_gguf(smol, gguf_path):
 
 def test_llamacpp_copy_streams_only_grounded_text(smol):
     writer = Writer(smol, LEXICON)
-    tasks = [copy_task(p, "en", style) for p, style in zip(PRODUCTS[:6], ("short", "long", "bullets") * 2)]
+    tasks = [copy_task(p, "en", style) for p, style in zip(PRODUCTS[:4], ("short", "long", "bullets", "short"))]
     results = []
     for task in tasks:
         events = list(writer.stream(task))
@@ -58,7 +58,7 @@ def test_llamacpp_copy_streams_only_grounded_text(smol):
         assert isinstance(events[-1], Done) and shown == result.text
         results.append(result)
     assert_grounded(writer, tasks, results)
-    assert writer.stats.model_attempts >= 6
+    assert writer.stats.model_attempts >= 4
     assert all(r.first_token_s is not None and r.tokens > 0 for r in results)
     assert all(len(r.text) <= t.limits[1] for t, r in zip(tasks, results))
 
