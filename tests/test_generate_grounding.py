@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from daogou.errors import GenerationError, UnknownNameError
-from daogou.generate import (Capabilities, Checker, Chunk, Done, Lexicon, LLMConfig, Reasons, Reset, Writer,
+from daogou.generate import (Capabilities, Checker, Chunk, Lexicon, LLMConfig, Reasons, Reset, Writer,
                              backend_names, compare_task, copy_task, explain_task, get_backend, register_backend)
 from daogou.generate.grounding import truth_of
 from daogou.generate.numbers import numbers_in

@@ -39,7 +39,8 @@ def cjk_share(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def writer():
-    return Writer(get_backend(LLMConfig(backend="template")), Lexicon.from_products([CONDITIONER, HEADPHONES, BACKPACK]))
+    lexicon = Lexicon.from_products([CONDITIONER, HEADPHONES, BACKPACK])
+    return Writer(get_backend(LLMConfig(backend="template")), lexicon)
 
 
 def test_copy_english_styles_and_tones(writer):
@@ -129,7 +130,8 @@ def test_template_output_is_grounded_across_the_demo_catalog():
              for style, tone in (("short", "neutral"), ("long", "playful"), ("bullets", "premium"))]
     tasks += [compare_task(products[i:i + 1 + i % 4], lang) for i in range(0, 200, 5) for lang in ("en", "zh")
               if 2 <= len(products[i:i + 1 + i % 4])]
-    tasks += [answer_task(p, q, lang) for p in products[:60] for q, lang in (("what colour?", "en"), ("什么材质？", "zh"))]
+    tasks += [answer_task(p, q, lang) for p in products[:60]
+              for q, lang in (("what colour?", "en"), ("什么材质？", "zh"))]
     tasks += [explain_task(p, Reasons(viewed=(products[0],), query="gift", budget=300.0), lang)
               for p in products[:60] for lang in ("en", "zh")]
     for task, result in zip(tasks, writer.run(tasks)):

@@ -78,6 +78,7 @@ def _human(r: dict) -> str:
              + (f", {r['missing']:,} unknown ids" if r["missing"] else "") + f" in {r['seconds']}s",
              f"grounding: {s['violations_first']:,} first drafts rejected ({s['claims_first']:,} ungrounded claims), "
              f"{s['retry_ok']:,} fixed on retry, {s['fallbacks']:,} template fallbacks, "
-             f"{s['language_fallbacks']:,} sent to the template for language; ungrounded shown: {s['ungrounded_shown']}"]
+             f"{s['language_fallbacks']:,} sent to the template for language; "
+             f"ungrounded shown: {s['ungrounded_shown']}"]
     lines += [f"  {x['id']} [{x['backend']}]: {x['text'][:160]}" for x in r["samples"]]
     return "\n".join(lines)

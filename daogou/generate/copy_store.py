@@ -72,7 +72,8 @@ def run_copy(store: Store, writer: Writer, ids: Sequence[str] | None, job: CopyJ
             counts["missing"] += missing
             counts["fallbacks"] += sum(r.fallback for r in results)
             counts["rejected_claims"] += sum(len(r.rejected) for r in results)
-            samples += [{"id": r.product_ids[0], "text": r.text, "backend": r.backend} for r in results][:3 - len(samples)]
+            samples += [{"id": r.product_ids[0], "text": r.text, "backend": r.backend}
+                        for r in results][:3 - len(samples)]
             bar.update(len(block))
     return {**counts, "task": job.task, "lang": job.lang, "backend": key[2], "model": key[3],
             "prompt_version": PROMPT_VERSION, "stats": writer.stats.to_dict(), "samples": samples,

@@ -7,7 +7,7 @@ import re
 from daogou.generate.facts import Facts, Reasons, format_price, sentences
 from daogou.generate.grounding import Truth
 from daogou.generate.tasks import Task
-from daogou.generate.template import _capital, feature_phrases, grounded_sentences, phrase, rating_sentence
+from daogou.generate.template import _capital, feature_phrases, grounded_sentences, rating_sentence
 
 INTENTS = (
     ("price", r"price|cost|how much|expensive|cheap|afford|价格|多少钱|价钱|贵|便宜|售价"),
