@@ -95,7 +95,8 @@ def test_openai_backend_against_a_real_local_server(llm_server):
     tasks = [copy_task(PRODUCTS[2]), answer_task(PRODUCTS[3], "Is it in stock?")]
     results = writer.run(tasks)
     assert_grounded(writer, tasks, results)
-    assert writer.stats.model_attempts >= 2 and writer.stats.broken == 0  # the server answered every time
+    assert writer.stats.model_attempts >= 2
+    assert not any(p.startswith("backend error") for r in results for p in r.problems)  # the server answered
 
 
 def test_cli_copy_with_the_local_model(gguf_path, home):
