@@ -71,18 +71,24 @@ def worker(args: argparse.Namespace) -> None:
     model = model_class(name)(prep.data.items, **spec.get("options", {}))
     tc = train_config_for(name, budget_s=spec.get("budget"), epochs=spec.get("epochs", 10_000),
                           patience=spec.get("patience", 5), progress=False, seed=spec.get("seed", 0))
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), _cpu_s()
     result = model.fit(prep.data, tc, log=lambda m: print(m, file=sys.stderr, flush=True))
-    train_s = time.perf_counter() - started
+    train_s, train_cpu_s = time.perf_counter() - started, _cpu_s() - cpu0
     report = evaluate(model, prep.test, prep.data.item_counts())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"model": spec.get("label", name), "train_s": round(train_s, 1),
+                      "train_cpu_s": round(train_cpu_s, 1),
                       "epochs": len(result.history) or None, "best_epoch": result.best_epoch,
                       "valid_ndcg@10": result.best_metric if np.isfinite(result.best_metric) else None,
                       "stopped": result.stopped, "peak_rss_mb": round(peak_mb), "history": result.history,
                       **{k: report["full"][k] for k in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr", "cases")},
                       "sampled_100_ndcg@10": report["sampled_100"]["ndcg@10"],
                       "cold": report.get("cold_targets"), "by_history_length": report["by_history_length"]}))
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _with_cold_items(prep, fraction: float, seed: int):
@@ -147,7 +153,8 @@ def _recbole(home: Path, budget: float | None, full: bool) -> dict:
     items = split.events[split.events["product_id"].notna()]
     sequences = {s: g.tolist() for s, g in items.groupby("shopper_id", sort=False)["product_id"]}
     r = run_sasrec(sequences, RESULTS / "recbole_work", budget, full=full, log=lambda m: None)
-    return {"model": "RecBole SASRec", "train_s": r["train_s"], "epochs": r["epochs"], "peak_rss_mb":
+    return {"model": "RecBole SASRec", "train_s": r["train_s"], "train_cpu_s": r.get("train_cpu_s"),
+            "epochs": r["epochs"], "peak_rss_mb":
             round(r["peak_rss_mb"]), "ndcg@10": r["ndcg@10"], "hr@10": r["hr@10"], "ndcg@20": r["ndcg@20"],
             "hr@20": r["hr@20"], "mrr": r.get("mrr@10"), "valid_ndcg@10": r["valid_ndcg@10"],
             "valid_curve": r["valid_curve"]}
@@ -181,14 +188,15 @@ def movielens(args: argparse.Namespace) -> dict:
 def print_table(result: dict) -> None:
     print(f"\n{result['dataset']} — full ranking, test set")
     head = f"{'model':<40} {'NDCG@10':>8} {'HR@10':>7} {'MRR':>7} {'cold NDCG@10':>13} {'train s':>8} " \
-           f"{'epochs':>6} {'peak MB':>8}"
+           f"{'CPU s':>7} {'epochs':>6} {'peak MB':>8}"
     print(head)
     print("-" * len(head))
     for r in result["rows"] + result.get("published", []):
         cold = (r.get("cold") or {}).get("ndcg@10") if (r.get("cold") or {}).get("cases") else None
         fmt = lambda v, w, p=4: f"{v:>{w}.{p}f}" if isinstance(v, float) else f"{'' if v is None else v:>{w}}"
         print(f"{r['model']:<40} {fmt(r.get('ndcg@10'), 8)} {fmt(r.get('hr@10'), 7)} {fmt(r.get('mrr'), 7)} "
-              f"{fmt(cold, 13)} {fmt(r.get('train_s'), 8, 0)} {fmt(r.get('epochs'), 6)} "
+              f"{fmt(cold, 13)} {fmt(r.get('train_s'), 8, 0)} {fmt(r.get('train_cpu_s'), 7, 0)} "
+              f"{fmt(r.get('epochs'), 6)} "
               f"{fmt(r.get('peak_rss_mb'), 8)}")
     by = {r["model"]: r for r in result["rows"]}
     if "daogou-rec" in by and "RecBole SASRec" in by and by["RecBole SASRec"]["ndcg@10"]:

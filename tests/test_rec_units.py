@@ -166,3 +166,18 @@ def test_training_resumes_from_its_checkpoint(tiny, tmp_path):
     with pytest.raises(ConfigError, match="other data"):
         DaogouRecRecommender(items, dim=16, heads=2, max_len=8).fit(
             other, TrainConfig(epochs=3, progress=False, checkpoint_dir=ckpt), log=lambda m: None)
+
+
+def test_training_is_deterministic_for_a_seed(tiny):
+    from daogou.rec.base import TrainData
+    from daogou.rec.sequential import DaogouRecRecommender
+    items, frame = tiny
+    split = leave_one_out(frame, targets=("view", "purchase"))
+    valid = cases_for(split, "valid", items, 8)
+    data = TrainData(items, EventSequences.from_frame(split.train, items), valid)
+    scores = []
+    for _ in range(2):
+        model = DaogouRecRecommender(items, dim=16, heads=2, max_len=8)
+        model.fit(data, TrainConfig(epochs=2, seed=7, progress=False), log=lambda m: None)
+        scores.append(model.score(valid))
+    np.testing.assert_array_equal(scores[0], scores[1])

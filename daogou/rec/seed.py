@@ -17,7 +17,7 @@ from daogou.rec.base import Log, TrainData
 from daogou.rec.items import ItemSpace
 from daogou.rec.seed_bert import SeedBert, SeedBertConfig
 from daogou.rec.sequences import TYPE_ID, Cases, EventSequences
-from daogou.rec.train import Batch, TrainConfig, TrainResult, fit
+from daogou.rec.train import Batch, TrainConfig, TrainResult, fit, seed_everything
 
 SCORE_BATCH = 128
 
@@ -74,6 +74,7 @@ class SeedBertRecommender:
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
     def fit(self, data: TrainData, config: TrainConfig, log: Log = print) -> TrainResult:
+        seed_everything(config.seed, config.threads)  # weights start the same for a seed
         self.items = data.items
         self.model = self._build(data.items.n)
         queries, browsed, bought = session_samples(data.train)

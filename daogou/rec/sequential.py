@@ -15,7 +15,7 @@ from daogou.rec.base import Log, QueryVectors, TrainData
 from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
 from daogou.rec.items import ItemSpace
 from daogou.rec.sequences import Cases, Windows, training_windows
-from daogou.rec.train import Batch, TrainConfig, TrainResult, fit
+from daogou.rec.train import Batch, TrainConfig, TrainResult, fit, seed_everything
 
 SCORE_BATCH = 512
 
@@ -35,6 +35,7 @@ class DaogouRecRecommender:
 
     # ------------------------------------------------------------------ training
     def fit(self, data: TrainData, config: TrainConfig, log: Log = print) -> TrainResult:
+        seed_everything(config.seed, config.threads)  # weights start the same for a seed
         self.items, self.query_vectors = data.items, data.query_vectors
         self.model = self._build(data.items, query_dim=self._query_dim(data.query_vectors))
         self._load_content(id_known=data.item_counts() > 0)
