@@ -33,7 +33,7 @@ PUBLISHED = [  # S3-Rec paper (CIKM 2020), Beauty, full ranking
 ]
 IMPORTS = {
     "beauty": ["amazon-seq", "amazon_s3rec/Beauty.txt", "--attributes", "amazon_s3rec/Beauty_item2attributes.json"],
-    "taobao": ["taobao", "taobao_userbehavior_head"],
+    "taobao": ["taobao", "taobao_userbehavior_head/UserBehavior_head84k.csv"],
     "movielens": ["recbole", "movielens_100k_recbole"],
 }
 
