@@ -226,4 +226,4 @@ def _mean_bag(tokens: torch.Tensor, n_tokens: int) -> torch.Tensor:
     counts = (tokens > 0).sum(1).clamp_min(1).float()
     values = 1.0 / counts[rows]
     index = torch.stack([rows, tokens[rows, cols]])
-    return torch.sparse_coo_tensor(index, values, (tokens.shape[0], max(n_tokens, 1))).coalesce()
+    return torch.sparse_coo_tensor(index, values, (tokens.shape[0], max(n_tokens, 1)), check_invariants=False).coalesce()
