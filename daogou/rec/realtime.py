@@ -18,7 +18,7 @@ from daogou.catalog.filters import CatalogTable, Filters
 from daogou.catalog.models import Product
 from daogou.catalog.store import Store
 from daogou.errors import ConfigError, ValidationError
-from daogou.rec.bundle import Bundle, load
+from daogou.rec.bundle import Bundle, load, read_manifest
 from daogou.rec.sequences import EVENT_TYPES, TYPE_ID, EventSequences, cases_after
 
 _COLUMNS = ["shopper_id", "session_id", "ts_ms", "seq", "type", "product_id", "query"]
@@ -34,10 +34,9 @@ class LiveRecommender:
             from daogou.encode.base import get_encoder
             from daogou.encode.cache import EmbeddingCache
             self._encoder, self._cache = get_encoder(encoder_name), EmbeddingCache(store)
-        self.bundle = bundle if isinstance(bundle, Bundle) else load(bundle, self._query_vectors)
+        self.bundle = bundle if isinstance(bundle, Bundle) else load(
+            bundle, self._query_vectors if self._encoder is not None else None)
         self.model = self.bundle.model
-        if getattr(self.model, "query_vectors", "absent") is None and self._encoder is not None:
-            self.model.query_vectors = self._query_vectors
         self.max_len = max_len
         self._session: dict[str, list[tuple]] = {}
         self._lock = threading.Lock()
@@ -138,7 +137,6 @@ class LiveRecommender:
 
 
 def load_manifest_encoder(bundle: Bundle | str) -> str | None:
-    from daogou.rec.bundle import read_manifest
     manifest = bundle.manifest if isinstance(bundle, Bundle) else read_manifest(bundle)
     return manifest.get("encoder")
 
