@@ -44,3 +44,13 @@ class UnknownNameError(DaogouError):
 
 class GenerationError(DaogouError):
     """Text generation failed: a backend cannot be loaded or reached, or a request is invalid."""
+
+
+class ImageError(DaogouError):
+    """One product image cannot be used (missing, too large, corrupt, not an image). ``path`` and ``reason`` say why."""
+
+    def __init__(self, path: str, status: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.status = status
+        self.reason = reason

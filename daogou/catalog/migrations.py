@@ -121,10 +121,33 @@ def _copy(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _images(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "image_embeddings", md,
+        sa.Column("encoder", sa.String(200), primary_key=True),  # the image encoder's cache key (exact model)
+        sa.Column("image_hash", sa.String(32), primary_key=True),  # hash of the image file's bytes
+        sa.Column("dim", sa.Integer, nullable=False),
+        sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, little-endian
+    )
+    sa.Table(
+        "product_images", md,
+        # The last look at each product's picture: ok (image_hash set) or why there is none ("no image" state).
+        sa.Column("product_id", sa.String(256), primary_key=True),
+        sa.Column("image", sa.Text, nullable=False),
+        sa.Column("image_hash", sa.String(32), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),  # ok | none | missing | too_large | corrupt | not_image
+        sa.Column("error", sa.Text, nullable=False, default=""),
+        sa.Column("checked_ms", sa.BigInteger, nullable=False),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_embeddings", _embeddings),
     ("0003_copy", _copy),
+    ("0004_images", _images),
 ]
 
 
