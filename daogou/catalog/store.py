@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _IN_CHUNK = 500  # ids per IN (...) look-up; below SQLite's variable limit
-TABLES = ("products", "shoppers", "events", "imports", "rejects", "meta", "embeddings")
+TABLES = ("products", "shoppers", "events", "imports", "rejects", "meta", "embeddings", "image_embeddings",
+          "product_images")
 
 
 def _now_ms() -> int:
