@@ -1,4 +1,4 @@
-"""Contract tests for every index (BM25, flat and HNSW dense), fusion functions and filters."""
+"""Contract tests for every index (BM25, flat, HNSW and IVF-PQ dense), fusion functions and filters."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import pytest
 from daogou.catalog.demo import DemoConfig, generate_demo
 from daogou.encode import get_encoder, product_text
 from daogou.errors import ValidationError
-from daogou.search import dense as dense_mod
-from daogou.search.dense import DenseIndex
+from daogou.search.dense import DenseConfig, DenseIndex
 from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.hybrid import ranked, rrf, weighted
 from daogou.search.lexical import BM25Index, analyze
@@ -25,17 +24,12 @@ def texts(catalog):
     return [product_text(p) for p in catalog]
 
 
-@pytest.fixture(scope="module", params=["bm25", "flat", "hnsw"])
+@pytest.fixture(scope="module", params=["bm25", "flat", "hnsw", "ivfpq"])
 def index(request, texts):
     if request.param == "bm25":
         return BM25Index.build(texts), lambda q: q
     vectors = get_encoder("hashing").encode(texts)
-    old = dense_mod.EXACT_MAX
-    dense_mod.EXACT_MAX = 0 if request.param == "hnsw" else 10**9
-    try:
-        idx = DenseIndex(vectors)
-    finally:
-        dense_mod.EXACT_MAX = old
+    idx = DenseIndex(vectors, config=DenseConfig(kind=request.param))
     assert idx.type == request.param
     return idx, lambda q: get_encoder("hashing").encode([q], kind="query")[0]
 
