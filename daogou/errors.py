@@ -54,3 +54,16 @@ class ImageError(DaogouError):
         self.path = path
         self.status = status
         self.reason = reason
+
+
+class NotFoundError(DaogouError):
+    """A product, shopper, conversation or bundle asked for does not exist (or is not the caller's to see)."""
+
+    def __init__(self, kind: str, key: str):
+        super().__init__(f"no {kind} {key!r}")
+        self.kind = kind
+        self.key = key
+
+
+class AccessDenied(DaogouError):
+    """Missing, invalid or expired credentials, or a request for something the caller may not touch."""

@@ -1,0 +1,358 @@
+"""The shopping guide: one turn = understand → retrieve (hybrid search) → personalise → explain → answer.
+
+:meth:`Assistant.stream` yields :class:`Update` objects — ``cards`` (products with why-recommended reasons and
+refinement chips) first, then ``delta`` pieces of the answer text as the writer releases them (``reset`` when a
+model attempt is withdrawn), then ``done`` with the whole :class:`Reply`. :meth:`Assistant.reply` collects it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from daogou.assist import phrases as P
+from daogou.assist.state import Constraints, Conversation, Conversations, Turn
+from daogou.assist.taste import Taste, taste_of
+from daogou.assist.understand import Understanding, understand
+from daogou.catalog.filters import Filters
+from daogou.catalog.models import Event, Product
+from daogou.catalog.store import Store
+from daogou.errors import ValidationError
+from daogou.generate import Chunk, Done, Reasons, Reset, Writer
+from daogou.generate.tasks import answer_task, compare_task, copy_task, explain_task
+from daogou.search.engine import Searcher
+
+MAX_MESSAGE_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class AssistConfig:
+    cards: int = 6
+    candidates: int = 60          # search candidates re-ranked with the shopper's taste
+    personal_weight: float = 0.6  # weight of the recommender's score against the search score (both min-max scaled)
+    explain: bool = True          # write a grounded explanation of the top pick
+
+
+@dataclass
+class Card:
+    id: str
+    title: str
+    brand: str
+    price: float | None
+    price_text: str
+    currency: str
+    category: str
+    image: bool
+    in_stock: bool
+    why: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    conversation_id: str
+    kind: str
+    language: str
+    text: str
+    cards: list[Card]
+    chips: list[str]
+    constraints: dict
+    total: int = 0
+    backend: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Update:
+    event: str   # "cards" | "delta" | "reset" | "done"
+    data: dict
+
+
+Recorder = Callable[[list[Event]], None]
+
+
+class Assistant:
+    def __init__(self, store: Store, searcher: Searcher, recommender=None, writer: Writer | None = None,
+                 config: AssistConfig = AssistConfig(), record: Recorder | None = None):
+        self.store, self.searcher, self.recommender, self.writer = store, searcher, recommender, writer
+        self.config = config
+        self.conversations = Conversations()
+        self.record = record or (lambda events: None)
+        self._products = {p.id: p for p in searcher.products}
+        self._currency = next((p.currency for p in searcher.products if p.currency), "")
+        self._write_lock = threading.Lock()  # a writer (and a local model) serves one task at a time
+
+    # ------------------------------------------------------------------ public
+    def start(self, shopper_id: str, language: str = "en") -> Conversation:
+        return self.conversations.start(shopper_id, language)
+
+    def reply(self, conv: Conversation, message: str, language: str | None = None) -> Reply:
+        final = None
+        for update in self.stream(conv, message, language):
+            if update.event == "done":
+                final = update.data
+        return Reply(**{**final, "cards": [Card(**c) for c in final["cards"]]})
+
+    def stream(self, conv: Conversation, message: str, language: str | None = None) -> Iterator[Update]:
+        message = _clean(message)
+        with conv.lock:
+            yield from self._turn(conv, message, language)
+
+    # ------------------------------------------------------------------ one turn
+    def _turn(self, conv: Conversation, message: str, language: str | None) -> Iterator[Update]:
+        u = understand(message, self.searcher.vocab, len(conv.shown), conv.asked_last_turn, conv.language)
+        lang = language if language in ("en", "zh") else u.language
+        conv.language = lang
+        conv.add(Turn("shopper", message, u.kind))
+        taste = taste_of(self.store, conv.shopper_id, self._products)
+        handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
+                   "question": self._question, "compare": self._compare}.get(u.kind, self._find)
+        cards, text, chips, total, task = handler(conv, u, lang, taste)
+        conv.asked_last_turn = u.kind == "clarify"
+        yield Update("cards", {"kind": u.kind, "language": lang, "cards": [asdict(c) for c in cards],
+                               "chips": chips, "constraints": conv.constraints.to_dict(), "total": total})
+        pieces, backend = [text], ""
+        if text:
+            yield Update("delta", {"text": text})
+        if task is not None and self.writer is not None:
+            generated, backend = yield from self._generate(task, lead=" " if text else "")
+            pieces.append(generated)
+        full = "".join(pieces).strip()
+        conv.add(Turn("assistant", full, u.kind, tuple(c.id for c in cards)))
+        reply = Reply(conv.id, u.kind, lang, full, cards, chips, conv.constraints.to_dict(), total, backend)
+        yield Update("done", reply.to_dict())
+
+    def _generate(self, task, lead: str):
+        """Stream the writer's grounded text; returns (text, backend) to the caller of ``yield from``."""
+        out: list[str] = []
+        with self._write_lock:
+            first = True
+            for piece in self.writer.stream(task):
+                if isinstance(piece, Chunk) and piece.text:
+                    text = (lead if first else "") + piece.text
+                    first = False
+                    out.append(text)
+                    yield Update("delta", {"text": text})
+                elif isinstance(piece, Reset):
+                    out.clear()
+                    first = True
+                    yield Update("reset", {"reason": piece.reason})
+                elif isinstance(piece, Done):
+                    return "".join(out), piece.result.backend
+        return "".join(out), ""
+
+    # ------------------------------------------------------------------ kinds of turn
+    def _reset(self, conv, u, lang, taste):
+        conv.constraints, conv.shown, conv.focus = Constraints(), [], None
+        return [], P.say(lang, "reset"), self._starter_chips(lang), 0, None
+
+    def _greet(self, conv, u, lang, taste):
+        return [], P.say(lang, "greet", p=P.price_text(300, self._currency, lang), b=self._a_brand()), \
+            self._starter_chips(lang), 0, None
+
+    def _clarify(self, conv, u, lang, taste):
+        conv.constraints = Constraints()
+        text = P.say(lang, "clarify", p=P.price_text(300, self._currency, lang))
+        chips = [P.say(lang, "chip_under", p=P.price_text(v, self._currency, lang)) for v in (100, 300, 1000)]
+        return [], text, chips + self._category_chips(lang, 3), 0, None
+
+    def _detail(self, conv, u, lang, taste):
+        product = self._referenced(conv, u)
+        if product is None:
+            return [], P.say(lang, "no_focus"), [], 0, None
+        self._record_click(conv, product)
+        conv.focus = product.id
+        card = self._card(product, lang, [])
+        task = copy_task(product, lang=lang, style="short")
+        return [card], P.say(lang, "detail", title=card.title), self._chips(conv, lang), 1, task
+
+    def _question(self, conv, u, lang, taste):
+        product = self._referenced(conv, u)
+        if product is None:
+            return [], P.say(lang, "no_focus"), [], 0, None
+        self._record_click(conv, product)
+        conv.focus = product.id
+        task = answer_task(product, conv.turns[-1].text, lang=lang)
+        return [self._card(product, lang, [])], "", self._chips(conv, lang), 1, task
+
+    def _compare(self, conv, u, lang, taste):
+        products = [self._products[conv.shown[r]] for r in u.refs if r < len(conv.shown)]
+        products = [p for p in products if p is not None][:4]
+        if len(products) < 2:
+            return [], P.say(lang, "no_focus"), [], 0, None
+        task = compare_task(products, lang=lang)
+        return [self._card(p, lang, []) for p in products], "", self._chips(conv, lang), len(products), task
+
+    def _find(self, conv, u: Understanding, lang, taste):
+        shown_prices = [self._products[i].price for i in conv.shown
+                        if i in self._products and self._products[i].price is not None]
+        cons = conv.constraints.updated(u.parsed, new_topic=u.kind == "search")
+        if u.vague:
+            cons = Constraints(price_min=cons.price_min, price_max=cons.price_max, exclude_brands=cons.exclude_brands)
+        if u.price_move:
+            cons = cons.moved(u.price_move, shown_prices)
+        conv.constraints = cons
+        ranked, total, signals, personal = self._rank(conv.shopper_id, cons)
+        products = [self._products[i] for i in ranked[:self.config.cards]]
+        conv.shown = [p.id for p in products]
+        conv.focus = products[0].id if products else None
+        cards = [self._card(p, lang, self._why(p, cons, signals.get(p.id, {}), personal.get(p.id), taste, u, lang))
+                 for p in products]
+        self._record_search(conv, cons.query_text() or u.parsed.text)
+        cons_text = P.joined_constraints(cons, self._currency, lang)
+        if not products:
+            return [], P.say(lang, "none", cons=cons_text), self._chips(conv, lang), 0, None
+        query = cons.words or cons.category_words
+        text = P.say(lang, "found", n=len(products), what=P.say(lang, "what", q=query) if query else "",
+                     cons=cons_text) if query or not personal else \
+            P.say(lang, "found_personal", n=len(products), cons=cons_text)
+        task = None
+        if self.config.explain:
+            reasons = Reasons(viewed=tuple(taste.recent_in(products[0], 3)), query=cons.query_text(),
+                              budget=cons.price_max, liked_brand=taste.brand_for(products[0]))
+            task = explain_task(products[0], reasons, lang=lang)
+        return cards, text, self._chips(conv, lang), total, task
+
+    # ------------------------------------------------------------------ retrieval and personalisation
+    def _rank(self, shopper: str, cons: Constraints) -> tuple[list[str], int, dict, dict[str, int]]:
+        """Candidates from search (or from the shopper's taste when there is nothing to search for), re-ranked
+        with the recommender. Returns (ids, total matching, search signals by id, personal rank by id)."""
+        text, filters, n = cons.query_text(), cons.filters(), self.config.candidates
+        if text:
+            res = self.searcher.search(text, k=n, filters=filters, facets=False)
+            ids = res.ids()
+            base = {h.product_id: h.score for h in res.hits}
+            signals = {h.product_id: h.signals for h in res.hits}
+            total = res.total
+        else:
+            ids, base, signals = [], {}, {}
+            mask = self.searcher.table.mask(filters)
+            total = len(self.searcher.table) if mask is None else int(mask.sum())
+        personal: dict[str, int] = {}
+        if self.recommender is not None and (ids or not text):
+            rec_filters = Filters(ids=tuple(ids)) if text else filters
+            rids, rscores = self.recommender.recommend(shopper, query=text or None, n=len(ids) if text else n,
+                                                       filters=rec_filters, exclude_purchased=not text)
+            personal = {pid: r for r, pid in enumerate(rids)}
+            if not text:
+                ids, base = list(rids), {pid: float(s) for pid, s in zip(rids, rscores)}
+            else:
+                ids = _blend(ids, base, dict(zip(rids, rscores.tolist())), self.config.personal_weight)
+        if cons.attributes:  # what the shopper asked for in words comes before what their history suggests
+            ids = sorted(ids, key=lambda i: "attributes_rank" not in signals.get(i, {}))
+        if cons.sort in ("price_asc", "price_desc"):
+            sign = 1 if cons.sort == "price_asc" else -1
+            head = ids[:max(3 * self.config.cards, 20)]
+            ids = sorted(head, key=lambda i: (self._products[i].price is None, sign * (self._products[i].price or 0)))
+        return ids, total, signals, personal
+
+    def _why(self, p: Product, cons: Constraints, signals: dict, personal_rank: int | None, taste: Taste,
+             u: Understanding, lang: str) -> list[str]:
+        out = []
+        wanted = [v for vs in cons.attributes.values() for v in vs]
+        if wanted and "attributes_rank" in signals:
+            out.append(P.say(lang, "why_attr", v=" ".join(P.value_name(v, lang) for v in wanted)))
+        if u.price_move:
+            out.append(P.say(lang, "why_cheaper" if u.price_move == "cheaper" else "why_pricier"))
+        elif cons.price_max is not None and p.price is not None and p.price <= cons.price_max:
+            out.append(P.say(lang, "why_budget"))
+        if p.brand and p.brand in taste.brands:
+            out.append(P.say(lang, "why_brand", b=p.brand))
+        elif personal_rank is not None and personal_rank < 3:
+            out.append(P.say(lang, "why_personal"))
+        if not out and signals.get("lexical_rank") == 1 or signals.get("dense_rank") == 1:
+            out.append(P.say(lang, "why_match"))
+        return out[:3]
+
+    # ------------------------------------------------------------------ helpers
+    def _card(self, p: Product, lang: str, why: list[str]) -> Card:
+        title = p.text(lang)[0] or p.title
+        return Card(p.id, title, p.brand, p.price, P.price_text(p.price, p.currency, lang), p.currency,
+                    " > ".join(p.category), bool(p.image), p.in_stock, why)
+
+    def _referenced(self, conv: Conversation, u: Understanding) -> Product | None:
+        if u.refs:
+            return self._products.get(conv.shown[u.refs[0]])
+        return self._products.get(conv.focus) if conv.focus else None
+
+    def _chips(self, conv: Conversation, lang: str) -> list[str]:
+        chips = [P.say(lang, "chip_cheaper")]
+        if len(conv.shown) >= 2:
+            chips += [P.say(lang, "chip_compare"), P.say(lang, "chip_second")]
+        colours = self._facet_values(conv, "color")
+        chips += [P.say(lang, "chip_in", v=P.value_name(c, lang)) for c in colours[:2]]
+        brands = [self._products[i].brand for i in conv.shown[:3] if self._products[i].brand]
+        if brands:
+            chips.append(P.say(lang, "chip_not", b=brands[0]))
+        return chips + [P.say(lang, "chip_reset")]
+
+    def _facet_values(self, conv: Conversation, key: str) -> list[str]:
+        wanted = set(conv.constraints.attributes.get(key, ()))
+        counts: dict[str, int] = {}
+        for pid in conv.shown:
+            v = self._products[pid].attributes.get(key)
+            if isinstance(v, str) and v not in wanted:
+                counts[v] = counts.get(v, 0) + 1
+        return sorted(counts, key=lambda v: -counts[v])
+
+    def _starter_chips(self, lang: str) -> list[str]:
+        return self._category_chips(lang, 4)
+
+    def _category_chips(self, lang: str, n: int) -> list[str]:
+        leaves = []
+        for path in self.searcher.categories[:n]:
+            leaf = path.split(" > ")[-1]
+            leaves.append(self._category_word(path, lang) or leaf)
+        return leaves
+
+    def _category_word(self, path: str, lang: str) -> str:
+        if lang != "zh":
+            return path.split(" > ")[-1]
+        for p in self.searcher.products:
+            if " > ".join(p.category) == path:
+                zh = p.translations.get("zh", {}).get("category") if p.translations else None
+                return zh or ""
+        return ""
+
+    def _a_brand(self) -> str:
+        return next((p.brand for p in self.searcher.products if p.brand), "")
+
+    def _record_search(self, conv: Conversation, query: str) -> None:
+        self.record([Event(conv.shopper_id, conv.session_id, _now_ms(), "search", None, query[:500])])
+
+    def _record_click(self, conv: Conversation, product: Product) -> None:
+        self.record([Event(conv.shopper_id, conv.session_id, _now_ms(), "click", product.id, "")])
+
+
+def _blend(ids: list[str], base: dict[str, float], personal: dict[str, float], weight: float) -> list[str]:
+    s = _minmax(np.array([base[i] for i in ids], dtype=float))
+    finite = [personal.get(i, -np.inf) for i in ids]
+    r = np.array(finite, dtype=float)
+    r[~np.isfinite(r)] = np.nan
+    r = np.nan_to_num(_minmax(r), nan=0.0)
+    order = np.argsort(-(s + weight * r), kind="stable")
+    return [ids[k] for k in order]
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    if x.size == 0 or np.all(np.isnan(x)):
+        return x
+    lo, hi = np.nanmin(x), np.nanmax(x)
+    return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
+
+
+def _now_ms() -> int:
+    import time
+    return int(time.time() * 1000)
+
+
+def _clean(message: str) -> str:
+    if not isinstance(message, str) or not message.strip():
+        raise ValidationError("message", "empty message")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise ValidationError("message", f"too long ({len(message):,} characters; at most {MAX_MESSAGE_CHARS:,})")
+    return "".join(ch for ch in message if ch.isprintable() or ch in "\n\t").strip()

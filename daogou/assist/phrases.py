@@ -1,0 +1,83 @@
+"""What the assistant says around the products, in English and Chinese. Pure string building; every product value
+is passed through as data (the page escapes it), never formatted into markup."""
+
+from __future__ import annotations
+
+from daogou.generate.facts import format_price
+
+_T = {
+    "en": {
+        "found": "Here are {n} picks{what}{cons}.",
+        "found_personal": "Here are {n} picks for you{cons}, from what you browsed and bought.",
+        "none": "Nothing matches all of that{cons}. Try removing a condition.",
+        "clarify": "Happy to help! Who is it for, and roughly what budget? For example: “for my sister, under {p}”.",
+        "greet": "Hi! Tell me what you're looking for — e.g. “red running shoes under {p}” or “耳机 不要 {b}”.",
+        "reset": "OK, starting over. What are you looking for?",
+        "detail": "About {title}:",
+        "no_focus": "Which product do you mean? Say “the first one”, “the second one”…",
+        "under": "under {p}", "over": "over {p}", "between": "{a}–{b}", "not": "not {x}",
+        "what": " for “{q}”", "sep": ", ", "pre_cons": ", ",
+        "why_attr": "{v}, as you asked", "why_budget": "within your budget", "why_brand": "{b}, a brand you like",
+        "why_personal": "picked from your browsing history", "why_match": "closest match to your words",
+        "why_cheaper": "cheaper than before", "why_pricier": "a step up in price",
+        "chip_cheaper": "Cheaper", "chip_pricier": "More premium", "chip_compare": "Compare the first two",
+        "chip_second": "Tell me about the second one", "chip_reset": "Start over", "chip_in": "In {v}",
+        "chip_not": "Not {b}", "chip_under": "Under {p}",
+    },
+    "zh": {
+        "found": "为你找到 {n} 款{what}{cons}。",
+        "found_personal": "根据你的浏览和购买记录，为你挑了 {n} 款{cons}。",
+        "none": "没有同时满足这些条件的商品{cons}。试试去掉一个条件。",
+        "clarify": "好的！是送给谁的？预算大概多少？比如：“送妹妹，{p}以内”。",
+        "greet": "你好！告诉我你想买什么，比如“{p}以内的红色跑鞋”或“耳机 不要 {b}”。",
+        "reset": "好的，我们重新开始。你想找什么？",
+        "detail": "关于 {title}：",
+        "no_focus": "你指的是哪一款？可以说“第一个”、“第二个”……",
+        "under": "{p}以内", "over": "{p}以上", "between": "{a}–{b}", "not": "不要{x}",
+        "what": "“{q}”", "sep": "，", "pre_cons": "，",
+        "why_attr": "{v}，符合你的要求", "why_budget": "在你的预算内", "why_brand": "你喜欢的品牌：{b}",
+        "why_personal": "根据你的浏览记录推荐", "why_match": "最符合你的描述",
+        "why_cheaper": "比刚才的更便宜", "why_pricier": "价位更高一档",
+        "chip_cheaper": "便宜一点", "chip_pricier": "贵一点的", "chip_compare": "比较前两个",
+        "chip_second": "介绍一下第二个", "chip_reset": "重新开始", "chip_in": "要{v}的",
+        "chip_not": "不要{b}", "chip_under": "{p}以内",
+    },
+}
+
+COLOURS_ZH = {"red": "红色", "blue": "蓝色", "black": "黑色", "white": "白色", "green": "绿色", "grey": "灰色",
+              "gray": "灰色", "pink": "粉色", "yellow": "黄色", "purple": "紫色", "orange": "橙色", "brown": "棕色",
+              "beige": "米色", "navy": "藏青色", "silver": "银色", "gold": "金色"}
+
+
+def say(lang: str, key: str, **values) -> str:
+    table = _T.get(lang, _T["en"])
+    return table.get(key, _T["en"][key]).format(**values)
+
+
+def value_name(value: str, lang: str) -> str:
+    return COLOURS_ZH.get(value.lower(), value) if lang == "zh" else value
+
+
+def price_text(price: float | None, currency: str, lang: str) -> str:
+    return format_price(price, currency, lang)
+
+
+def constraint_phrases(cons, currency: str, lang: str) -> list[str]:
+    """Short phrases for the hard and soft constraints of a conversation ("under ¥300", "not Echolo", "red")."""
+    out = [value_name(v, lang) for values in cons.attributes.values() for v in values]
+    lo, hi = cons.price_min, cons.price_max
+    if lo is not None and hi is not None:
+        out.append(say(lang, "between", a=price_text(lo, currency, lang), b=price_text(hi, currency, lang)))
+    elif hi is not None:
+        out.append(say(lang, "under", p=price_text(hi, currency, lang)))
+    elif lo is not None:
+        out.append(say(lang, "over", p=price_text(lo, currency, lang)))
+    out += list(cons.brands)
+    out += [say(lang, "not", x=b) for b in cons.exclude_brands]
+    out += [say(lang, "not", x=value_name(v, lang)) for vs in cons.exclude_attributes.values() for v in vs]
+    return out
+
+
+def joined_constraints(cons, currency: str, lang: str) -> str:
+    phrases = constraint_phrases(cons, currency, lang)
+    return (say(lang, "pre_cons") + say(lang, "sep").join(phrases)) if phrases else ""

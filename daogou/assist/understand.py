@@ -1,0 +1,157 @@
+"""What a chat message asks for, in the context of the conversation so far. Pure: no I/O, no models.
+
+The search's query parser (:func:`daogou.search.query.parse_query`) already reads prices, categories, brands
+(wanted and excluded), attribute values and sort words in English and Chinese. On top of it this module reads
+what only makes sense in a conversation: relative price moves ("cheaper", "便宜一点"), references to products
+already shown ("the second one", "第二个", "compare the first two"), starting over, and whether a message is
+too vague to search at all ("a gift").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from daogou.search.query import ParsedQuery, parse_query
+from daogou.search.vocab import Vocabulary
+
+KINDS = ("search", "refine", "detail", "question", "compare", "reset", "clarify", "greet")
+
+_GREET = re.compile(r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening)|你好|您好|嗨|哈喽)[\s!.,。！，~]*$", re.I)
+
+_CHEAPER = re.compile(r"(?<![a-z])(?:cheaper|less expensive|lower price[sd]?|more affordable|too expensive|"
+                      r"too pricey|something cheaper|budget ones?)(?![a-z])|便宜(?:一)?[点些]|更便宜|再便宜|太贵|"
+                      r"便宜的|价格低一?[点些]|低价")
+_PRICIER = re.compile(r"(?<![a-z])(?:pricier|more expensive|higher[- ]end|more premium|too cheap|upmarket)"
+                      r"(?![a-z])|贵一?[点些]|更贵|高端一?[点些]|好一?[点些]的|太便宜")
+_RESET = re.compile(r"^\s*(?:start over|reset|new search|clear|forget it|重新开始|重来|清空|换个话题)\s*[.!。！]?\s*$",
+                    re.I)
+_COMPARE = re.compile(r"(?<![a-z])(?:compare|comparison|versus|vs\.?|difference|differences|which is better|"
+                      r"which one is better)(?![a-z])|比较|对比|比一比|区别|哪个好|哪个更好", re.I)
+_VAGUE = re.compile(r"(?<![a-z])(?:gifts?|presents?|something|anything|ideas?|surprise|recommend(?: me)?|"
+                    r"suggest(?:ion)?s?|help me|what should i buy|shopping)(?![a-z])|礼物|送人|送给|买点|推荐|"
+                    r"随便|有什么好|买什么|东西", re.I)
+_FILLER = re.compile(r"(?<![a-z])(?:i|i'm|im|a|an|the|some|me|my|for|to|want|need|looking|look|buy|get|please|"
+                     r"show|find|can|you|would|like|good|nice|new|one|ones|it|this|that|with|and|of|in|on|is|"
+                     r"are|what|do|have|any)(?![a-z])|我|想|要|买|给|一个|一件|一些|的|吗|呢|请|帮|找|看看", re.I)
+
+_EN_ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+           "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
+_ZH_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_EN_COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+
+_FIRST_N_EN = re.compile(r"(?<![a-z])(?:the )?(?:first|top) (two|three|four|2|3|4)(?![a-z0-9])", re.I)
+_FIRST_N_ZH = re.compile(r"前([两二三四2-4])(?:个|款|件|样)?")
+_ORD_EN = re.compile(r"(?<![a-z])(?:the )?(" + "|".join(_EN_ORD) + r")(?: one| item| option| product)?(?![a-z])"
+                     r"|(?:#|number |no\. ?|item |option |product )(\d{1,2})(?![0-9])", re.I)
+_ORD_ZH = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:个|款|件|种|项|样)?")
+_LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|最后一[个款件]", re.I)
+_FOCUS = re.compile(r"(?<![a-z])(?:this one|that one|this|that|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
+_AND_NUM = re.compile(r"(?<![0-9#])(\d{1,2})\s*(?:and|&|和|与|跟|vs\.?)\s*(?:#|number )?(\d{1,2})(?![0-9])", re.I)
+
+
+@dataclass
+class Understanding:
+    kind: str                                  # one of KINDS
+    parsed: ParsedQuery
+    language: str                              # "en" | "zh"
+    refs: list[int] = field(default_factory=list)   # 0-based positions in the products shown last
+    price_move: str | None = None              # "cheaper" | "pricier"
+    vague: bool = False
+
+
+def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
+    """The reply language: Chinese when the message is Chinese or mixes in Chinese words, else English."""
+    if parsed.language == "zh" or re.search(r"[\u4e00-\u9fff]", message):
+        return "zh"
+    return "en" if parsed.language in ("en", "mixed") else default
+
+
+def references(text: str, shown: int) -> list[int]:
+    """0-based positions of the shown products a message points to ("the second one", "前两个", "1 and 3")."""
+    if shown <= 0:
+        return []
+    low = text.lower()
+    refs: list[int] = []
+    m = _FIRST_N_EN.search(low) or _FIRST_N_ZH.search(text)
+    if m:
+        word = m.group(1)
+        n = _EN_COUNT.get(word) or _ZH_NUM.get(word) or int(word)
+        refs = list(range(n))
+    for a, b in _AND_NUM.findall(low):
+        refs += [int(a) - 1, int(b) - 1]
+    for word, num in _ORD_EN.findall(low):
+        refs.append((_EN_ORD[word] if word else int(num)) - 1)
+    for tok in _ORD_ZH.findall(text):
+        refs.append((_ZH_NUM.get(tok) or int(tok)) - 1)
+    if _LAST.search(low) or _LAST.search(text):
+        refs.append(shown - 1)
+    return [r for r in dict.fromkeys(refs) if 0 <= r < shown]
+
+
+def has_focus_word(text: str) -> bool:
+    return bool(_FOCUS.search(text))
+
+
+def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn: bool = False,
+               default_language: str = "en") -> Understanding:
+    """Classify one message. ``shown``: how many products the last answer showed; ``asked_last_turn``: the
+    assistant's last turn was a clarifying question (never ask two in a row)."""
+    parsed = parse_query(message, vocab)
+    lang = language_of(message, parsed, default_language)
+    if _RESET.match(message):
+        return Understanding("reset", parsed, lang)
+    if _GREET.match(message):
+        return Understanding("greet", parsed, lang)
+    refs = references(message, shown)
+    low = message.lower()
+    if shown and _COMPARE.search(low):
+        return Understanding("compare", parsed, lang, refs=refs if len(refs) >= 2 else [0, 1][:shown])
+    move = "cheaper" if _CHEAPER.search(low) else "pricier" if _PRICIER.search(low) else None
+    if move and parsed.sort in ("price_asc", "price_desc"):
+        parsed.sort = None  # "便宜一点" is a move relative to what was shown, not a sort order
+    if refs and not move and _is_question(message) and _residue(parsed.text or message):
+        return Understanding("question", parsed, lang, refs)
+    if shown and not move and not refs and has_focus_word(message) and _is_question(message) \
+            and not (parsed.categories or parsed.brands or parsed.price_max or parsed.price_min):
+        return Understanding("question", parsed, lang)  # about the product in focus ("is it waterproof?")
+    if shown and refs and not move and not parsed.has_constraints():
+        return Understanding("detail", parsed, lang, refs)
+    if move or (shown and parsed.has_constraints() and not _new_topic(parsed)):
+        return Understanding("refine", parsed, lang, price_move=move)
+    vague = _is_vague(parsed, message)
+    if vague and not asked_last_turn and parsed.price_max is None and parsed.price_min is None:
+        return Understanding("clarify", parsed, lang, vague=True)
+    return Understanding("search", parsed, lang, vague=vague)
+
+
+def _has_need(parsed: ParsedQuery) -> bool:
+    return bool(parsed.categories or parsed.brands or parsed.attributes or _residue(parsed.text))
+
+
+def _new_topic(parsed: ParsedQuery) -> bool:
+    """A message naming a category (or a need in its own words) starts a new topic; bare constraints refine."""
+    return bool(parsed.categories) or len(_residue(parsed.text).split()) >= 2
+
+
+def _residue(text: str) -> str:
+    """The words left after fillers, focus words and ordinals: what the shopper asks about in their own words."""
+    out = _FILLER.sub(" ", text.lower())
+    out = _ORD_EN.sub(" ", out)
+    out = _ORD_ZH.sub(" ", out)
+    out = _FOCUS.sub(" ", out)
+    out = re.sub(r"[^\w\u4e00-\u9fff]+", " ", out)
+    return " ".join(out.split())
+
+
+def _is_question(message: str) -> bool:
+    return bool(re.search(r"[?？]|(?<![a-z])(?:is|does|do|can|how|what|which|will|has|have)(?![a-z])|吗|么|多少|几|"
+                          r"怎么|是否|能不能|有没有", message.lower()))
+
+
+def _is_vague(parsed: ParsedQuery, message: str) -> bool:
+    if parsed.categories or parsed.brands or parsed.attributes:
+        return False
+    if _VAGUE.search(message):
+        return True
+    return not _residue(parsed.text)
