@@ -37,8 +37,18 @@ class SearchConfig:
     fusion: str = "weighted"
     rrf_k: int = 60
     weights: dict[str, float] = field(default_factory=lambda: {"lexical": 0.4, "dense": 1.0, "attributes": 1.0,
-                                                               "category": 0.3})
+                                                               "category": 0.3, "image": 0.5})
     understand: bool = True  # parse prices, brands, categories, attributes, sort words out of the query
+    # Pictures (daogou/search/images.py): an image encoder name turns them on. "list": aligned picture vectors
+    # are one more ranked list in the fusion (weight "image"); "concat": one dense index over [x_t; w·x_i].
+    images: str | None = None
+    image_fusion: str = "list"
+    image_weight: float = 0.5  # w of the concat fusion
+
+    def __post_init__(self) -> None:
+        if self.images:
+            from daogou.search.images import check_image_fusion
+            check_image_fusion(self.image_fusion)
 
 
 @dataclass
@@ -82,6 +92,8 @@ class Searcher:
         self.categories = [c for c in self.table.category_names if c]
         self._category_vectors: np.ndarray | None = None
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.images = None  # ImageSignals, set by attach_images
+        self.fused_dense: DenseIndex | None = None
 
     @classmethod
     def build(cls, store: Store, config: SearchConfig = SearchConfig(), progress: bool = False) -> "Searcher":
@@ -90,7 +102,34 @@ class Searcher:
         texts = [product_text(p, encoder.languages, full=False) for p in products]
         vectors = EmbeddingCache(store).encode(encoder, texts, "passage", progress)
         lexical = BM25Index.build([product_text(p) for p in products])
-        return cls(products, encoder, DenseIndex(vectors), lexical, Vocabulary.from_products(products), config)
+        searcher = cls(products, encoder, DenseIndex(vectors), lexical, Vocabulary.from_products(products), config)
+        if config.images:
+            searcher.attach_images(store, progress)
+        return searcher
+
+    def attach_images(self, store: Store, progress: bool = False) -> None:
+        """Load (or train on first use) the store's text–image alignment and index the pictures."""
+        from daogou.search.images import ImageSignals
+        if not self.config.images:
+            raise ConfigError("attach_images needs SearchConfig.images (an image encoder name)")
+        self.images = ImageSignals.build(store, self.config.encoder, self.config.images, self.products, progress)
+        if self.config.image_fusion == "concat":
+            self.fused_dense = self.images.fused_text_index(self.dense.vectors, self.config.image_weight)
+
+    def search_image(self, store: Store, path, k: int = 10, filters: Filters | None = None) -> SearchResults:
+        """Products that look like the picture at ``path`` (filters apply as in text search)."""
+        if self.images is None:
+            raise ConfigError("search by image needs an index with pictures (SearchConfig.images)")
+        if not 1 <= k <= MAX_K:
+            raise ValidationError("k", f"must be between 1 and {MAX_K}")
+        filters = filters or Filters()
+        mask = self.table.mask(filters)
+        idx, sc = self.images.by_picture(store, path, k, mask)
+        lists, scores = {"picture": idx.tolist()}, {"picture": dict(zip(idx.tolist(), sc.tolist()))}
+        hits = [self._hit(int(r), float(s), lists, scores) for r, s in zip(idx, sc)]
+        rows = None if mask is None else np.flatnonzero(mask)
+        total = len(self.table) if mask is None else int(mask.sum())
+        return SearchResults(hits, total, None, filters, self.table.facets(rows), "image")
 
     # ---------------------------------------------------------------- query side
     def query_vector(self, text: str) -> np.ndarray:
@@ -158,8 +197,15 @@ class Searcher:
             idx, sc = self.lexical.search(text, n, mask)
             lists["lexical"], scores["lexical"] = idx.tolist(), dict(zip(idx.tolist(), sc.tolist()))
         if mode in ("hybrid", "dense"):
-            idx, sc = self.dense.search(self.query_vector(text), n, mask)
+            q = self.query_vector(text)
+            if self.fused_dense is not None:
+                idx, sc = self.fused_dense.search(np.concatenate([q, q]), n, mask)
+            else:
+                idx, sc = self.dense.search(q, n, mask)
             lists["dense"], scores["dense"] = idx.tolist(), dict(zip(idx.tolist(), sc.tolist()))
+            if self.images is not None and self.fused_dense is None:
+                idx, sc = self.images.by_text(q, n, mask)
+                lists["image"], scores["image"] = idx.tolist(), dict(zip(idx.tolist(), sc.tolist()))
         if mode == "hybrid":
             self._soft_signals(text, parsed, mask, lists)
         return lists, scores

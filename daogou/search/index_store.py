@@ -52,6 +52,8 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
         products = list(store.iter_products())
         searcher = Searcher(products, encoder, DenseIndex.load(folder),
                             BM25Index.load(folder / "bm25", len(products)), Vocabulary.from_products(products), config)
+        if config.images:
+            searcher.attach_images(store, progress)
     else:
         searcher = Searcher.build(store, config, progress=progress)
         folder.mkdir(parents=True, exist_ok=True)
@@ -63,4 +65,7 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
         manifest_path.write_text(json.dumps(manifest, indent=2))
     info = {"folder": str(folder), "loaded": fresh, "products": len(searcher.products), "encoder": config.encoder,
             "dense_index": searcher.dense.type, "seconds": round(time.perf_counter() - started, 2)}
+    if searcher.images is not None:
+        info["images"] = {"encoder": config.images, "fusion": config.image_fusion,
+                          "with_picture": int(searcher.images.has_image.sum()), "alignment": searcher.images.metrics}
     return searcher, info
