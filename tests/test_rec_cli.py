@@ -13,7 +13,7 @@ from tests.conftest import cli_json, run_cli
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("cli") / "home"
-    cli_json("demo", "--products", "300", "--shoppers", "200", home=home)
+    cli_json("demo", "--store-only", "--products", "300", "--shoppers", "200", home=home)
     return home
 
 
@@ -49,7 +49,7 @@ def test_bad_options_are_reported_clearly(demo):
 
 def test_evaluate_needs_a_trained_model(tmp_path):
     home = tmp_path / "empty"
-    cli_json("demo", "--products", "50", "--shoppers", "20", home=home)
+    cli_json("demo", "--store-only", "--products", "50", "--shoppers", "20", home=home)
     proc = run_cli("evaluate", home=home)
     assert proc.returncode == 1 and "daogou train" in proc.stderr
 

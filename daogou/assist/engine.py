@@ -32,7 +32,8 @@ MAX_MESSAGE_CHARS = 1000
 class AssistConfig:
     cards: int = 6
     candidates: int = 60          # search candidates re-ranked with the shopper's taste
-    personal_weight: float = 0.6  # weight of the recommender's score against the search score (both min-max scaled)
+    personal_weight: float = 2.0  # weight of the recommender's score against the search score (both min-max scaled)
+    brand_weight: float = 0.5     # weight of the shopper's affinity to a brand (share of their brand interactions)
     explain: bool = True          # write a grounded explanation of the top pick
 
 
@@ -196,7 +197,7 @@ class Assistant:
         if u.price_move:
             cons = cons.moved(u.price_move, shown_prices)
         conv.constraints = cons
-        ranked, total, signals, personal = self._rank(conv.shopper_id, cons)
+        ranked, total, signals, personal = self._rank(conv.shopper_id, cons, taste)
         products = [self._products[i] for i in ranked[:self.config.cards]]
         conv.shown = [p.id for p in products]
         conv.focus = products[0].id if products else None
@@ -218,7 +219,7 @@ class Assistant:
         return cards, text, self._chips(conv, lang), total, task
 
     # ------------------------------------------------------------------ retrieval and personalisation
-    def _rank(self, shopper: str, cons: Constraints) -> tuple[list[str], int, dict, dict[str, int]]:
+    def _rank(self, shopper: str, cons: Constraints, taste: Taste) -> tuple[list[str], int, dict, dict[str, int]]:
         """Candidates from search (or from the shopper's taste when there is nothing to search for), re-ranked
         with the recommender. Returns (ids, total matching, search signals by id, personal rank by id)."""
         text, filters, n = cons.query_text(), cons.filters(), self.config.candidates
@@ -241,7 +242,9 @@ class Assistant:
             if not text:
                 ids, base = list(rids), {pid: float(s) for pid, s in zip(rids, rscores)}
             else:
-                ids = _blend(ids, base, dict(zip(rids, rscores.tolist())), self.config.personal_weight)
+                top = max(taste.brands.values(), default=1.0)
+                affinity = {i: taste.brands.get(self._products[i].brand, 0.0) / top for i in ids}
+                ids = _blend(ids, base, dict(zip(rids, rscores.tolist())), affinity, self.config)
         if cons.attributes:  # what the shopper asked for in words comes before what their history suggests
             ids = sorted(ids, key=lambda i: "attributes_rank" not in signals.get(i, {}))
         if cons.sort in ("price_asc", "price_desc"):
@@ -328,13 +331,16 @@ class Assistant:
         self.record([Event(conv.shopper_id, conv.session_id, _now_ms(), "click", product.id, "")])
 
 
-def _blend(ids: list[str], base: dict[str, float], personal: dict[str, float], weight: float) -> list[str]:
+def _blend(ids: list[str], base: dict[str, float], personal: dict[str, float], affinity: dict[str, float],
+           config: AssistConfig) -> list[str]:
+    """Search score + recommender score (both min-max scaled over the candidates) + brand affinity."""
     s = _minmax(np.array([base[i] for i in ids], dtype=float))
     finite = [personal.get(i, -np.inf) for i in ids]
     r = np.array(finite, dtype=float)
     r[~np.isfinite(r)] = np.nan
     r = np.nan_to_num(_minmax(r), nan=0.0)
-    order = np.argsort(-(s + weight * r), kind="stable")
+    a = np.array([affinity.get(i, 0.0) for i in ids])
+    order = np.argsort(-(s + config.personal_weight * r + config.brand_weight * a), kind="stable")
     return [ids[k] for k in order]
 
 

@@ -75,9 +75,9 @@ class Constraints:
         if move == "cheaper":
             bound = math.ceil(median / step) * step - step   # a round number below the median
             bound = bound if bound > 0 else median * 0.9
-            return replace(self, price_max=bound, price_min=None if (self.price_min or 0) >= bound else self.price_min)
+            return replace(self, price_max=bound, price_min=None)  # moving down drops an old floor
         bound = math.floor(median / step) * step + step
-        return replace(self, price_min=bound, price_max=None if (self.price_max or 1e18) <= bound else self.price_max)
+        return replace(self, price_min=bound, price_max=None)  # moving up drops an old cap
 
     def filters(self) -> Filters:
         """Hard constraints. Wanted attribute values stay soft: product data often lacks the attribute."""

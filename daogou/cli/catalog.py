@@ -10,29 +10,6 @@ import click
 
 from daogou.cli.base import EXIT_OK, EXIT_REJECTS, Ctx, cli, command, emit
 
-# ---------------------------------------------------------------- demo
-
-@cli.command()
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same store.")
-@click.option("--products", "n_products", type=click.IntRange(24, 1_000_000), default=2000, show_default=True)
-@click.option("--shoppers", "n_shoppers", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
-@click.option("--force", is_flag=True, help="Rebuild even if this home already holds the demo store.")
-@command
-def demo(ctx: Ctx, seed: int, n_products: int, n_shoppers: int, force: bool) -> int:
-    """Build the embedded demo store (bilingual catalog with images, shoppers with planted tastes)."""
-    from daogou.catalog.demo import DemoConfig
-    from daogou.catalog.demo_store import build_demo_store
-    from daogou.catalog.stats import store_stats
-    with ctx.store() as store:
-        result = build_demo_store(store, DemoConfig(seed=seed, n_products=n_products, n_shoppers=n_shoppers),
-                                  force=force)
-        stats = store_stats(store)
-    payload = {"demo": result, "stats": stats}
-    verb = "built" if result["built"] else "already built (use --force to rebuild)"
-    emit(ctx, payload, f"demo store {verb} in {store.config.home}\n" + _stats_text(stats))
-    return EXIT_OK
-
-
 # ---------------------------------------------------------------- import / export
 
 def _parse_maps(maps: tuple[str, ...], mapping_file: str | None) -> dict[str, list[str]]:
@@ -129,7 +106,7 @@ def export_recbole_cmd(ctx: Ctx, folder: Path, name: str | None) -> int:
 
 # ---------------------------------------------------------------- stats / split
 
-def _stats_text(s: dict[str, Any]) -> str:
+def stats_text(s: dict[str, Any]) -> str:
     e = s["events_per_shopper"]
     by_type = ", ".join(f"{k} {v:,}" for k, v in s["events_by_type"].items()) or "none"
     return "\n".join([
@@ -150,7 +127,7 @@ def stats(ctx: Ctx) -> int:
     from daogou.catalog.stats import store_stats
     with ctx.store() as store:
         result = store_stats(store)
-    emit(ctx, result, _stats_text(result))
+    emit(ctx, result, stats_text(result))
     return EXIT_OK
 
 

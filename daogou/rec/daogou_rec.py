@@ -89,6 +89,7 @@ class DaogouRec(nn.Module):
     def set_content(self, tokens: torch.Tensor, text: torch.Tensor | None = None,
                     image: torch.Tensor | None = None, id_known: torch.Tensor | None = None) -> None:
         """Content rows for items 0..N (row 0 padding); ``id_known`` marks items whose ID vector was trained."""
+        self._vector_cache = None
         self.item_tokens = tokens.long()
         self.token_bag = _mean_bag(self.item_tokens, self.config.n_tokens)
         if text is not None:
@@ -108,9 +109,28 @@ class DaogouRec(nn.Module):
             torch.cat([weight, weight.new_zeros(extra, weight.shape[1])]), freeze=False, padding_idx=0)
         self.id_known = torch.cat([self.id_known, self.id_known.new_zeros(extra)])
         self.config.n_items = n_items
+        self._vector_cache = None
 
     def item_vectors(self) -> torch.Tensor:
-        """[N + 1, dim] vectors of every item (row 0 is padding)."""
+        """[N + 1, dim] vectors of every item (row 0 is padding). Cached for inference (eval mode, no grad):
+        serving scores one shopper at a time and the item table is the expensive part."""
+        inference = not self.training and not torch.is_grad_enabled()
+        cached = getattr(self, "_vector_cache", None)
+        if inference and cached is not None:
+            return cached
+        vec = self._item_vectors()
+        self._vector_cache = vec if inference else None
+        return vec
+
+    def train(self, mode: bool = True) -> "DaogouRec":
+        self._vector_cache = None
+        return super().train(mode)
+
+    def load_state_dict(self, *args, **kwargs):
+        self._vector_cache = None
+        return super().load_state_dict(*args, **kwargs)
+
+    def _item_vectors(self) -> torch.Tensor:
         c = self.config
         vec = torch.sparse.mm(self.token_bag, self.tokens.weight)
         if c.use_ids:

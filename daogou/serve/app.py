@@ -1,0 +1,90 @@
+"""The HTTP app: ``create_app(settings)`` → FastAPI with the shopper API, the admin API, metrics and the chat page.
+
+Routes live in :mod:`daogou.serve.routes`; this module wires settings, services, security and middleware.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from daogou import __version__
+from daogou.catalog.store import Store
+from daogou.config import StoreConfig
+from daogou.serve import problems
+from daogou.serve.metrics import Metrics, MetricsMiddleware
+from daogou.serve.security import BodyLimit, RateLimiter, TokenSigner
+from daogou.serve.services import EventLog, Holder
+from daogou.serve.settings import ServeSettings
+
+STATIC = Path(__file__).parent / "static"
+CSP = ("default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; connect-src 'self'; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+log = logging.getLogger("daogou.serve")
+
+
+class State:
+    """Everything the routes need, reachable as ``request.app.state.daogou``."""
+
+    def __init__(self, settings: ServeSettings, store: Store, holder: Holder, metrics: Metrics):
+        self.settings, self.store, self.holder, self.metrics = settings, store, holder, metrics
+        self.signer = TokenSigner(settings.signing_secret(), settings.token_ttl_s)
+        self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
+        self.chat_limiter = RateLimiter(settings.chat_rate_per_s, settings.chat_burst)
+        self.admin_keys = settings.admin_key_list()
+
+
+def create_app(settings: ServeSettings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the app. Opens the store (unless given), the search index and the model bundle before returning, so a
+    server that starts is ready to answer."""
+    settings = settings or ServeSettings()
+    store = store or Store.open(StoreConfig(home=settings.home, url=settings.db_url))
+    metrics = Metrics()
+    holder = Holder(store, settings, EventLog(store, on_record=lambda t: metrics.events.labels(t).inc()))
+    metrics.products.set(holder.current.info["products"])
+    app = FastAPI(title="daogou", version=__version__,
+                  description="Self-hosted AI shopping guide: search, recommendations, chat, grounded copy.",
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app.state.daogou = State(settings, store, holder, metrics)
+    problems.install(app, on_rate_limited=metrics.rate_limited.inc)
+
+    from daogou.serve.routes import admin, shop
+    app.include_router(shop)
+    app.include_router(admin)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz(request: Request) -> dict:
+        s = request.app.state.daogou
+        info = s.holder.current.info
+        return {"status": "ok", "version": __version__, "products": info["products"], "bundle": info["bundle"],
+                "llm": info["llm"], "loaded_ms": info["loaded_ms"]}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics_endpoint(request: Request) -> Response:
+        s = request.app.state.daogou
+        s.metrics.conversations.set(len(s.holder.current.assistant.conversations))
+        return Response(s.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       overrides={"/v1/admin/import": settings.max_import_bytes})
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,52 @@
+"""Server settings: flags and ``DAOGOU_*`` environment variables, read at the HTTP edge only."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAOGOU_", extra="ignore")
+
+    home: Path = Path(".daogou")
+    db_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    bundle: Path | None = None                 # default: HOME/models/daogou-rec when it exists
+    encoder: str = "e5-multilingual"           # the search index's text encoder
+    llm_backend: str = "auto"                  # auto | llamacpp | openai | template
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    admin_keys: str = ""                       # comma-separated API keys for /v1/admin/* and copy writing
+    secret: str = ""                           # signs shopper tokens; default: HOME/secret.key (created, 0600)
+    token_ttl_s: int = Field(30 * 86400, ge=60)
+    demo_login: bool = False                   # allow "sign in as a demo shopper" (the demo only)
+    rate_per_s: float = Field(20.0, ge=0)      # per shopper (or per address without a token); 0 = no limit
+    rate_burst: int = Field(60, ge=1)
+    chat_rate_per_s: float = Field(2.0, ge=0)
+    chat_burst: int = Field(10, ge=1)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_import_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    cards: int = Field(6, ge=1, le=24)
+    store_name: str = "daogou demo store"
+
+    def admin_key_list(self) -> list[str]:
+        return [k.strip() for k in self.admin_keys.split(",") if k.strip()]
+
+    def signing_secret(self) -> bytes:
+        """The configured secret, else one kept in HOME/secret.key (created on first use, readable by the owner only)."""
+        if self.secret:
+            return self.secret.encode()
+        path = Path(self.home) / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()

@@ -1,0 +1,204 @@
+"""The shopping guide: message understanding, constraint state, and multi-turn conversations with known answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from daogou.assist import Assistant, Constraints, understand
+from daogou.assist.state import Conversations
+from daogou.catalog.demo_store import load_demo_truth
+from daogou.catalog.models import Product
+from daogou.catalog.store import Store
+from daogou.config import StoreConfig
+from daogou.errors import NotFoundError, ValidationError
+from daogou.generate import LLMConfig, Writer, get_backend
+from daogou.generate.grounding import Lexicon
+from daogou.search.engine import SearchConfig
+from daogou.search.index_store import open_searcher
+from daogou.search.query import parse_query
+from daogou.search.vocab import Vocabulary
+
+PRODUCTS = [
+    Product("a", "Kairo Red Over-Ear Headphones", category=("Electronics", "Headphones"), brand="Kairo", price=159,
+            currency="CNY", attributes={"color": "red"}),
+    Product("b", "Echolo Wireless Earbuds", category=("Electronics", "Headphones"), brand="Echolo", price=219,
+            currency="CNY", attributes={"color": "blue"}),
+    Product("c", "Lumo Running Shoes", category=("Shoes", "Running"), brand="Lumo", price=399, currency="CNY",
+            attributes={"color": "black"}),
+]
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.from_products(PRODUCTS)
+
+
+@pytest.mark.parametrize("message, shown, kind, refs, move", [
+    ("headphones", 0, "search", [], None),
+    ("cheaper", 3, "refine", [], "cheaper"),
+    ("便宜一点", 3, "refine", [], "cheaper"),
+    ("more expensive", 3, "refine", [], "pricier"),
+    ("in red", 3, "refine", [], None),
+    ("不要Echolo", 3, "refine", [], None),
+    ("the second one", 3, "detail", [1], None),
+    ("第二个", 3, "detail", [1], None),
+    ("is the second one waterproof?", 3, "question", [1], None),
+    ("is it comfortable?", 3, "question", [], None),
+    ("compare the first two", 3, "compare", [0, 1], None),
+    ("对比第一个和第三个", 3, "compare", [0, 2], None),
+    ("a gift", 0, "clarify", [], None),
+    ("我想买个礼物", 0, "clarify", [], None),
+    ("a gift under 300", 0, "search", [], None),
+    ("start over", 3, "reset", [], None),
+    ("你好", 0, "greet", [], None),
+])
+def test_understanding_of_messages(vocab, message, shown, kind, refs, move):
+    u = understand(message, vocab, shown)
+    assert (u.kind, u.refs, u.price_move) == (kind, refs, move)
+
+
+def test_no_two_clarifying_questions_in_a_row(vocab):
+    assert understand("a gift", vocab, 0, asked_last_turn=False).kind == "clarify"
+    assert understand("a gift", vocab, 0, asked_last_turn=True).kind == "search"
+
+
+def test_reply_language_follows_the_message(vocab):
+    assert understand("耳机", vocab).language == "zh"
+    assert understand("不要Echolo", vocab, 3).language == "zh"
+    assert understand("headphones", vocab).language == "en"
+
+
+def test_constraints_accumulate_and_are_revised(vocab):
+    c = Constraints().updated(parse_query("red headphones under 300", vocab), new_topic=True)
+    assert c.categories == ("Electronics > Headphones",) and c.price_max == 300 and c.attributes == {"color": ("red",)}
+    c = c.updated(parse_query("in blue", vocab), new_topic=False)        # a new colour replaces the old one
+    assert c.attributes == {"color": ("blue",)} and c.price_max == 300
+    c = c.updated(parse_query("不要Echolo", vocab), new_topic=False)      # exclusions add up
+    c = c.updated(parse_query("not Kairo", vocab), new_topic=False)
+    assert set(c.exclude_brands) == {"Echolo", "Kairo"} and c.filters().exclude_brands == c.exclude_brands
+    assert "blue" in c.query_text() and "headphones" in c.query_text()
+    c = c.updated(parse_query("running shoes", vocab), new_topic=True)  # a new kind of product: a new topic
+    assert c.categories == ("Shoes > Running",) and c.exclude_brands == () and c.price_max is None
+
+
+def test_cheaper_and_pricier_move_the_price_bound():
+    c = Constraints().moved("cheaper", [100.0, 200.0, 400.0])
+    assert c.price_max is not None and c.price_max < 200
+    c = Constraints(price_max=150).moved("pricier", [100.0, 120.0, 140.0])
+    assert c.price_min is not None and c.price_min > 120 and c.price_max is None
+
+
+def test_conversations_belong_to_one_shopper():
+    convs = Conversations()
+    conv = convs.start("alice")
+    assert convs.get(conv.id, "alice") is conv
+    with pytest.raises(NotFoundError):
+        convs.get(conv.id, "mallory")  # looks exactly like a conversation that does not exist
+    with pytest.raises(NotFoundError):
+        convs.get("nope", "alice")
+
+
+# ---------------------------------------------------------------- conversations on the demo store
+
+@pytest.fixture(scope="module")
+def guide(served_home):
+    from daogou.rec.realtime import LiveRecommender
+    store = Store.open(StoreConfig(home=served_home))
+    searcher, _ = open_searcher(store, SearchConfig(encoder="hashing"))
+    recommender = LiveRecommender(store, str(served_home / "models" / "daogou-rec"))
+    writer = Writer(get_backend(LLMConfig(backend="template")), Lexicon.from_products(searcher.products))
+    recorded = []
+    assistant = Assistant(store, searcher, recommender, writer, record=recorded.extend)
+    yield assistant, load_demo_truth(served_home), {p.id: p for p in searcher.products}, recorded
+    store.close()
+
+
+def _leaf(path: str) -> str:
+    return path.split(" > ")[-1].lower()
+
+
+def test_a_conversation_refines_the_right_way(guide):
+    assistant, truth, products, recorded = guide
+    conv = assistant.start("U0002")
+    first = assistant.reply(conv, "headphones")
+    assert first.kind == "search" and len(first.cards) >= 4 and first.text
+    assert all(products[c.id].category == ("Electronics", "Headphones") for c in first.cards)
+    prices = sorted(products[c.id].price for c in first.cards)
+
+    cheaper = assistant.reply(conv, "cheaper")
+    assert cheaper.kind == "refine" and cheaper.cards
+    assert all(products[c.id].price < prices[len(prices) // 2] for c in cheaper.cards)
+    assert all(products[c.id].category == ("Electronics", "Headphones") for c in cheaper.cards)
+
+    brand = cheaper.cards[0].brand
+    excluded = assistant.reply(conv, f"不要{brand}")
+    assert excluded.language == "zh" and excluded.cards
+    assert all(products[c.id].brand != brand for c in excluded.cards)
+    assert all(products[c.id].price < prices[len(prices) // 2] for c in excluded.cards)  # the budget stays
+
+    shown = [c.id for c in excluded.cards]
+    second = assistant.reply(conv, "the second one")
+    assert second.kind == "detail" and [c.id for c in second.cards] == [shown[1]]
+    assert any(e.type == "click" and e.product_id == shown[1] for e in recorded)
+
+    compared = assistant.reply(conv, "compare the first two")
+    assert compared.kind == "compare" and [c.id for c in compared.cards] == shown[:2]
+    assert compared.text
+
+
+def test_asked_colour_comes_first(guide):
+    assistant, truth, products, _ = guide
+    conv = assistant.start("U0003")
+    assistant.reply(conv, "t-shirts")
+    red = assistant.reply(conv, "in red")
+    labelled = [c for c in red.cards if products[c.id].attributes.get("color") == "red"]
+    assert labelled, "the demo store has red T-shirts"
+    assert products[red.cards[0].id].attributes.get("color") == "red"
+    assert any("red" in w for w in red.cards[0].why)
+
+
+def test_personal_picks_follow_the_planted_brand_taste(guide):
+    """For shoppers with a planted favourite brand in a category, asking for that category puts the brand in the
+    top three more often than it does for a new shopper with no history."""
+    assistant, truth, products, _ = guide
+    personal = anonymous = total = 0
+    for sid, t in list(truth.shoppers.items())[:40]:
+        for cat, brand in t.brands.items():
+            query = _leaf(cat)
+            top = [c.brand for c in assistant.reply(assistant.start(sid), query).cards[:3]]
+            cold = [c.brand for c in assistant.reply(assistant.start(f"new-{sid}"), query).cards[:3]]
+            personal += brand in top
+            anonymous += brand in cold
+            total += 1
+    assert total >= 40
+    assert personal / total > anonymous / total + 0.15, (personal, anonymous, total)
+
+
+def test_one_clarifying_question_then_picks(guide):
+    assistant, *_ = guide
+    conv = assistant.start("U0005")
+    asked = assistant.reply(conv, "a gift")
+    assert asked.kind == "clarify" and not asked.cards and "?" in asked.text and asked.chips
+    picks = assistant.reply(conv, "a gift")  # still vague: never a second question in a row
+    assert picks.kind != "clarify" and picks.cards
+    budget = assistant.reply(conv, "under 100")
+    assert budget.cards and all(c.price <= 100 for c in budget.cards)
+
+
+def test_chinese_conversation(guide):
+    assistant, truth, products, _ = guide
+    conv = assistant.start("U0001")
+    r = assistant.reply(conv, "耳机 300元以内")
+    assert r.language == "zh" and r.cards and all(c.price <= 300 for c in r.cards)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in r.text)
+    r2 = assistant.reply(conv, "便宜一点")
+    assert r2.cards and max(c.price for c in r2.cards) < max(c.price for c in r.cards)
+
+
+def test_bad_messages_are_refused(guide):
+    assistant, *_ = guide
+    conv = assistant.start("U0001")
+    with pytest.raises(ValidationError):
+        assistant.reply(conv, "   ")
+    with pytest.raises(ValidationError):
+        assistant.reply(conv, "x" * 5000)
