@@ -61,6 +61,8 @@ def save(model: Recommender, folder: Path, *, fingerprint: str = "", encoder: st
     (tmp / "items.json").write_text(json.dumps({"ids": items.ids, "vocab": items.vocab}, ensure_ascii=False),
                                     encoding="utf-8")
     extra = {} if items.text is None else {"text": items.text}
+    if items.image is not None:
+        extra["image"] = items.image
     np.savez(tmp / "items.npz", tokens=items.tokens, **extra)
     save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp / "weights.safetensors"))
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": model.name,
@@ -101,7 +103,8 @@ def load(folder: Path, query_vectors: QueryVectors | None = None, verify: bool =
     meta = json.loads((folder / "items.json").read_text(encoding="utf-8"))
     with np.load(folder / "items.npz", allow_pickle=False) as npz:
         items = ItemSpace(list(meta["ids"]), list(meta["vocab"]), npz["tokens"],
-                          npz["text"] if "text" in npz.files else None)
+                          npz["text"] if "text" in npz.files else None,
+                          npz["image"] if "image" in npz.files else None)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     arrays = load_file(str(folder / "weights.safetensors"))
     model = model_class(manifest["model"]).from_state(config, arrays, items, query_vectors=query_vectors)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from daogou.encode.fusion import FusionConfig, build_fusion
 from daogou.rec.sequences import N_GAP_BUCKETS, N_TYPES
 
 REPEAT_SCALE = 10.0  # repeat bonus and query match are a few scalars: scaled so Adam moves them at a useful pace
@@ -40,8 +41,13 @@ class DaogouRecConfig:
     sampled_softmax_above: int = 50_000   # catalogs larger than this train with sampled negatives
     negatives: int = 4096
     use_ids: bool = True
+    fusion: str = "sum"        # text + image: sum of projections | concat | gated (daogou.encode.fusion)
 
     def __post_init__(self) -> None:
+        if self.fusion not in ("sum", "concat", "gated"):
+            raise ValueError(f"fusion must be sum, concat or gated, got {self.fusion!r}")
+        if self.fusion != "sum" and not (self.text_dim and self.image_dim):
+            raise ValueError(f"fusion {self.fusion!r} needs both text and image features")
         if self.n_items < 1:
             raise ValueError("n_items must be >= 1")
         if self.dim % self.heads:
@@ -56,8 +62,10 @@ class DaogouRec(nn.Module):
         c = self.config = config
         self.item_id = nn.Embedding(c.n_items + 1, c.dim, padding_idx=0)
         self.tokens = nn.Embedding(max(c.n_tokens, 1), c.dim, padding_idx=0)
-        self.text_proj = nn.Linear(c.text_dim, c.dim) if c.text_dim else None
-        self.image_proj = nn.Linear(c.image_dim, c.dim) if c.image_dim else None
+        fuse = c.fusion != "sum"
+        self.fusion = build_fusion(FusionConfig(c.fusion, c.text_dim, c.image_dim, c.dim)) if fuse else None
+        self.text_proj = nn.Linear(c.text_dim, c.dim) if c.text_dim and not fuse else None
+        self.image_proj = nn.Linear(c.image_dim, c.dim) if c.image_dim and not fuse else None
         self.query_proj = nn.Sequential(nn.Linear(c.query_dim, c.dim), nn.GELU(), nn.Linear(c.dim, c.dim)) \
             if c.query_dim else None
         self.type_emb = nn.Embedding(N_TYPES, c.dim)
@@ -139,6 +147,8 @@ class DaogouRec(nn.Module):
             vec = vec + self.text_proj(self.item_text)
         if self.image_proj is not None:
             vec = vec + self.image_proj(self.item_image)
+        if self.fusion is not None:
+            vec = vec + self.fusion(self.item_text, self.item_image)[0]
         return vec
 
     # ------------------------------------------------------------------ sequence

@@ -29,6 +29,7 @@ class DataConfig:
     targets: tuple[str, ...] | None = None
     inputs: tuple[str, ...] | None = None   # event types models may see (None: all); targets stay the same
     max_len: int = 50
+    images: str | None = None      # image encoder for product picture features (e.g. efficientnet-lite0); None = none
 
     def __post_init__(self) -> None:
         if self.split not in ("loo", "time"):
@@ -58,6 +59,17 @@ def text_features(store: Store, encoder_name: str, products, progress: bool = Fa
     return vectors, query_vectors
 
 
+def image_features(store: Store, encoder_name: str, products, progress: bool = False) -> np.ndarray:
+    """Product picture vectors (cached in the store); zero rows for products without a usable picture."""
+    from daogou.encode.image_cache import ImageFeatureCache
+    from daogou.encode.images import get_image_encoder
+    found = ImageFeatureCache(store).product_features(get_image_encoder(encoder_name), products, progress=progress)
+    if not found.has_image.any():
+        raise ConfigError(f"image features: none of the {len(products)} products has a usable picture "
+                          f"(first problems: {list(found.errors.values())[:3]})")
+    return found.vectors
+
+
 def prepare(store: Store, config: DataConfig, progress: bool = False) -> Prepared:
     products = list(store.iter_products())
     if not products:
@@ -67,6 +79,8 @@ def prepare(store: Store, config: DataConfig, progress: bool = False) -> Prepare
     if config.encoder:
         vectors, query_vectors = text_features(store, config.encoder, products, progress)
         items.set_text(vectors)
+    if config.images:
+        items.set_image(image_features(store, config.images, products, progress))
     events = store.events_frame()
     if events.empty:
         raise ConfigError("the store has no events to learn from; import events first")

@@ -44,6 +44,7 @@ class ItemSpace:
     vocab: list[str] = field(default_factory=lambda: ["<pad>"])
     tokens: np.ndarray = field(default_factory=lambda: np.zeros((1, 1), dtype=np.int64))
     text: np.ndarray | None = None  # [N + 1, text_dim], row 0 zeros
+    image: np.ndarray | None = None  # [N + 1, image_dim], row 0 and products without a picture zeros
 
     def __post_init__(self) -> None:
         self.index = {pid: i + 1 for i, pid in enumerate(self.ids)}
@@ -96,6 +97,8 @@ class ItemSpace:
         if self.text is not None:
             extra = np.zeros((len(fresh), self.text.shape[1]), dtype=np.float32) if text is None else text
             self.text = np.concatenate([self.text, extra.astype(np.float32)])
+        if self.image is not None:  # pictures of live additions are not encoded here: content + text only
+            self.image = np.concatenate([self.image, np.zeros((len(fresh), self.image.shape[1]), np.float32)])
         for p in fresh:
             self.ids.append(p.id)
             self.index[p.id] = len(self.ids)
@@ -106,6 +109,12 @@ class ItemSpace:
         if len(vectors) != self.n:
             raise ValueError(f"text vectors: {len(vectors)} rows for {self.n} items")
         self.text = np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors.astype(np.float32)])
+
+    def set_image(self, vectors: np.ndarray) -> None:
+        """Image features for rows 1..N (in ``ids`` order; zero rows for products without a picture)."""
+        if len(vectors) != self.n:
+            raise ValueError(f"image vectors: {len(vectors)} rows for {self.n} items")
+        self.image = np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors.astype(np.float32)])
 
 
 def _pad_to(rows: np.ndarray, width: int) -> np.ndarray:

@@ -24,8 +24,9 @@ class DaogouRecRecommender:
     name = "daogou-rec"
 
     def __init__(self, items: ItemSpace | None = None, **options: Any):
-        known = {f.name for f in fields(DaogouRecConfig)} - {"n_items", "n_tokens", "text_dim", "query_dim"}
-        unknown = set(options) - known - {"use_text", "use_tokens"}
+        known = {f.name for f in fields(DaogouRecConfig)} - {"n_items", "n_tokens", "text_dim", "image_dim",
+                                                             "query_dim"}
+        unknown = set(options) - known - {"use_text", "use_tokens", "use_image"}
         if unknown:
             raise ConfigError(f"daogou-rec: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
         self.options = options
@@ -56,10 +57,15 @@ class DaogouRecRecommender:
         return fit(self.model, batches, validate, config, data.fingerprint, log)
 
     def _build(self, items: ItemSpace, query_dim: int) -> DaogouRec:
-        opts = {k: v for k, v in self.options.items() if k not in ("use_text", "use_tokens")}
+        opts = {k: v for k, v in self.options.items() if k not in ("use_text", "use_tokens", "use_image")}
         use_text = self.options.get("use_text", True) and items.text is not None
+        use_image = self.options.get("use_image", True) and items.image is not None
+        if opts.get("fusion", "sum") != "sum" and not (use_text and use_image):
+            raise ConfigError(f"daogou-rec: fusion={opts['fusion']} needs text and image features "
+                              "(train with a text encoder and --image-features)")
         cfg = DaogouRecConfig(n_items=items.n, n_tokens=len(items.vocab) if self.options.get("use_tokens", True)
-                              else 1, text_dim=items.text.shape[1] if use_text else 0, query_dim=query_dim, **opts)
+                              else 1, text_dim=items.text.shape[1] if use_text else 0,
+                              image_dim=items.image.shape[1] if use_image else 0, query_dim=query_dim, **opts)
         return DaogouRec(cfg)
 
     def _query_dim(self, query_vectors: QueryVectors | None) -> int:
@@ -71,8 +77,9 @@ class DaogouRecRecommender:
         tokens = torch.from_numpy(self.items.tokens) if c.n_tokens > 1 else torch.zeros(self.items.n + 1, 1,
                                                                                           dtype=torch.long)
         text = torch.from_numpy(self.items.text) if c.text_dim else None
+        image = torch.from_numpy(self.items.image) if c.image_dim and self.items.image is not None else None
         known = None if id_known is None else torch.from_numpy(id_known.astype(np.float32))
-        self.model.set_content(tokens, text, id_known=known)
+        self.model.set_content(tokens, text, image, id_known=known)
 
     def _query_table(self, texts: list[str]) -> torch.Tensor | None:
         if self.query_vectors is None or self.model is None or not self.model.config.query_dim:
