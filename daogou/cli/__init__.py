@@ -3,7 +3,7 @@
 Exit status: 0 clean; 3 imported with rejects (see the quarantine file); 1 failed; 2 usage error.
 """
 
-from daogou.cli import catalog, generate, rec, search, serve  # noqa: F401  (registers the commands)
+from daogou.cli import catalog, generate, images, rec, search, serve  # noqa: F401  (registers the commands)
 from daogou.cli.base import cli
 
 

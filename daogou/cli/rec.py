@@ -47,10 +47,12 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Model option, e.g. dim=128.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Bundle folder (default HOME/models/MODEL).")
 @click.option("--fresh", is_flag=True, help="Ignore an interrupted run's checkpoint and start over.")
+@click.option("--image-features", metavar="ENCODER", help="Product picture features (efficientnet-lite0 or "
+              "colour-hist); combine with text by --option fusion=sum|concat|gated (daogou-rec).")
 @command
 def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float | None, batch_size: int | None,
           lr: float | None, patience: int | None, seed: int, max_len: int, targets: str | None,
-          options: tuple[str, ...], out: Path | None, fresh: bool) -> int:
+          options: tuple[str, ...], out: Path | None, fresh: bool, image_features: str | None) -> int:
     """Train a recommender on the store's events (validated each epoch, early stopping, resumable)."""
     import shutil
 
@@ -62,7 +64,7 @@ def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float
         checkpoint = Path(store.config.home) / "checkpoints" / name
         if fresh:
             shutil.rmtree(checkpoint, ignore_errors=True)
-        data_config = DataConfig(encoder=None if encoder == "none" else encoder, max_len=max_len,
+        data_config = DataConfig(encoder=None if encoder == "none" else encoder, max_len=max_len, images=image_features,
                                  targets=tuple(t.strip() for t in targets.split(",")) if targets else None)
         tc = train_config_for(name, epochs=epochs, budget_s=budget_s, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, progress=not ctx.as_json, checkpoint_dir=checkpoint)
