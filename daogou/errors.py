@@ -67,3 +67,7 @@ class NotFoundError(DaogouError):
 
 class AccessDenied(DaogouError):
     """Missing, invalid or expired credentials, or a request for something the caller may not touch."""
+
+
+class ClusterError(DaogouError):
+    """A run on a Ray cluster (distributed training, batch encoding) failed or returned incomplete results."""

@@ -49,12 +49,20 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--fresh", is_flag=True, help="Ignore an interrupted run's checkpoint and start over.")
 @click.option("--image-features", metavar="ENCODER", help="Product picture features (efficientnet-lite0 or "
               "colour-hist); combine with text by --option fusion=sum|concat|gated (daogou-rec).")
+@click.option("--ray", "use_ray", is_flag=True, help="Data-parallel training on Ray Train workers (daogou-rec).")
+@click.option("--address", help="Ray cluster address (with --ray; default: start a local cluster).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=2, show_default=True,
+              help="Ray Train workers (with --ray).")
 @command
 def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float | None, batch_size: int | None,
           lr: float | None, patience: int | None, seed: int, max_len: int, targets: str | None,
-          options: tuple[str, ...], out: Path | None, fresh: bool, image_features: str | None) -> int:
+          options: tuple[str, ...], out: Path | None, fresh: bool, image_features: str | None, use_ray: bool, address: str | None,
+          workers: int) -> int:
     """Train a recommender on the store's events (validated each epoch, early stopping, resumable)."""
     import shutil
+
+    if address and not use_ray:
+        raise ConfigError("--address is for --ray runs")
 
     from daogou.rec.data import DataConfig
     from daogou.rec.workflow import train as run_train
@@ -69,11 +77,18 @@ def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float
         tc = train_config_for(name, epochs=epochs, budget_s=budget_s, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, progress=not ctx.as_json, checkpoint_dir=checkpoint)
         log = (lambda m: None) if ctx.as_json else (lambda m: click.echo(m, err=True))
-        path, result, prepared = run_train(store, name, data_config, tc, out, _parse_options(options), log=log)
+        if use_ray:
+            from daogou.cluster import RayConfig
+            from daogou.rec.distributed import train_ray
+            path, result, split = train_ray(store.config, name, data_config, tc, out, _parse_options(options),
+                                            RayConfig(workers=workers, address=address), log=log)
+        else:
+            path, result, prepared = run_train(store, name, data_config, tc, out, _parse_options(options), log=log)
+            split = prepared.split.summary()
     shutil.rmtree(checkpoint, ignore_errors=True)
     payload = {"model": name, "bundle": str(path), "valid_ndcg@10": result.best_metric,
                "best_epoch": result.best_epoch, "epochs": len(result.history), "stopped": result.stopped,
-               "seconds": round(result.seconds, 1), "split": prepared.split.summary()}
+               "seconds": round(result.seconds, 1), "split": split, "workers": workers if use_ray else 1}
     emit(ctx, payload, f"{name}: validation NDCG@10 {result.best_metric:.4f} at epoch {result.best_epoch} "
                        f"({len(result.history)} epochs, {result.stopped}, {result.seconds:.0f}s) → {path}")
     return EXIT_OK

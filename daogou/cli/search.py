@@ -22,13 +22,27 @@ def _encoder_option(fn):
 @click.option("--rebuild", is_flag=True, help="Rebuild even if the saved index matches the catalog.")
 @click.option("--images", metavar="ENCODER", help="Index the product pictures too (efficientnet-lite0 or "
               "colour-hist); trains the store's text–image alignment on first use.")
+@click.option("--ray", "use_ray", is_flag=True, help="Encode the products in batches on Ray Data workers.")
+@click.option("--address", help="Ray cluster address (with --ray; default: start a local cluster).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=2, show_default=True,
+              help="Ray Data encoding actors (with --ray).")
 @command
-def index(ctx: Ctx, encoder: str, rebuild: bool, images: str | None) -> int:
+def index(ctx: Ctx, encoder: str, rebuild: bool, images: str | None, use_ray: bool, address: str | None,
+          workers: int) -> int:
     """Build or refresh the search index (only new or changed products are encoded)."""
     from daogou.search.engine import SearchConfig
     from daogou.search.index_store import open_searcher
+    passages = None
+    if use_ray:
+        from daogou.cluster import RayConfig
+        from daogou.encode.ray_batch import RayBatchEncoder
+        passages = RayBatchEncoder(encoder, RayConfig(workers=workers, address=address))
+    elif address:
+        raise ConfigError("--address is for --ray runs")
     with ctx.store() as store:
-        _, info = open_searcher(store, SearchConfig(encoder=encoder, images=images), rebuild=rebuild, progress=not ctx.as_json)
+        _, info = open_searcher(store, SearchConfig(encoder=encoder, images=images), rebuild=rebuild,
+                                progress=not ctx.as_json, passages=passages)
+    info["ray_workers"] = workers if use_ray else 0
     verb = "up to date" if info["loaded"] else "built"
     emit(ctx, info, f"index {verb}: {info['products']:,} products, {info['encoder']} + BM25, "
                     f"{info['dense_index']} dense index, {info['seconds']}s → {info['folder']}")

@@ -151,6 +151,23 @@ class DaogouRec(nn.Module):
             vec = vec + self.fusion(self.item_text, self.item_image)[0]
         return vec
 
+    def item_vectors_at(self, rows: torch.Tensor) -> torch.Tensor:
+        """[len(rows), dim]: the same vectors as ``item_vectors()[rows]``, computed for ``rows`` only (what
+        sampled-softmax training needs: with a million items the full table is the expensive part)."""
+        c = self.config
+        tok = self.item_tokens[rows]
+        present = (tok > 0).float()
+        vec = (self.tokens(tok) * present[..., None]).sum(1) / present.sum(1, keepdim=True).clamp_min(1.0)
+        if c.use_ids:
+            vec = vec + self.item_id(rows) * self.id_known[rows][:, None]
+        if self.text_proj is not None:
+            vec = vec + self.text_proj(self.item_text[rows])
+        if self.image_proj is not None:
+            vec = vec + self.image_proj(self.item_image[rows])
+        if self.fusion is not None:
+            vec = vec + self.fusion(self.item_text[rows], self.item_image[rows])[0]
+        return vec
+
     # ------------------------------------------------------------------ sequence
     def encode(self, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor,
                item_vecs: torch.Tensor) -> torch.Tensor:
@@ -189,6 +206,8 @@ class DaogouRec(nn.Module):
         """Training (``targets`` [B, L] given; ``queries`` [B, L, Q] and ``target_types`` [B, L] per position):
         scores at target positions and the weighted loss. Inference (``queries`` [B, Q], ``target_types`` [B]):
         [B, N + 1] scores for the next item after each sequence (column 0 is -inf)."""
+        if targets is not None and self.config.n_items > self.config.sampled_softmax_above:
+            return self._sampled_forward(items, types, gaps, queries, target_types, targets, weights)
         item_vecs = self.item_vectors()
         h = self.encode(items, types, gaps, item_vecs)
         length = items.shape[1]
@@ -233,21 +252,33 @@ class DaogouRec(nn.Module):
 
     def _loss(self, h: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, item_vecs: torch.Tensor,
               extras) -> tuple[torch.Tensor, torch.Tensor]:
-        c = self.config
-        if c.n_items > c.sampled_softmax_above:
-            negatives = torch.randint(1, c.n_items + 1, (c.negatives,), device=h.device)
-            pos = (h * item_vecs[targets]).sum(-1, keepdim=True)
-            neg = h @ item_vecs[negatives].T
-            neg = neg.masked_fill(negatives[None] == targets[:, None], float("-inf"))
-            scores = torch.cat([pos, neg], dim=1)
-            labels = torch.zeros(len(targets), dtype=torch.long, device=h.device)
-        else:
-            scores = h @ item_vecs.T
-            extras(scores)
-            scores[:, 0] = float("-inf")
-            labels = targets
-        ce = F.cross_entropy(scores, labels, reduction="none")
+        scores = h @ item_vecs.T
+        extras(scores)
+        scores[:, 0] = float("-inf")
+        ce = F.cross_entropy(scores, targets, reduction="none")
         return scores, (ce * weights).sum() / weights.sum().clamp_min(1e-6)
+
+    def _sampled_forward(self, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor,
+                         queries: torch.Tensor | None, target_types: torch.Tensor | None, targets: torch.Tensor,
+                         weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sampled softmax for large catalogs: each target against ``negatives`` uniform items; only the
+        vectors of the items in the batch and of the sampled ones are computed."""
+        c = self.config
+        sel = targets > 0
+        wanted = targets[sel]
+        negatives = torch.randint(1, c.n_items + 1, (c.negatives,), device=items.device)
+        rows, local = torch.unique(torch.cat([items.reshape(-1), wanted, negatives]), return_inverse=True)
+        vecs = self.item_vectors_at(rows)
+        n, t = items.numel(), len(wanted)
+        h = self.encode(local[:n].view_as(items), types, gaps, vecs)
+        h_t = self.condition(h[sel], None if queries is None else queries[sel],
+                             None if target_types is None else target_types[sel])
+        pos = (h_t * vecs[local[n:n + t]]).sum(-1, keepdim=True)
+        neg = (h_t @ vecs[local[n + t:]].T).masked_fill(negatives[None] == wanted[:, None], float("-inf"))
+        scores = torch.cat([pos, neg], dim=1)
+        ce = F.cross_entropy(scores, torch.zeros(t, dtype=torch.long, device=h.device), reduction="none")
+        w = weights[sel]
+        return scores, (ce * w).sum() / w.sum().clamp_min(1e-6)
 
 
 def _mean_bag(tokens: torch.Tensor, n_tokens: int) -> torch.Tensor:

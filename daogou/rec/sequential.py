@@ -15,7 +15,7 @@ from daogou.rec.base import Log, QueryVectors, TrainData
 from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
 from daogou.rec.items import ItemSpace
 from daogou.rec.sequences import Cases, Windows, training_windows
-from daogou.rec.train import Batch, TrainConfig, TrainResult, fit, seed_everything
+from daogou.rec.train import SINGLE, Batch, Parallel, TrainConfig, TrainResult, fit, seed_everything
 
 SCORE_BATCH = 512
 
@@ -35,7 +35,10 @@ class DaogouRecRecommender:
         self.query_vectors: QueryVectors | None = None
 
     # ------------------------------------------------------------------ training
-    def fit(self, data: TrainData, config: TrainConfig, log: Log = print) -> TrainResult:
+    def fit(self, data: TrainData, config: TrainConfig, log: Log = print,
+            parallel: Parallel = SINGLE) -> TrainResult:
+        """Train; in a data-parallel run each process takes its share of every batch and of the validation
+        cases (``parallel``), so all see the same global batches and the same validation metric."""
         seed_everything(config.seed, config.threads)  # weights start the same for a seed
         self.items, self.query_vectors = data.items, data.query_vectors
         self.model = self._build(data.items, query_dim=self._query_dim(data.query_vectors))
@@ -49,12 +52,19 @@ class DaogouRecRecommender:
 
         def batches(rng: np.random.Generator) -> Iterator[Batch]:
             for idx in length_buckets(lengths, config.batch_size, rng):
-                yield _window_batch(windows, idx, q_table)
+                part = parallel.part(idx)
+                if part is not None:
+                    yield _window_batch(windows, part, q_table)
+
+        valid = data.valid if parallel.world == 1 else \
+            data.valid.take(np.array_split(np.arange(len(data.valid)), parallel.world)[parallel.rank])
 
         def validate() -> float:
-            return ndcg(ranks_of_targets(self.score(data.valid), data.valid.targets), 10)
+            mine = ndcg(ranks_of_targets(self.score(valid), valid.targets), 10) * len(valid) if len(valid) else 0.0
+            total, count = parallel.sum(np.array([mine, len(valid)], np.float64))
+            return float(total / max(count, 1.0))
 
-        return fit(self.model, batches, validate, config, data.fingerprint, log)
+        return fit(self.model, batches, validate, config, data.fingerprint, log, parallel)
 
     def _build(self, items: ItemSpace, query_dim: int) -> DaogouRec:
         opts = {k: v for k, v in self.options.items() if k not in ("use_text", "use_tokens", "use_image")}
@@ -97,24 +107,25 @@ class DaogouRecRecommender:
             raise ConfigError("daogou-rec: fit or load the model before scoring")
         self.model.eval()
         q_table = self._query_table(cases.query_texts)
+        device = self.model.item_id.weight.device
         out = []
         for lo in range(0, len(cases), SCORE_BATCH):
             sl = slice(lo, lo + SCORE_BATCH)
             width = int((cases.hist_types[sl] > 0).sum(1).max())
             cols = slice(cases.hist_types.shape[1] - width, None)
-            queries = None if q_table is None else q_table[torch.from_numpy(cases.queries[sl])]
-            scores, _ = self.model(torch.from_numpy(cases.hist_items[sl, cols]),
-                                   torch.from_numpy(cases.hist_types[sl, cols]),
-                                   torch.from_numpy(cases.hist_gaps[sl, cols]), queries,
-                                   torch.from_numpy(cases.target_types[sl]))
-            out.append(scores.numpy())
+            queries = None if q_table is None else q_table[torch.from_numpy(cases.queries[sl])].to(device)
+            scores, _ = self.model(torch.from_numpy(cases.hist_items[sl, cols]).to(device),
+                                   torch.from_numpy(cases.hist_types[sl, cols]).to(device),
+                                   torch.from_numpy(cases.hist_gaps[sl, cols]).to(device), queries,
+                                   torch.from_numpy(cases.target_types[sl]).to(device))
+            out.append(scores.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.items.n + 1), np.float32)
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         assert self.model is not None
-        arrays = {f"model.{k}": v.detach().numpy() for k, v in self.model.state_dict().items()}
-        arrays["id_known"] = self.model.id_known.numpy()
+        arrays = {f"model.{k}": v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}
+        arrays["id_known"] = self.model.id_known.cpu().numpy()
         return {"model": asdict(self.model.config), "options": self.options}, arrays
 
     @classmethod

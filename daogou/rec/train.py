@@ -69,13 +69,52 @@ def seed_everything(seed: int, threads: int | None = None) -> None:
         torch.set_num_threads(threads)
 
 
+class Parallel:
+    """How the processes of a data-parallel run see each other. This base class is the single process; a
+    distributed run (``daogou.rec.distributed``) overrides ``wrap`` and the collectives."""
+
+    rank, world = 0, 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """The module as trained (a distributed run wraps it to average gradients)."""
+        return module
+
+    def any(self, flag: bool) -> bool:
+        """True on every process if ``flag`` is true on any (so all stop at the same step)."""
+        return flag
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Elementwise sum of ``values`` over the processes."""
+        return values
+
+    def part(self, idx: np.ndarray) -> np.ndarray | None:
+        """This process's share of one global batch (None: the batch is too small to share; all skip it)."""
+        if self.world == 1:
+            return idx
+        parts = np.array_split(idx, self.world)
+        return parts[self.rank] if min(len(p) for p in parts) else None
+
+
+SINGLE = Parallel()
+
+
 def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterable[Batch]],
         validate: Callable[[], float], config: TrainConfig, fingerprint: str = "",
-        log: Callable[[str], None] = print) -> TrainResult:
-    """Train ``module`` (its forward returns ``(scores, loss)``) and leave it at its best validation epoch."""
-    seed_everything(config.seed, config.threads)
+        log: Callable[[str], None] = print, parallel: Parallel = SINGLE) -> TrainResult:
+    """Train ``module`` (its forward returns ``(scores, loss)``) and leave it at its best validation epoch.
+
+    In a data-parallel run every process calls this with the same config and batch order; ``batches`` yields
+    only this process's share, ``validate`` returns the same value everywhere, and only the main process
+    writes checkpoints."""
+    seed_everything(config.seed + parallel.rank, config.threads)  # dropout/negatives differ per process
+    trained = parallel.wrap(module)
+    # fused: one pass over each tensor; with a million-item ID table the optimizer step is the largest cost
     opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=config.lr,
-                           weight_decay=config.weight_decay)
+                           weight_decay=config.weight_decay, fused=True)
     result, start_epoch = TrainResult(), 0
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
     if config.checkpoint_dir is not None:
@@ -90,7 +129,7 @@ def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterab
     for epoch in range(start_epoch + 1, config.epochs + 1):
         rng = np.random.default_rng(rng.integers(2**63))
         module.train()
-        loss, out_of_time = _run_epoch(module, opt, batches(rng), config, t0, epoch)
+        loss, out_of_time = _run_epoch(trained, opt, batches(rng), config, t0, epoch, parallel)
         module.eval()
         with torch.no_grad():
             metric = float(validate())
@@ -100,7 +139,7 @@ def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterab
         if metric > result.best_metric:
             result.best_metric, result.best_epoch = metric, epoch
             best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        if config.checkpoint_dir is not None:
+        if config.checkpoint_dir is not None and parallel.main:
             _save_checkpoint(config.checkpoint_dir, module, opt, result, best_state, epoch, fingerprint)
         if out_of_time:
             result.stopped = "budget"
@@ -114,11 +153,12 @@ def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterab
 
 
 def _run_epoch(module: torch.nn.Module, opt: torch.optim.Optimizer, batches: Iterable[Batch],
-               config: TrainConfig, t0: float, epoch: int) -> tuple[float, bool]:
+               config: TrainConfig, t0: float, epoch: int, parallel: Parallel = SINGLE) -> tuple[float, bool]:
     total, count = 0.0, 0
+    device = next(module.parameters()).device
     bar: Iterator[Batch] = tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not config.progress)
     for batch in bar:
-        _, loss = module(**batch)
+        _, loss = module(**{k: v.to(device) for k, v in batch.items()})
         if loss is None or not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss} at epoch {epoch}; lower lr")
         opt.zero_grad(set_to_none=True)
@@ -127,7 +167,7 @@ def _run_epoch(module: torch.nn.Module, opt: torch.optim.Optimizer, batches: Ite
             torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
         opt.step()
         total, count = total + loss.item(), count + 1
-        if config.budget_s is not None and time.perf_counter() - t0 > config.budget_s:
+        if config.budget_s is not None and parallel.any(time.perf_counter() - t0 > config.budget_s):
             return total / max(count, 1), True
     return total / max(count, 1), False
 

@@ -96,11 +96,14 @@ class Searcher:
         self.fused_dense: DenseIndex | None = None
 
     @classmethod
-    def build(cls, store: Store, config: SearchConfig = SearchConfig(), progress: bool = False) -> "Searcher":
+    def build(cls, store: Store, config: SearchConfig = SearchConfig(), progress: bool = False,
+              passages: TextEncoder | None = None) -> "Searcher":
+        """Index the store's catalog; ``passages`` (same cache key as the config's encoder, e.g. a
+        ``RayBatchEncoder``) encodes the products that are not in the cache yet."""
         products = list(store.iter_products())
         encoder = get_encoder(config.encoder)
         texts = [product_text(p, encoder.languages, full=False) for p in products]
-        vectors = EmbeddingCache(store).encode(encoder, texts, "passage", progress)
+        vectors = EmbeddingCache(store).encode(passages or encoder, texts, "passage", progress)
         lexical = BM25Index.build([product_text(p) for p in products])
         searcher = cls(products, encoder, DenseIndex(vectors), lexical, Vocabulary.from_products(products), config)
         if config.images:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import xxhash
 
 from daogou.catalog.store import Store
-from daogou.encode import get_encoder
+from daogou.encode import TextEncoder, get_encoder
 from daogou.search.dense import DenseIndex
 from daogou.search.engine import SearchConfig, Searcher
 from daogou.search.lexical import BM25Index
@@ -38,8 +38,9 @@ def index_folder(store: Store, encoder: str) -> Path:
 
 
 def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: bool = False,
-                  progress: bool = False) -> tuple[Searcher, dict]:
-    """A searcher over the store's catalog: loaded from disk when still valid, else built and saved."""
+                  progress: bool = False, passages: TextEncoder | None = None) -> tuple[Searcher, dict]:
+    """A searcher over the store's catalog: loaded from disk when still valid, else built and saved
+    (``passages``: the encoder that encodes uncached products, e.g. on Ray; see ``Searcher.build``)."""
     started = time.perf_counter()
     folder = index_folder(store, config.encoder)
     encoder = get_encoder(config.encoder)
@@ -55,7 +56,7 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
         if config.images:
             searcher.attach_images(store, progress)
     else:
-        searcher = Searcher.build(store, config, progress=progress)
+        searcher = Searcher.build(store, config, progress=progress, passages=passages)
         folder.mkdir(parents=True, exist_ok=True)
         searcher.dense.save(folder)
         searcher.lexical.save(folder / "bm25")
