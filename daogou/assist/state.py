@@ -80,10 +80,11 @@ class Constraints:
         return replace(self, price_min=bound, price_max=None)  # moving up drops an old cap
 
     def filters(self) -> Filters:
-        """Hard constraints. Wanted attribute values stay soft: product data often lacks the attribute."""
+        """Hard constraints (and only products in stock). Wanted attribute values stay soft: product data often
+        lacks the attribute."""
         return Filters(categories=self.categories, brands=self.brands, exclude_brands=self.exclude_brands,
                        price_min=self.price_min, price_max=self.price_max,
-                       exclude_attributes=dict(self.exclude_attributes))
+                       exclude_attributes=dict(self.exclude_attributes), in_stock=True)
 
     def query_text(self) -> str:
         parts = list(self.attribute_words.values()) + [self.words, self.category_words] + list(self.brands)

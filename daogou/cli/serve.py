@@ -114,6 +114,8 @@ def _serve(ctx: Ctx, home, **flags) -> None:
     config = resolve_store_config(home or ctx.home, ctx.db)
     settings = ServeSettings(home=config.home, db_url=config.url,
                              **{k: v for k, v in flags.items() if v not in (None, "")})
+    import torch
+    torch.set_num_threads(settings.torch_threads)
     app = create_app(settings)
     click.echo(f"daogou is serving {settings.home} at http://{settings.host}:{settings.port}  "
                f"(API docs at /docs; Ctrl-C stops)", err=True)

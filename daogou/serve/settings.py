@@ -34,6 +34,7 @@ class ServeSettings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     max_import_bytes: int = Field(256 * 1024 * 1024, ge=1024)
     cards: int = Field(6, ge=1, le=24)
+    torch_threads: int = Field(1, ge=1, le=256)  # per request: concurrent requests share the cores instead
     store_name: str = "daogou demo store"
 
     def admin_key_list(self) -> list[str]:

@@ -1,0 +1,183 @@
+"""HTTP serving benchmark on loopback: p50/p99 latency and errors of /v1/search, /v1/recommend and /v1/chat at 20 and
+100 concurrent clients, against a real `daogou serve` (uvicorn) on the demo store.
+
+    python bench/serve.py                       # builds the demo home under bench/.work/serve-demo if missing
+    python bench/serve.py --home .daogou        # an existing demo home (daogou demo --no-serve)
+    python bench/serve.py --quick               # fewer requests
+
+Each scenario sends a fixed number of requests from N concurrent clients (asyncio + httpx, one connection each) and
+records every request's wall time to the last byte. Rate limits are switched off for the benchmark server. The
+clients run on the same machine as the server, so they take CPU from it. Writes bench/results/serve.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+QUERIES = ["headphones", "red running shoes under 300", "耳机 500元以内", "yoga mat", "蓝色 连衣裙", "backpack",
+           "phone case not Casora", "wireless earbuds", "hiking shoes", "t-shirt", "skincare", "building blocks",
+           "charger 33W", "bedding", "socks", "kitchen", "hair care", "黑色 背包", "便宜的手机壳", "dress under 200"]
+CHAT = [["headphones", "cheaper", "the second one"], ["耳机", "便宜一点", "第二个"],
+        ["running shoes under 500", "in red", "compare the first two"], ["a gift", "under 300", "the first one"]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_demo(home: Path) -> None:
+    if (home / "models" / "daogou-rec" / "manifest.json").exists():
+        return
+    print(f"building the demo home in {home} (daogou demo --no-serve) …", flush=True)
+    subprocess.run([sys.executable, "-m", "daogou.cli", "--home", str(home), "demo", "--no-serve"], check=True,
+                   cwd=ROOT)
+
+
+class Server:
+    def __init__(self, home: Path, llm: str, log: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0", "DAOGOU_CHAT_RATE_PER_S": "0"}
+        self.log = open(log, "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--llm", llm,
+                                      "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     cwd=ROOT)
+        deadline = time.monotonic() + 180
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"server exited {self.proc.returncode}; see {log}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"server not ready in 180 s; see {log}")
+            time.sleep(0.3)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+async def _tokens(base: str, n: int) -> list[str]:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        shoppers = (await c.get("/v1/demo/shoppers")).json()["shoppers"]
+        out = []
+        for i in range(n):
+            r = await c.post("/v1/auth/demo", json={"shopper_id": shoppers[i % len(shoppers)]["id"]})
+            out.append(r.json()["token"])
+        return out
+
+
+async def run_scenario(base: str, kind: str, clients: int, requests: int, timeout_s: float) -> dict:
+    tokens = await _tokens(base, clients)
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    counter = iter(range(requests))
+
+    async def client(i: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[i]}"}
+        async with httpx.AsyncClient(base_url=base, timeout=timeout_s, headers=headers,
+                                     limits=httpx.Limits(max_connections=1)) as c:
+            conv, script, step = None, CHAT[i % len(CHAT)], 0
+            for n in counter:
+                t0 = time.perf_counter()
+                try:
+                    if kind == "search":
+                        r = await c.get("/v1/search", params={"q": QUERIES[n % len(QUERIES)], "k": 10})
+                    elif kind == "recommend":
+                        r = await c.get("/v1/recommend", params={"n": 10})
+                    else:
+                        body = {"message": script[step % len(script)]}
+                        if conv and step % len(script):
+                            body["conversation_id"] = conv
+                        r = await c.post("/v1/chat", json=body)
+                        if r.status_code == 200:
+                            conv = r.json()["conversation_id"]
+                        step += 1
+                    if r.status_code != 200:
+                        errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                latencies.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    wall = time.perf_counter() - t0
+    ms = np.array(latencies) * 1000
+    return {"endpoint": kind, "clients": clients, "requests": len(latencies), "errors": sum(errors.values()),
+            "error_kinds": errors, "p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "p99_ms": round(float(np.percentile(ms, 99)), 1), "max_ms": round(float(ms.max()), 1),
+            "throughput_rps": round(len(latencies) / wall, 1), "seconds": round(wall, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--home", type=Path, default=ROOT / "bench" / ".work" / "serve-demo")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--llms", nargs="+", default=["template", "llamacpp"])
+    ap.add_argument("--clients", nargs="+", type=int, default=[20, 100])
+    args = ap.parse_args()
+    ensure_demo(args.home)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    scale = 0.25 if args.quick else 1.0
+    plan = {"search": 2000, "recommend": 1000, "chat:template": 300, "chat:llamacpp": 60}
+    rows = []
+    for llm in args.llms:
+        server = Server(args.home, llm, RESULTS / f"serve-{llm}.log")
+        try:
+            info = httpx.get(server.base + "/healthz").json()
+            asyncio.run(run_scenario(server.base, "search", 4, 40, 30))  # warm-up: caches, first model calls
+            for clients in args.clients:
+                kinds = (["search", "recommend"] if llm == args.llms[0] else []) + ["chat"]
+                for kind in kinds:
+                    n = int(plan[f"chat:{llm}" if kind == "chat" else kind] * scale * max(1, clients / 20) ** 0.5)
+                    n = max(n, clients)
+                    row = asyncio.run(run_scenario(server.base, kind, clients, n, 600))
+                    row.update({"llm": llm if kind == "chat" else "-", "model": info.get("llm", "")})
+                    rows.append(row)
+                    print(f"{kind:9s} {row['llm']:9s} clients {clients:3d}: p50 {row['p50_ms']:8.1f} ms  "
+                          f"p99 {row['p99_ms']:8.1f} ms  {row['throughput_rps']:7.1f} req/s  errors {row['errors']}",
+                          flush=True)
+        finally:
+            server.close()
+    goal = next((r for r in rows if r["endpoint"] == "search" and r["clients"] == 20), None)
+    out = {"command": "python bench/serve.py" + (" --quick" if args.quick else ""), "machine": platform.platform(),
+           "cpus": os.cpu_count(), "home": str(args.home), "rows": rows,
+           "goal_search_p99_ms_at_20": 50, "goal_met": bool(goal and goal["p99_ms"] <= 50 and goal["errors"] == 0),
+           "errors_total": sum(r["errors"] for r in rows)}
+    (RESULTS / "serve.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
+    print()
+    print("| endpoint | LLM | clients | requests | p50 ms | p99 ms | req/s | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['endpoint']} | {r['llm']} | {r['clients']} | {r['requests']} | {r['p50_ms']} | {r['p99_ms']} | "
+              f"{r['throughput_rps']} | {r['errors']} |")
+    print(f"\nsearch p99 at 20 clients ≤ 50 ms: {'met' if out['goal_met'] else 'MISSED'}; "
+          f"errors in all: {out['errors_total']}")
+
+
+if __name__ == "__main__":
+    main()
