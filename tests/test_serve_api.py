@@ -205,3 +205,16 @@ def test_admin_import_adds_products_that_are_served_at_once(tmp_path, served_hom
         assert hits[0]["id"] == "NEW1" and hits[0]["title"].startswith("<img")  # JSON carries it as data
         bad = c.post("/v1/admin/import", params={"format": "nope"}, content=b"x", headers=ADMIN)
         assert bad.status_code == 422 and bad.json()["field"] == "format"
+
+
+def test_chat_with_the_local_llm_streams_grounded_text(served_home, gguf_path):
+    """The real llama.cpp runtime behind the chat: the explanation streams and passes the grounding check."""
+    with TestClient(create_app(settings(served_home, llm_backend="llamacpp", llm_model=str(gguf_path)))) as c:
+        h = signed_in(c, "U0002")
+        with c.stream("POST", "/v1/chat", json={"message": "headphones", "stream": True}, headers=h) as s:
+            lines = list(s.iter_lines())
+        events = [line[7:] for line in lines if line.startswith("event: ")]
+        done = json.loads(next(line[6:] for line in reversed(lines) if line.startswith("data: ")))
+        assert events[0] == "cards" and events[-1] == "done" and events.count("delta") >= 2
+        assert done["backend"] in ("llamacpp", "template") and done["text"]
+        assert c.get("/healthz").json()["llm"]
