@@ -75,16 +75,30 @@ def create_app(settings: ServeSettings | None = None, store: Store | None = None
         s.metrics.conversations.set(len(s.holder.current.assistant.conversations))
         return Response(s.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        overrides={"/v1/admin/import": settings.max_import_bytes})
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the page's security headers to every response (streams included)."""
+
+    HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in self.HEADERS if k not in present]
+            await send(message)
+        await self.app(scope, receive, sending)
