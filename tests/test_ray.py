@@ -21,7 +21,7 @@ from daogou.encode import get_encoder, product_text
 from daogou.encode.ray_batch import RayBatchEncoder
 from daogou.evaluate.protocols import evaluate
 from daogou.rec import bundle as bundles
-from daogou.rec.data import DataConfig, prepare
+from daogou.rec.data import DataConfig
 from daogou.rec.distributed import train_ray
 from daogou.rec.workflow import train, train_config_for
 from daogou.search.engine import SearchConfig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -15,7 +14,8 @@ from daogou.rec.base import Log, QueryVectors, TrainData
 from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
 from daogou.rec.items import ItemSpace
 from daogou.rec.sequences import Cases, Windows, training_windows
-from daogou.rec.train import SINGLE, Batch, Parallel, TrainConfig, TrainResult, fit, seed_everything
+from daogou.rec.train import (SINGLE, Batch, Parallel, SizedBatches, TrainConfig, TrainResult, fit,
+                              seed_everything)
 
 SCORE_BATCH = 512
 
@@ -50,11 +50,9 @@ class DaogouRecRecommender:
 
         lengths = (windows.types > 0).sum(1)
 
-        def batches(rng: np.random.Generator) -> Iterator[Batch]:
-            for idx in length_buckets(lengths, config.batch_size, rng):
-                part = parallel.part(idx)
-                if part is not None:
-                    yield _window_batch(windows, part, q_table)
+        def batches(rng: np.random.Generator) -> SizedBatches:
+            shares = [p for p in map(parallel.part, length_buckets(lengths, config.batch_size, rng)) if p is not None]
+            return SizedBatches(len(shares), (_window_batch(windows, p, q_table) for p in shares))
 
         valid = data.valid if parallel.world == 1 else \
             data.valid.take(np.array_split(np.arange(len(data.valid)), parallel.world)[parallel.rank])

@@ -11,7 +11,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,19 @@ class Parallel:
 SINGLE = Parallel()
 
 
+class SizedBatches:
+    """An epoch's batches with their count known up front (progress bars and per-step timings use it)."""
+
+    def __init__(self, count: int, batches: Iterable[Batch]):
+        self.count, self.batches = count, batches
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Batch]:
+        return iter(self.batches)
+
+
 def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterable[Batch]],
         validate: Callable[[], float], config: TrainConfig, fingerprint: str = "",
         log: Callable[[str], None] = print, parallel: Parallel = SINGLE) -> TrainResult:
@@ -129,12 +142,17 @@ def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterab
     for epoch in range(start_epoch + 1, config.epochs + 1):
         rng = np.random.default_rng(rng.integers(2**63))
         module.train()
-        loss, out_of_time = _run_epoch(trained, opt, batches(rng), config, t0, epoch, parallel)
+        epoch_batches = batches(rng)
+        started = time.perf_counter()
+        loss, out_of_time, steps = _run_epoch(trained, opt, epoch_batches, config, t0, epoch, parallel)
+        step_s = time.perf_counter() - started
         module.eval()
         with torch.no_grad():
             metric = float(validate())
         result.seconds = time.perf_counter() - t0
-        result.history.append({"epoch": epoch, "loss": loss, "valid": metric, "seconds": round(result.seconds, 2)})
+        result.history.append({"epoch": epoch, "loss": loss, "valid": metric, "seconds": round(result.seconds, 2),
+                               "steps": steps, "train_s": round(step_s, 3),
+                               "epoch_steps": len(epoch_batches) if isinstance(epoch_batches, Sized) else None})
         log(f"epoch {epoch}: loss {loss:.4f}  valid {metric:.4f}  ({result.seconds:.0f}s)")
         if metric > result.best_metric:
             result.best_metric, result.best_epoch = metric, epoch
@@ -153,7 +171,8 @@ def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterab
 
 
 def _run_epoch(module: torch.nn.Module, opt: torch.optim.Optimizer, batches: Iterable[Batch],
-               config: TrainConfig, t0: float, epoch: int, parallel: Parallel = SINGLE) -> tuple[float, bool]:
+               config: TrainConfig, t0: float, epoch: int,
+               parallel: Parallel = SINGLE) -> tuple[float, bool, int]:
     total, count = 0.0, 0
     device = next(module.parameters()).device
     bar: Iterator[Batch] = tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not config.progress)
@@ -168,8 +187,8 @@ def _run_epoch(module: torch.nn.Module, opt: torch.optim.Optimizer, batches: Ite
         opt.step()
         total, count = total + loss.item(), count + 1
         if config.budget_s is not None and parallel.any(time.perf_counter() - t0 > config.budget_s):
-            return total / max(count, 1), True
-    return total / max(count, 1), False
+            return total / max(count, 1), True, count
+    return total / max(count, 1), False, count
 
 
 # ---------------------------------------------------------------- checkpoints (safetensors + JSON)
