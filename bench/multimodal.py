@@ -39,7 +39,8 @@ IMAGE_ENCODER = "efficientnet-lite0"
 def fashion(encoder_name: str, folds: int = 5, seed: int = 0) -> dict:
     from daogou.encode.base import get_encoder
     from daogou.encode.images import get_image_encoder, load_image
-    rows = list(csv.DictReader(open(FASHION / "labels.csv", encoding="utf-8")))
+    with open(FASHION / "labels.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     started = time.perf_counter()
     x_i = get_image_encoder(IMAGE_ENCODER).encode([load_image(FASHION / r["image_file"]) for r in rows],
                                                   progress=True)

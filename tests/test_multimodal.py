@@ -16,7 +16,14 @@ from daogou.catalog.demo_store import build_demo_store, load_demo_truth
 from daogou.catalog.models import Product
 from daogou.catalog.store import Store
 from daogou.config import StoreConfig
-from daogou.encode.align import AlignConfig, load_head, project, recall_at_k, save_head, train_alignment
+from daogou.encode.align import (
+    AlignConfig,
+    load_head,
+    project,
+    recall_at_k,
+    save_head,
+    train_alignment,
+)
 from daogou.encode.fusion import FusionConfig, build_fusion, concat_vectors
 from daogou.encode.image_cache import ImageFeatureCache
 from daogou.encode.images import ImageLoadConfig, get_image_encoder, load_image
@@ -49,7 +56,8 @@ def test_known_photos_classified_in_top5(effnet, datasets):
     folder = datasets / FASHION
     if not folder.is_dir():
         pytest.skip(f"{folder} missing")
-    rows = {r["id"]: r for r in csv.DictReader(open(folder / "labels.csv", encoding="utf-8"))}
+    with open(folder / "labels.csv", encoding="utf-8") as fh:
+        rows = {r["id"]: r for r in csv.DictReader(fh)}
     images = [load_image(folder / rows[i]["image_file"]) for i in KNOWN]
     top5 = np.argsort(-effnet.logits(images), axis=1)[:, :5]
     missed = [(i, KNOWN[i][1], top.tolist()) for i, top in zip(KNOWN, top5) if KNOWN[i][0] not in top]
@@ -219,7 +227,7 @@ def test_recommender_trains_with_gated_image_fusion(demo_home, tmp_path):
     from daogou.rec.data import DataConfig
     from daogou.rec.workflow import train, train_config_for
     with Store.open(StoreConfig(demo_home)) as store:
-        path, result, prepared = train(store, "daogou-rec", DataConfig(encoder="hashing", images="colour-hist"),
+        path, _, prepared = train(store, "daogou-rec", DataConfig(encoder="hashing", images="colour-hist"),
                                        train_config_for("daogou-rec", epochs=1, progress=False), tmp_path / "m",
                                        {"fusion": "gated", "dim": 32}, log=lambda m: None)
         assert prepared.data.items.image.shape == (601, 80)

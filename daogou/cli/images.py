@@ -19,14 +19,19 @@ from daogou.cli.base import EXIT_OK, Ctx, cli, command, emit
 @command
 def images(ctx: Ctx, image_encoder: str, align: bool, encoder: str, epochs: int, show_errors: int) -> int:
     """Encode every product picture (cached by file content); list missing, corrupt or oversized ones."""
-    from daogou.encode.multimodal import MultimodalConfig, fit_store_alignment, head_folder, product_images
+    from daogou.encode.multimodal import (
+        MultimodalConfig,
+        fit_store_alignment,
+        head_folder,
+        product_images,
+    )
     with ctx.store() as store:
         products = list(store.iter_products())
         found = product_images(store, products, image_encoder, progress=not ctx.as_json)
         payload = {"products": len(products), "with_picture": int(found.has_image.sum()),
                    "encoded_now": found.encoded, "unusable": len(found.errors), "errors": found.errors}
-        lines = [f"{payload['with_picture']:,} of {len(products):,} products have a usable picture "
-                 f"({found.encoded:,} encoded now, the rest from the cache); {len(found.errors):,} unusable"]
+        lines = [(f"{payload['with_picture']:,} of {len(products):,} products have a usable picture "
+                  f"({found.encoded:,} encoded now, the rest from the cache); {len(found.errors):,} unusable")]
         lines += [f"  {pid}: {why}" for pid, why in list(found.errors.items())[:show_errors]]
         if align:
             cfg = MultimodalConfig(text_encoder=encoder, image_encoder=image_encoder, epochs=epochs)

@@ -18,10 +18,16 @@ import xxhash
 
 from daogou.catalog.models import Product
 from daogou.catalog.store import Store
-from daogou.encode.images import ImageEncoder, ImageLoadConfig, decode_image, read_image_bytes
+from daogou.encode.images import (
+    ImageEncoder,
+    ImageLoadConfig,
+    decode_image,
+    read_image_bytes,
+)
 from daogou.errors import ImageError
 
 _CHUNK = 500
+_DECODE_BLOCK = 128
 
 
 @dataclass
@@ -55,9 +61,9 @@ def image_hash(data: bytes) -> str:
 
 
 class ImageFeatureCache:
-    def __init__(self, store: Store, load: ImageLoadConfig = ImageLoadConfig()):
+    def __init__(self, store: Store, load: ImageLoadConfig | None = None):
         self.store = store
-        self.load = load
+        self.load = load or ImageLoadConfig()
         self.home = Path(store.config.home)
 
     def product_features(self, encoder: ImageEncoder, products: Sequence[Product], batch_size: int = 32,
@@ -83,8 +89,8 @@ class ImageFeatureCache:
         found = self._lookup(encoder, sorted(data))
         todo = [h for h in data if h not in found]
         bad: dict[str, ImageError] = {}
-        for lo in range(0, len(todo), 256 if progress else 64):
-            block = todo[lo:lo + (256 if progress else 64)]
+        for lo in range(0, len(todo), _DECODE_BLOCK):  # decoded pictures are held one block at a time
+            block = todo[lo:lo + _DECODE_BLOCK]
             images, good = [], []
             for h in block:
                 try:

@@ -7,6 +7,7 @@ aligned vectors are compared with query vectors at search time.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -16,8 +17,15 @@ import numpy as np
 
 from daogou.catalog.models import Product
 from daogou.catalog.store import Store
-from daogou.encode.align import AlignConfig, AlignHead, load_head, project, recall_at_k, save_head, \
-    train_alignment
+from daogou.encode.align import (
+    AlignConfig,
+    AlignHead,
+    load_head,
+    project,
+    recall_at_k,
+    save_head,
+    train_alignment,
+)
 from daogou.encode.base import TextEncoder, get_encoder
 from daogou.encode.cache import EmbeddingCache
 from daogou.encode.image_cache import ImageFeatureCache, ProductImages
@@ -73,11 +81,11 @@ def fit_store_alignment(store: Store, cfg: MultimodalConfig, products: Sequence[
                                          kind="query", progress=progress)
     rng = np.random.default_rng(cfg.seed)
     perm = rng.permutation(len(rows))
-    n_test = int(round(len(rows) * cfg.holdout)) if len(rows) >= 50 else 0
+    n_test = round(len(rows) * cfg.holdout) if len(rows) >= 50 else 0
     test, train = perm[:n_test], perm[n_test:]
     acfg = AlignConfig(image_dim=image_enc.dim, text_dim=text_enc.dim, epochs=cfg.epochs, seed=cfg.seed)
     result = train_alignment(images.vectors[rows[train]], texts[train], acfg, log)
-    metrics = {"pairs": int(len(train)), "held_out": int(n_test), "final_loss": round(result.losses[-1], 4)}
+    metrics = {"pairs": len(train), "held_out": int(n_test), "final_loss": round(result.losses[-1], 4)}
     if n_test:
         held = project(result.head, images.vectors[rows[test]])
         metrics["heldout_recall@10"] = round(recall_at_k(texts[test], held, 10), 4)
@@ -98,7 +106,6 @@ def store_alignment(store: Store, cfg: MultimodalConfig, products: Sequence[Prod
         head, config = load_head(folder)
         if config.get("encoders") == _identity(text_enc, image_enc):
             images = ImageFeatureCache(store).product_features(image_enc, products, progress=progress)
-            import json
             metrics = json.loads((folder / "manifest.json").read_text()).get("metrics", {})
             return StoreAlignment(head, images, project(head, images.vectors, images.has_image), metrics, False)
     return fit_store_alignment(store, cfg, products, progress, log)
