@@ -11,7 +11,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
@@ -28,6 +28,12 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 
 # ---------------------------------------------------------------- identity and limits
+
+def fast_json(payload: dict) -> Response:
+    """JSON without FastAPI's generic encoder pass: the hot endpoints build plain dicts already."""
+    import orjson
+    return Response(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
 
 def _state(request: Request):
     return request.app.state.daogou
@@ -139,7 +145,7 @@ def chat(body: ChatIn, request: Request, who: str = Depends(shopper)):
         return EventSourceResponse(_sse(s, assistant, conv, body), ping=15)
     reply = assistant.reply(conv, body.message, body.language)
     s.metrics.chat_turns.labels(reply.kind).inc()
-    return reply.to_dict()
+    return fast_json(reply.to_dict())
 
 
 def _sse(s, assistant, conv, body: ChatIn):
@@ -181,28 +187,28 @@ def product_json(p: Product, lang: str | None = None) -> dict:
 @shop.get("/search")
 def search(request: Request, q: str = Query(..., min_length=1, max_length=2000), k: int = Query(10, ge=1, le=100),
            mode: Literal["hybrid", "lexical", "dense"] = "hybrid", filter: list[str] = Query(default=[]),
-           lang: Literal["en", "zh"] | None = None, _=Depends(optional_shopper)) -> dict:
+           lang: Literal["en", "zh"] | None = None, _=Depends(optional_shopper)) -> Response:
     """Hybrid product search. ``filter`` takes the CLI's forms: ``price<=300``, ``brand!=Echolo``, ``color=red``."""
     services = _state(request).holder.current
     res = services.searcher.search(q, k=k, filters=_filters(filter), mode=mode, facets=False)
     out = res.to_dict()
     for hit, h in zip(out["hits"], res.hits):
         hit.update(product_json(h.product, lang))
-    return out
+    return fast_json(out)
 
 
 @shop.get("/recommend")
 def recommend(request: Request, n: int = Query(10, ge=1, le=100), q: str | None = Query(None, max_length=500),
               filter: list[str] = Query(default=[]), lang: Literal["en", "zh"] | None = None,
-              who: str = Depends(shopper)) -> dict:
+              who: str = Depends(shopper)) -> Response:
     """Products for the signed-in shopper from their history (events recorded a moment ago included)."""
     services = _state(request).holder.current
     if services.recommender is None:
         raise NotFoundError("model bundle", "none loaded (train one: daogou train)")
     ids, scores = services.recommender.recommend(who, query=q, n=n, filters=_filters(filter))
     products = {p.id: p for p in services.store.get_products(ids)}
-    return {"shopper_id": who, "items": [{**product_json(products[i], lang), "score": round(float(sc), 6)}
-                                         for i, sc in zip(ids, scores) if i in products]}
+    return fast_json({"shopper_id": who, "items": [{**product_json(products[i], lang), "score": round(float(sc), 6)}
+                                                   for i, sc in zip(ids, scores) if i in products]})
 
 
 def _product(services, product_id: str) -> Product:
