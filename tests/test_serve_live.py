@@ -175,3 +175,9 @@ def test_chat_page_in_chromium(live, chromium_browser, artifacts):
     page.screenshot(path=str(artifacts / "chat-hostile-title.png"), full_page=True)
     assert dialogs == [] and errors == []
     page.close()
+
+
+def test_serving_an_empty_store_is_a_clear_error(tmp_path):
+    from tests.conftest import run_cli
+    proc = run_cli("serve", "--encoder", "hashing", "--port", "0", home=tmp_path / "empty", timeout=120)
+    assert proc.returncode == 1 and "no products yet" in proc.stderr and "Traceback" not in proc.stderr

@@ -84,6 +84,9 @@ def build_services(store: Store, settings: ServeSettings, bundle: Path | None, r
     """Open the search index (built if stale), load the bundle, and wire the assistant. With ``previous``, its
     LLM backend, live conversations and (unless ``reopen_search``) search index carry over."""
     t0 = time.perf_counter()
+    if store.count("products") == 0:
+        raise ConfigError(f"the store in {store.config.home} has no products yet: import a catalog first "
+                          "(daogou import products FILE) or build the demo (daogou demo)")
     if previous is not None and not reopen_search:
         searcher, search_info = previous.searcher, previous.info.get("search", {})
     else:
