@@ -51,14 +51,14 @@ def write_vectors(path: Path, n: int, seed: int = 0, chunk: int = 100_000) -> Pa
 
 
 def child_index(path: Path) -> dict:
-    from daogou.search.dense import DenseIndex, iter_chunks
+    from daogou.search.dense import DenseIndex, iter_chunks, read_rows
     vectors = np.load(path, mmap_mode="r")
     started = time.perf_counter()
     index = DenseIndex(vectors)
     build_s = time.perf_counter() - started
     rng = np.random.default_rng(1)
     picks = np.sort(rng.choice(len(vectors), 300, replace=False))
-    queries = np.asarray(vectors[picks]) + 0.03 * rng.normal(size=(300, DIM)).astype(np.float32)
+    queries = read_rows(vectors, picks) + 0.03 * rng.normal(size=(300, DIM)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     mask = rng.random(len(vectors)) < 0.5
     plain, filtered, found = [], [], []

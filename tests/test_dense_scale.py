@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from daogou.errors import ConfigError
-from daogou.search.dense import DenseConfig, DenseIndex, iter_chunks, n_lists, pq_bytes
+from daogou.search.dense import DenseConfig, DenseIndex, iter_chunks, n_lists, pq_bytes, read_rows
 
 
 def clustered(n: int, dim: int = 64, centers: int = 200, seed: int = 0) -> np.ndarray:
@@ -66,3 +66,17 @@ def test_flat_index_loads_into_memory_and_memmap_chunks_match(tmp_path):
     mm = np.load(tmp_path / "vectors.npy", mmap_mode="r")
     blocks = [b for _, b in iter_chunks(mm, 300)]
     np.testing.assert_array_equal(np.concatenate(blocks), x)
+
+
+def test_memory_mapped_rows_and_exact_subsets_match_in_memory(tmp_path):
+    x = clustered(3_000)
+    DenseIndex(x, config=DenseConfig(kind="ivfpq")).save(tmp_path)
+    loaded = DenseIndex.load(tmp_path)
+    rows = np.array([0, 5, 6, 2_999])
+    np.testing.assert_array_equal(read_rows(loaded.vectors, rows), x[rows])
+    in_memory = DenseIndex(x)
+    q = clustered(1, seed=3)[0]
+    for allowed in (np.arange(0, 3_000, 2), np.array([3, 70, 900])):  # chunked scan, and row reads
+        got, want = loaded._subset(q, allowed, 3), in_memory._subset(q, allowed, 3)
+        assert got[0].tolist() == want[0].tolist()
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-5)

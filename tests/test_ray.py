@@ -22,7 +22,6 @@ from daogou.encode.ray_batch import RayBatchEncoder
 from daogou.evaluate.protocols import evaluate
 from daogou.rec import bundle as bundles
 from daogou.rec.data import DataConfig
-from daogou.rec.distributed import train_ray
 from daogou.rec.workflow import train, train_config_for
 from daogou.search.engine import SearchConfig
 from daogou.search.index_store import open_searcher
@@ -54,15 +53,18 @@ def test_two_workers_reach_the_single_process_validation_metric(cluster, demo_ho
     with Store.open(StoreConfig(home=demo_home)) as store:
         _, single, prepared = train(store, "daogou-rec", data_config, config, demo_home / "models" / "one",
                                     log=lambda m: None)
-    folder, parallel, split = train_ray(StoreConfig(home=demo_home), "daogou-rec", data_config, config,
-                                        demo_home / "models" / "two", ray_config=RayConfig(workers=2),
-                                        log=lambda m: None)
-    assert split == prepared.split.summary()
-    assert len(parallel.history) == 6 and parallel.best_metric > 0.5
-    assert abs(parallel.best_metric - single.best_metric) <= TOLERANCE, (parallel.best_metric, single.best_metric)
+    # `daogou train --ray` on the module's cluster (the same TorchTrainer path a local cluster takes)
+    proc = run_cli("train", "--ray", "--address", cluster, "--workers", "2", "--encoder", "hashing", "--epochs", "6",
+                   "--out", str(demo_home / "models" / "two"), "--json", home=demo_home, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert report["workers"] == 2 and report["split"] == prepared.split.summary()
+    assert report["epochs"] == 6 and report["valid_ndcg@10"] > 0.5
+    assert abs(report["valid_ndcg@10"] - single.best_metric) <= TOLERANCE, (report, single.best_metric)
     # the bundle written by worker 0 is a normal bundle: it loads and its test metric matches too
-    loaded = bundles.load(folder, prepared.data.query_vectors)
-    assert loaded.manifest["metrics"]["valid_ndcg@10"] == pytest.approx(parallel.best_metric)
+    loaded = bundles.load(Path(report["bundle"]), prepared.data.query_vectors)
+    assert loaded.manifest["metrics"]["valid_ndcg@10"] == pytest.approx(report["valid_ndcg@10"])
+    assert loaded.manifest["training"]["history"][0]["epoch_steps"] > 0
     one = bundles.load(demo_home / "models" / "one", prepared.data.query_vectors)
     counts = prepared.data.item_counts()
     test_two = evaluate(loaded.model, prepared.test, counts)["full"]["ndcg@10"]

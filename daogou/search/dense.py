@@ -14,6 +14,7 @@ whenever k products pass the filter and none that fail it ever does.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,20 @@ def iter_chunks(vectors: np.ndarray, chunk: int) -> Iterator[tuple[int, np.ndarr
         yield lo, np.ascontiguousarray(block, dtype=np.float32)
 
 
+def read_rows(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``vectors[rows]`` as float32. A memory-mapped file is read row by row with ``pread``: touching the mapping
+    would read ahead and keep megabytes of the file resident in this process for every few rows."""
+    filename = getattr(vectors, "filename", None)
+    if filename is None or not vectors.flags.c_contiguous:
+        return np.asarray(vectors[rows], dtype=np.float32)
+    width = vectors.shape[1] * vectors.itemsize
+    out = np.empty((len(rows), vectors.shape[1]), dtype=vectors.dtype)
+    with open(filename, "rb", buffering=0) as fh:
+        for i, row in enumerate(np.asarray(rows).tolist()):
+            out[i] = np.frombuffer(os.pread(fh.fileno(), width, vectors.offset + row * width), dtype=vectors.dtype)
+    return out.astype(np.float32, copy=False)
+
+
 class DenseIndex:
     kind = "dense"
 
@@ -132,15 +147,16 @@ class DenseIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self.type == "flat" or len(allowed) <= SUBSET_EXACT * self.size:
             return self._subset(q[0], allowed, want)
-        idx, scores = self._faiss(q, want, allowed)
+        idx, scores = self._faiss(q, want, mask)
         if len(idx) < want:  # an approximate index can miss under a filter: exact over the allowed subset
             return self._subset(q[0], allowed, want)
         return idx, scores
 
-    def _faiss(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _faiss(self, q: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         import faiss
         c = self.config
-        selector = None if allowed is None else faiss.IDSelectorBatch(allowed.astype(np.int64))
+        bits = None if mask is None else np.packbits(mask, bitorder="little")  # alive until the search returns
+        selector = None if bits is None else faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
         fetch = k
         if self.type == "hnsw":
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(c.hnsw_ef_search, k))
@@ -157,7 +173,14 @@ class DenseIndex:
         return idx, scores
 
     def _subset(self, q: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        sims = np.asarray(self.vectors[allowed], dtype=np.float32) @ q
+        """Exact top ``k`` among the sorted rows ``allowed``."""
+        if isinstance(self.vectors, np.memmap) and len(allowed) > self.size // 64:
+            sims = np.empty(len(allowed), dtype=np.float32)
+            for lo, block in iter_chunks(self.vectors, self.config.chunk):
+                a, b = np.searchsorted(allowed, [lo, lo + len(block)])
+                sims[a:b] = block[allowed[a:b] - lo] @ q
+        else:
+            sims = read_rows(self.vectors, allowed) @ q
         local, scores = top_k(sims, k)
         return allowed[local], scores
 
