@@ -11,6 +11,7 @@ saves the bundle and hands it back as a Ray checkpoint, which is copied to ``out
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -70,7 +71,11 @@ def _worker_loop(job: dict[str, Any]) -> None:
     parallel = TorchParallel(ctx.get_world_rank(), ctx.get_world_size())
     with Store.open(job["store"]) as store:
         prepared = prepare(store, job["data"])
-    log = print if parallel.main else (lambda message: None)
+
+    def log(message: str) -> None:  # stderr: Ray forwards it to the driver's stderr; stdout stays the driver's
+        if parallel.main:
+            print(message, file=sys.stderr, flush=True)
+
     model, result = fit_model(prepared, job["name"], job["train"], job["options"], log, parallel)
     metrics = {"result": result.to_dict(), "split": prepared.split.summary()}
     if not parallel.main:
