@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,16 +15,10 @@ import pytest
 from daogou.catalog.models import Product
 from daogou.catalog.store import Store
 from daogou.config import StoreConfig
-from tests.conftest import ROOT, cli_json
+from tests.conftest import cli_json, free_port, running_server
 
 XSS = "<img src=x onerror=alert(1)>"
 ADMIN_KEY = "live-admin-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,36 +29,14 @@ def live(served_home, tmp_path_factory):
     with Store.open(StoreConfig(home=home)) as store, store.transaction() as conn:
         store.write_products(conn, [Product("EVIL1", f"{XSS} Zephyr Trail Running Shoes", category=("Shoes", "Running"),
                                             brand="Zephyr", price=99.0, currency="CNY", image="images/P00001.png")])
-    port = _free_port()
-    log_path = home.parent / "server.log"
-    env = {**os.environ, "DAOGOU_ADMIN_KEYS": ADMIN_KEY, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0",
+    port = free_port()
+    env = {"DAOGOU_ADMIN_KEYS": ADMIN_KEY, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0",
            "DAOGOU_CHAT_RATE_PER_S": "0"}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--encoder",
-                                 "hashing", "--llm", "template", "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    cmd = [sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--encoder", "hashing", "--llm",
+           "template", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"daogou serve exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"daogou serve not ready in 120 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with running_server(cmd, base + "/healthz", home.parent / "server.log", "daogou serve", env=env):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_real_server_answers_over_loopback(live):
