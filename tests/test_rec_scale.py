@@ -61,3 +61,24 @@ def test_sampled_softmax_trains_a_million_item_catalog_quickly():
     loss.backward()
     touched = int((model.item_id.weight.grad.abs().sum(1) > 0).sum())
     assert 0 < touched <= batch["items"].numel() + batch["targets"].numel() + 1024
+
+
+def test_validation_ranks_are_computed_block_by_block(tmp_path, monkeypatch):
+    from daogou.catalog.demo import DemoConfig
+    from daogou.catalog.demo_store import build_demo_store
+    from daogou.catalog.store import Store
+    from daogou.config import StoreConfig
+    from daogou.evaluate.metrics import ranks_of_targets
+    from daogou.rec import sequential
+    from daogou.rec.data import DataConfig, prepare
+    with Store.open(StoreConfig(home=tmp_path)) as store:
+        build_demo_store(store, DemoConfig(n_products=200, n_shoppers=120))
+        prepared = prepare(store, DataConfig())
+    rec = sequential.DaogouRecRecommender(prepared.data.items)
+    rec.model = rec._build(prepared.data.items, query_dim=0)
+    rec._load_content(prepared.data.item_counts() > 0)
+    valid = prepared.data.valid
+    whole = ranks_of_targets(rec.score(valid), valid.targets)
+    monkeypatch.setattr(sequential, "RANK_BLOCK_SCORES", 40 * (rec.items.n + 1))  # blocks of 40 cases
+    assert len(valid) > 40
+    np.testing.assert_array_equal(rec.target_ranks(valid), whole)

@@ -18,6 +18,7 @@ from daogou.rec.train import (SINGLE, Batch, Parallel, SizedBatches, TrainConfig
                               seed_everything)
 
 SCORE_BATCH = 512
+RANK_BLOCK_SCORES = 2**25  # scores held at once while ranking validation targets (128 MB of float32)
 
 
 class DaogouRecRecommender:
@@ -58,7 +59,7 @@ class DaogouRecRecommender:
             data.valid.take(np.array_split(np.arange(len(data.valid)), parallel.world)[parallel.rank])
 
         def validate() -> float:
-            mine = ndcg(ranks_of_targets(self.score(valid), valid.targets), 10) * len(valid) if len(valid) else 0.0
+            mine = ndcg(self.target_ranks(valid), 10) * len(valid) if len(valid) else 0.0
             total, count = parallel.sum(np.array([mine, len(valid)], np.float64))
             return float(total / max(count, 1.0))
 
@@ -99,6 +100,14 @@ class DaogouRecRecommender:
         return torch.from_numpy(table)
 
     # ------------------------------------------------------------------ scoring
+    def target_ranks(self, cases: Cases) -> np.ndarray:
+        """0-based rank of each case's target, scored a block of cases at a time: the full score matrix of 50k
+        validation cases over 20k items would be 4 GB (and 200 GB over a million)."""
+        block = max(16, RANK_BLOCK_SCORES // (self.items.n + 1))
+        return np.concatenate([np.zeros(0, np.int64)] + [
+            ranks_of_targets(self.score(cases.take(slice(lo, lo + block))), cases.targets[lo:lo + block])
+            for lo in range(0, len(cases), block)])
+
     @torch.no_grad()
     def score(self, cases: Cases) -> np.ndarray:
         if self.model is None:
