@@ -205,6 +205,11 @@ def plot(results: dict, out: Path) -> Path:
         for w in sorted({t["workers"] for r in e for t in r["training"]}):
             pts = [(r["events"], t["epoch_s"]) for r in e for t in r["training"] if t["workers"] == w]
             ax[1, 1].plot(*zip(*pts), "o-", label=f"{w} worker{'s' if w > 1 else ''}")
+    for a, series in ((ax[0, 0], [(r["products"], r["build_s"]) for r in p]),
+                      (ax[1, 0], [(r["events"], r["import_s"]) for r in e])):
+        if len(series) > 1:  # the line a linear cost would follow from the smallest size
+            xs = np.array([x for x, _ in series], dtype=float)
+            a.plot(xs, series[0][1] * xs / xs[0], ":", color="grey", label="linear")
     titles = ["index build (products)", "search latency (products)", "event import (events)",
               "daogou-rec seconds per epoch (events)"]
     for a, title in zip(ax.flat, titles):
@@ -261,5 +266,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_child":
         _child_main(*sys.argv[2:])
+    elif len(sys.argv) > 2 and sys.argv[1] == "--plot-only":  # redraw the PNG from a results JSON
+        print(plot(json.loads(Path(sys.argv[2]).read_text()), Path(sys.argv[2])))
     else:
         main()
