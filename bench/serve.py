@@ -5,7 +5,7 @@
     python bench/serve.py --home .daogou        # an existing demo home (daogou demo --no-serve)
     python bench/serve.py --quick               # fewer requests
 
-Each scenario sends a fixed number of requests from N concurrent clients (asyncio + httpx, one connection each) and
+Each scenario sends a fixed number of requests from N concurrent clients (asyncio, one keep-alive connection each) and
 records every request's wall time to the last byte. Rate limits are switched off for the benchmark server. The
 clients run on the same machine as the server, so they take CPU from it. Writes bench/results/serve.json.
 """
@@ -91,37 +91,76 @@ async def _tokens(base: str, n: int) -> list[str]:
         return out
 
 
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams, so that the load generator costs the shared CPU
+    far less than a full client library would (the server is what is measured)."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]):
+        self.host, self.port = host, port
+        self.headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status, length, close = int(status_line.split()[1]), 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and "close" in value.lower():
+                close = True
+        payload = await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 async def run_scenario(base: str, kind: str, clients: int, requests: int, timeout_s: float) -> dict:
+    from urllib.parse import urlencode, urlsplit
     tokens = await _tokens(base, clients)
+    url = urlsplit(base)
     latencies: list[float] = []
     errors: dict[str, int] = {}
     counter = iter(range(requests))
 
     async def client(i: int) -> None:
-        headers = {"Authorization": f"Bearer {tokens[i]}"}
-        async with httpx.AsyncClient(base_url=base, timeout=timeout_s, headers=headers,
-                                     limits=httpx.Limits(max_connections=1)) as c:
-            conv, script, step = None, CHAT[i % len(CHAT)], 0
-            for n in counter:
-                t0 = time.perf_counter()
-                try:
-                    if kind == "search":
-                        r = await c.get("/v1/search", params={"q": QUERIES[n % len(QUERIES)], "k": 10})
-                    elif kind == "recommend":
-                        r = await c.get("/v1/recommend", params={"n": 10})
-                    else:
-                        body = {"message": script[step % len(script)]}
-                        if conv and step % len(script):
-                            body["conversation_id"] = conv
-                        r = await c.post("/v1/chat", json=body)
-                        if r.status_code == 200:
-                            conv = r.json()["conversation_id"]
-                        step += 1
-                    if r.status_code != 200:
-                        errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
-                except httpx.HTTPError as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                latencies.append(time.perf_counter() - t0)
+        conn = Connection(url.hostname, url.port, {"Authorization": f"Bearer {tokens[i]}"})
+        conv, script, step = None, CHAT[i % len(CHAT)], 0
+        for n in counter:
+            t0 = time.perf_counter()
+            try:
+                if kind == "search":
+                    call = conn.request("GET", "/v1/search?" + urlencode({"q": QUERIES[n % len(QUERIES)], "k": 10}))
+                elif kind == "recommend":
+                    call = conn.request("GET", "/v1/recommend?n=10")
+                else:
+                    body = {"message": script[step % len(script)]}
+                    if conv and step % len(script):
+                        body["conversation_id"] = conv
+                    call = conn.request("POST", "/v1/chat", json.dumps(body).encode())
+                    step += 1
+                status, payload = await asyncio.wait_for(call, timeout_s)
+                if kind == "chat" and status == 200:
+                    conv = json.loads(payload)["conversation_id"]
+                if status != 200:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                await conn.close()
+            latencies.append(time.perf_counter() - t0)
+        await conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))

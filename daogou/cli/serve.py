@@ -117,6 +117,9 @@ def _serve(ctx: Ctx, home, **flags) -> None:
     import torch
     torch.set_num_threads(settings.torch_threads)
     app = create_app(settings)
+    import gc
+    gc.collect()
+    gc.freeze()  # the catalog, indexes and models live as long as the server: keep them out of GC passes (tail latency)
     click.echo(f"daogou is serving {settings.home} at http://{settings.host}:{settings.port}  "
                f"(API docs at /docs; Ctrl-C stops)", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -92,6 +92,7 @@ class Searcher:
         self.categories = [c for c in self.table.category_names if c]
         self._category_vectors: np.ndarray | None = None
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._understood: dict[str, tuple] = {}
         self.images = None  # ImageSignals, set by attach_images
         self.fused_dense: DenseIndex | None = None
 
@@ -158,15 +159,28 @@ class Searcher:
         return self.categories[best], float(sims[best])
 
     def understand(self, query: str) -> tuple[ParsedQuery | None, Filters, str]:
+        """(parsed query, the filters it implies, the free text). Remembered for the last 1,024 queries: the
+        answer depends only on the query and the catalog's vocabulary. Callers must not change what it returns."""
         text = _clean(query)
         if not self.config.understand:
             return None, Filters(), text
+        known = self._understood.get(text)
+        if known is not None:
+            return known
         parsed = parse_query(text, self.vocab)
         derived = Filters(categories=tuple(parsed.categories), brands=tuple(parsed.brands),
                           exclude_brands=tuple(parsed.exclude_brands), price_min=parsed.price_min,
                           price_max=parsed.price_max,
                           exclude_attributes={k: tuple(v) for k, v in parsed.exclude_attributes.items()})
+        self._understood[text] = (parsed, derived, parsed.text)
+        if len(self._understood) > 1024:
+            self._understood.pop(next(iter(self._understood)), None)
         return parsed, derived, parsed.text
+
+    def needs_encoding(self, query: str) -> bool:
+        """Whether searching ``query`` would run the text encoder (its vector is not remembered yet)."""
+        text = self.understand(query)[2]
+        return bool(text.strip()) and text not in self._query_vectors
 
     # ---------------------------------------------------------------- search
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid",
