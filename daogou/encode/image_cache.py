@@ -71,30 +71,48 @@ class ImageFeatureCache:
         n = len(products)
         out = ProductImages([p.id for p in products], np.zeros((n, encoder.dim), np.float32), np.zeros(n, bool))
         states: list[tuple] = []
-        hashes: dict[int, str] = {}
-        data: dict[str, bytes] = {}
+        located = self._scan(products, out, states)
+        first_path = {}
+        for h, path in located.values():
+            first_path.setdefault(h, path)
+        found = self._lookup(encoder, sorted(first_path))
+        missing = {h: path for h, path in first_path.items() if h not in found}
+        bad = self._encode_missing(encoder, missing, found, out, batch_size, progress)
+        for i, (h, path) in located.items():
+            p = products[i]
+            if h in found:
+                out.vectors[i], out.has_image[i] = found[h], True
+                states.append(self._state(p, h, "ok", ""))
+            else:
+                self._fail(out, states, p, ImageError(str(path), bad[h].status, bad[h].reason))
+        self._record(states)
+        return out
+
+    def _scan(self, products: Sequence[Product], out: ProductImages, states: list[tuple]
+              ) -> dict[int, tuple[str, Path]]:
+        """Row → (hash of the file's bytes, path) for every picture that can be read; the rest are recorded."""
+        located: dict[int, tuple[str, Path]] = {}
         for i, p in enumerate(products):
             try:
                 path = resolve_image(p.image, self.home)
                 if path is None:
                     states.append(self._state(p, None, "none", "no image"))
                     continue
-                raw = read_image_bytes(path, self.load)
+                located[i] = (image_hash(read_image_bytes(path, self.load)), path)
             except ImageError as exc:
                 self._fail(out, states, p, exc)
-                continue
-            h = image_hash(raw)
-            hashes[i] = h
-            data.setdefault(h, raw)
-        found = self._lookup(encoder, sorted(data))
-        todo = [h for h in data if h not in found]
+        return located
+
+    def _encode_missing(self, encoder: ImageEncoder, missing: dict[str, Path], found: dict[str, np.ndarray],
+                        out: ProductImages, batch_size: int, progress: bool) -> dict[str, ImageError]:
+        """Decode and encode pictures not in the cache, one block at a time (bytes are read again, not held)."""
         bad: dict[str, ImageError] = {}
-        for lo in range(0, len(todo), _DECODE_BLOCK):  # decoded pictures are held one block at a time
-            block = todo[lo:lo + _DECODE_BLOCK]
+        todo = list(missing.items())
+        for lo in range(0, len(todo), _DECODE_BLOCK):
             images, good = [], []
-            for h in block:
+            for h, path in todo[lo:lo + _DECODE_BLOCK]:
                 try:
-                    images.append(decode_image(data[h], h, self.load))
+                    images.append(decode_image(read_image_bytes(path, self.load), str(path), self.load))
                     good.append(h)
                 except ImageError as exc:
                     bad[h] = exc
@@ -103,17 +121,7 @@ class ImageFeatureCache:
                 self._save(encoder, fresh)
                 found.update(fresh)
                 out.encoded += len(good)
-        for i, h in hashes.items():
-            p = products[i]
-            if h in found:
-                out.vectors[i], out.has_image[i] = found[h], True
-                states.append(self._state(p, h, "ok", ""))
-            else:
-                exc = bad[h]
-                self._fail(out, states, p, ImageError(str(resolve_image(p.image, self.home)), exc.status,
-                                                      exc.reason))
-        self._record(states)
-        return out
+        return bad
 
     def encode_file(self, encoder: ImageEncoder, path: Path) -> np.ndarray:
         """One picture (e.g. a shopper's photo) → its vector; :class:`ImageError` when it cannot be used."""
