@@ -181,3 +181,22 @@ def test_training_is_deterministic_for_a_seed(tiny):
         model.fit(data, TrainConfig(epochs=2, seed=7, progress=False), log=lambda m: None)
         scores.append(model.score(valid))
     np.testing.assert_array_equal(scores[0], scores[1])
+
+
+def test_sequences_from_rows_equal_sequences_from_a_frame(tmp_path):
+    """Serving builds one shopper's sequence from plain rows; it must be exactly what training builds."""
+    from daogou.catalog.demo import DemoConfig
+    from daogou.catalog.demo_store import build_demo_store
+    from daogou.catalog.store import Store
+    from daogou.config import StoreConfig
+    from daogou.rec.items import ItemSpace
+    from daogou.rec.sequences import EventSequences
+    with Store.open(StoreConfig(home=tmp_path / "home")) as store:
+        build_demo_store(store, DemoConfig(n_products=100, n_shoppers=40))
+        items = ItemSpace.from_products(list(store.iter_products()))
+        shoppers = [f"U{i:04d}" for i in range(1, 41)] + ["nobody"]
+        a = EventSequences.from_frame(store.events_frame(shoppers=shoppers), items)
+        b = EventSequences.from_rows(store.event_rows(shoppers), items)
+    for name in ("shoppers", "offsets", "items", "types", "ts", "pos", "queries", "sessions"):
+        assert np.array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name))), name
+    assert [a.query_texts[i] for i in a.queries if i >= 0] == [b.query_texts[i] for i in b.queries if i >= 0]

@@ -131,7 +131,8 @@ class DaogouRec(nn.Module):
         return vec
 
     def train(self, mode: bool = True) -> "DaogouRec":
-        self._vector_cache = None
+        if mode or mode != self.training:
+            self._vector_cache = None
         return super().train(mode)
 
     def load_state_dict(self, *args, **kwargs):

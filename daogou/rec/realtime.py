@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from daogou.catalog.filters import CatalogTable, Filters
 from daogou.catalog.models import Product
@@ -21,7 +20,6 @@ from daogou.errors import ConfigError, ValidationError
 from daogou.rec.bundle import Bundle, load, read_manifest
 from daogou.rec.sequences import EVENT_TYPES, TYPE_ID, EventSequences, cases_after
 
-_COLUMNS = ["shopper_id", "session_id", "ts_ms", "seq", "type", "product_id", "query"]
 
 
 class LiveRecommender:
@@ -82,15 +80,15 @@ class LiveRecommender:
             self._session.pop(shopper, None)
 
     def _sequences(self, shoppers: Sequence[str], histories: dict[str, Sequence[str]]) -> EventSequences:
-        stored = self.store.events_frame(shoppers=[s for s in shoppers if s not in histories])
+        stored = self.store.event_rows([s for s in shoppers if s not in histories])
         with self._lock:
             live = [r for s in shoppers for r in self._session.get(s, [])]
         given = [(s, "given", i * 1000, i, "view", pid, "") for s, pids in histories.items()
                  for i, pid in enumerate(pids)]
-        frame = pd.concat([stored, pd.DataFrame(live + given, columns=_COLUMNS)], ignore_index=True)
-        frame = frame.astype({"ts_ms": "int64", "seq": "int64"}).sort_values(
-            ["shopper_id", "ts_ms", "seq"], kind="stable")
-        return EventSequences.from_frame(frame.reset_index(drop=True), self.model.items)
+        rows = stored + live + given
+        if live or given:
+            rows.sort(key=lambda r: (r[0], r[2], r[3]))
+        return EventSequences.from_rows(rows, self.model.items)
 
     # ------------------------------------------------------------------ recommend
     def recommend_many(self, shoppers: Sequence[str], queries: Sequence[str | None] | None = None, n: int = 10,

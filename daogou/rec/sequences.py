@@ -69,6 +69,43 @@ class EventSequences:
             sessions=pd.factorize(frame["shopper_id"].astype(str) + "\x1f" + frame["session_id"].astype(str))[0])
 
     @classmethod
+    def from_rows(cls, rows: list[tuple], items: ItemSpace) -> EventSequences:
+        """The same as :meth:`from_frame` for a few shoppers' rows — (shopper, session, ts_ms, seq, type, product,
+        query) tuples ordered by (shopper, time, seq) — without pandas' fixed costs (serving one shopper)."""
+        shoppers: list[str] = []
+        counts: list[int] = []
+        kept: list[tuple[str, int, int, int, str]] = []   # product, type id, ts, pos, query
+        sessions: list[str] = []
+        active: dict[tuple[str, str], str] = {}
+        current, pos = None, 0
+        for shopper, session, ts, _seq, kind, product, query in rows:
+            if shopper != current:
+                current, pos = shopper, 0
+                shoppers.append(shopper)
+                counts.append(0)
+            if kind == "search" and query:
+                active[(shopper, session)] = query
+            if kind in TYPE_ID and product is not None:
+                kept.append((product, TYPE_ID[kind], int(ts), pos, active.get((shopper, session))))
+                sessions.append(f"{shopper}\x1f{session}")
+                counts[-1] += 1
+            pos += 1
+        texts: dict[str, int] = {}
+        codes = [-1 if q is None else texts.setdefault(q, len(texts)) for *_, q in kept]
+        session_codes: dict[str, int] = {}
+        nonempty = [(s, c) for s, c in zip(shoppers, counts) if c] if kept else []
+        return cls(
+            shoppers=[s for s, _ in nonempty],
+            offsets=np.concatenate([[0], np.cumsum([c for _, c in nonempty])]).astype(np.int64),
+            items=items.rows([k[0] for k in kept]),
+            types=np.array([k[1] for k in kept], dtype=np.int64),
+            ts=np.array([k[2] for k in kept], dtype=np.int64),
+            pos=np.array([k[3] for k in kept], dtype=np.int64),
+            queries=np.array(codes, dtype=np.int64),
+            query_texts=list(texts),
+            sessions=np.array([session_codes.setdefault(x, len(session_codes)) for x in sessions], dtype=np.int64))
+
+    @classmethod
     def from_lists(cls, sequences: dict[str, list[str]], items: ItemSpace, kind: str = "purchase") -> EventSequences:
         """Plain item-id lists (no time, no queries), e.g. a benchmark file."""
         shoppers = list(sequences)
