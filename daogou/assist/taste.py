@@ -26,12 +26,11 @@ class Taste:
 
 
 def taste_of(store: Store, shopper_id: str, products: dict[str, Product], max_events: int = 500) -> Taste:
-    frame = store.events_frame(shoppers=[shopper_id])
-    frame = frame[frame["product_id"].notna()].tail(max_events)
+    rows = [(r[5], r[4]) for r in store.event_rows([shopper_id]) if r[5] is not None][-max_events:]
     weights: dict[str, float] = {}
     recent: list[Product] = []
     seen: set[str] = set()
-    for pid, kind in zip(reversed(frame["product_id"].tolist()), reversed(frame["type"].tolist())):
+    for pid, kind in reversed(rows):
         p = products.get(pid)
         if p is None:
             continue
