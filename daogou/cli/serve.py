@@ -30,7 +30,7 @@ def _serve_options(fn):
 @click.option("--store-only", is_flag=True, help="Only build the demo store: no index, no training, no server.")
 @click.option("--no-serve", is_flag=True, help="Stop after building and training (for scripts).")
 @click.option("--encoder", default="e5-multilingual", show_default=True, help="Text encoder of search and model.")
-@click.option("--budget", "budget_s", type=click.FloatRange(min=1), default=60, show_default=True,
+@click.option("--budget", "budget_s", type=click.FloatRange(min=1), default=45, show_default=True,
               help="Training budget in seconds.")
 @_serve_options
 @command
