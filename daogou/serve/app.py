@@ -6,6 +6,9 @@ Routes live in :mod:`daogou.serve.routes`; this module wires settings, services,
 from __future__ import annotations
 
 import logging
+
+import anyio
+import anyio.to_thread
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -37,6 +40,12 @@ class State:
         self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
         self.chat_limiter = RateLimiter(settings.chat_rate_per_s, settings.chat_burst)
         self.admin_keys = settings.admin_key_list()
+        self._cpu = anyio.CapacityLimiter(settings.compute_slots())
+
+    async def compute(self, fn, *args):
+        """Run model work in a worker thread, at most ``compute_threads`` at once: more threads than cores only
+        add switching, while the event loop stays free for cheap requests."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._cpu)
 
 
 def create_app(settings: ServeSettings | None = None, store: Store | None = None) -> FastAPI:

@@ -132,7 +132,7 @@ class ChatIn(BaseModel):
 
 
 @shop.post("/chat")
-def chat(body: ChatIn, request: Request, who: str = Depends(shopper)):
+async def chat(body: ChatIn, request: Request, who: str = Depends(shopper)):
     """One turn of the conversation. JSON by default; Server-Sent Events with ``stream: true`` or
     ``Accept: text/event-stream`` (events: ``cards``, ``delta``, ``reset``, ``done``, ``error``)."""
     s = _state(request)
@@ -143,7 +143,7 @@ def chat(body: ChatIn, request: Request, who: str = Depends(shopper)):
         assistant.start(who, body.language or "en")
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return EventSourceResponse(_sse(s, assistant, conv, body), ping=15)
-    reply = assistant.reply(conv, body.message, body.language)
+    reply = await run_in_threadpool(assistant.reply, conv, body.message, body.language)  # may wait on a local LLM
     s.metrics.chat_turns.labels(reply.kind).inc()
     return fast_json(reply.to_dict())
 
@@ -204,17 +204,22 @@ async def search(request: Request, q: str = Query(..., min_length=1, max_length=
 
 
 @shop.get("/recommend")
-def recommend(request: Request, n: int = Query(10, ge=1, le=100), q: str | None = Query(None, max_length=500),
-              filter: list[str] = Query(default=[]), lang: Literal["en", "zh"] | None = None,
-              who: str = Depends(shopper)) -> Response:
+async def recommend(request: Request, n: int = Query(10, ge=1, le=100), q: str | None = Query(None, max_length=500),
+                    filter: list[str] = Query(default=[]), lang: Literal["en", "zh"] | None = None,
+                    who: str = Depends(shopper)) -> Response:
     """Products for the signed-in shopper from their history (events recorded a moment ago included)."""
-    services = _state(request).holder.current
+    s = _state(request)
+    services = s.holder.current
     if services.recommender is None:
         raise NotFoundError("model bundle", "none loaded (train one: daogou train)")
-    ids, scores = services.recommender.recommend(who, query=q, n=n, filters=_filters(filter))
-    products = {p.id: p for p in services.store.get_products(ids)}
-    return fast_json({"shopper_id": who, "items": [{**product_json(products[i], lang), "score": round(float(sc), 6)}
-                                                   for i, sc in zip(ids, scores) if i in products]})
+    filters = _filters(filter)
+
+    def work() -> dict:
+        ids, scores = services.recommender.recommend(who, query=q, n=n, filters=filters)
+        products = {p.id: p for p in services.store.get_products(ids)}
+        return {"shopper_id": who, "items": [{**product_json(products[i], lang), "score": round(float(sc), 6)}
+                                             for i, sc in zip(ids, scores) if i in products]}
+    return fast_json(await s.compute(work))
 
 
 def _product(services, product_id: str) -> Product:

@@ -34,7 +34,11 @@ class ServeSettings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     max_import_bytes: int = Field(256 * 1024 * 1024, ge=1024)
     cards: int = Field(6, ge=1, le=24)
-    torch_threads: int = Field(1, ge=1, le=256)  # per request: concurrent requests share the cores instead
+    torch_threads: int = Field(1, ge=1, le=256)
+    compute_threads: int = Field(0, ge=0, le=256)  # model work running at once; 0 = one less than the cores
+
+    def compute_slots(self) -> int:
+        return self.compute_threads or max(1, (os.cpu_count() or 2) - 1)  # per request: concurrent requests share the cores instead
     store_name: str = "daogou demo store"
 
     def admin_key_list(self) -> list[str]:
