@@ -131,6 +131,16 @@ def llm_server(gguf_path: Path, tmp_path_factory):
         yield base
 
 
+def make_demo_home(tmp_path_factory, name: str, products: int = 400, shoppers: int = 300) -> Path:
+    """A fresh home holding a small demo store (the rec and Ray tests' known-answer data)."""
+    from daogou.catalog.demo import DemoConfig
+    from daogou.catalog.demo_store import build_demo_store
+    home = tmp_path_factory.mktemp(name) / "home"
+    with Store.open(StoreConfig(home=home)) as store:
+        build_demo_store(store, DemoConfig(n_products=products, n_shoppers=shoppers))
+    return home
+
+
 # ---------------------------------------------------------------- a served demo store (assistant, API, browser tests)
 
 @pytest.fixture(scope="session")

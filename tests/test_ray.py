@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 import ray
 
-from daogou.catalog.demo import DemoConfig
-from daogou.catalog.demo_store import build_demo_store
 from daogou.catalog.store import Store
 from daogou.cluster import RayConfig
 from daogou.config import StoreConfig
@@ -25,7 +23,7 @@ from daogou.rec.data import DataConfig
 from daogou.rec.workflow import train, train_config_for
 from daogou.search.engine import SearchConfig
 from daogou.search.index_store import open_searcher
-from tests.conftest import run_cli
+from tests.conftest import make_demo_home, run_cli
 
 # A 2-worker run splits every batch in two and draws other dropout masks, so it follows a slightly different
 # path; on the demo store its best validation NDCG@10 lands within this of the single process's.
@@ -41,10 +39,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("ray") / "home"
-    with Store.open(StoreConfig(home=home)) as store:
-        build_demo_store(store, DemoConfig(n_products=400, n_shoppers=300))
-    return home
+    return make_demo_home(tmp_path_factory, "ray")
 
 
 def test_two_workers_reach_the_single_process_validation_metric(cluster, demo_home):

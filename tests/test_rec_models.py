@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daogou.catalog.demo import DemoConfig
-from daogou.catalog.demo_store import build_demo_store, load_demo_truth
+from daogou.catalog.demo_store import load_demo_truth
 from daogou.catalog.filters import Filters
 from daogou.catalog.store import Store
 from daogou.config import StoreConfig
@@ -20,6 +19,7 @@ from daogou.rec.base import model_class
 from daogou.rec.data import DataConfig, prepare
 from daogou.rec.realtime import LiveRecommender
 from daogou.rec.workflow import train_config_for
+from tests.conftest import make_demo_home
 
 MODELS = {
     "popularity": {},
@@ -31,10 +31,7 @@ MODELS = {
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("rec") / "home"
-    with Store.open(StoreConfig(home=home)) as store:
-        build_demo_store(store, DemoConfig(n_products=400, n_shoppers=300))
-    return home
+    return make_demo_home(tmp_path_factory, "rec")
 
 
 @pytest.fixture(scope="module")

@@ -72,3 +72,13 @@ def _fail(ctx: Ctx, message: str, kind: str) -> None:
 def cli(ctx: click.Context, home: str | None, db: str | None, as_json: bool) -> None:
     """daogou (导购): a self-hosted AI shopping guide."""
     ctx.obj = Ctx(home, db, as_json)
+
+
+def ray_options(workers_help: str):
+    """``--address`` and ``--workers`` of the commands that can run on a Ray cluster (with ``--ray``)."""
+    def deco(fn):
+        fn = click.option("--workers", type=click.IntRange(1, 1024), default=2, show_default=True,
+                          help=f"{workers_help} (with --ray).")(fn)
+        return click.option("--address", help="Ray cluster address (with --ray; default: start a local cluster).")(fn)
+    return deco
+

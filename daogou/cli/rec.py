@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from daogou.cli.base import EXIT_OK, Ctx, cli, command, emit
+from daogou.cli.base import Ctx, EXIT_OK, cli, command, emit, ray_options
 from daogou.errors import ConfigError
 
 MODELS = ("daogou-rec", "seed-bert", "item-knn", "popularity")
@@ -50,9 +50,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--image-features", metavar="ENCODER", help="Product picture features (efficientnet-lite0 or "
               "colour-hist); combine with text by --option fusion=sum|concat|gated (daogou-rec).")
 @click.option("--ray", "use_ray", is_flag=True, help="Data-parallel training on Ray Train workers (daogou-rec).")
-@click.option("--address", help="Ray cluster address (with --ray; default: start a local cluster).")
-@click.option("--workers", type=click.IntRange(1, 1024), default=2, show_default=True,
-              help="Ray Train workers (with --ray).")
+@ray_options("Ray Train workers")
 @command
 def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float | None, batch_size: int | None,
           lr: float | None, patience: int | None, seed: int, max_len: int, targets: str | None,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from daogou.cli.base import EXIT_OK, Ctx, cli, command, emit
+from daogou.cli.base import Ctx, EXIT_OK, cli, command, emit, ray_options
 from daogou.errors import ConfigError
 
 # ---------------------------------------------------------------- index / search
@@ -23,9 +23,7 @@ def _encoder_option(fn):
 @click.option("--images", metavar="ENCODER", help="Index the product pictures too (efficientnet-lite0 or "
               "colour-hist); trains the store's text–image alignment on first use.")
 @click.option("--ray", "use_ray", is_flag=True, help="Encode the products in batches on Ray Data workers.")
-@click.option("--address", help="Ray cluster address (with --ray; default: start a local cluster).")
-@click.option("--workers", type=click.IntRange(1, 1024), default=2, show_default=True,
-              help="Ray Data encoding actors (with --ray).")
+@ray_options("Ray Data encoding actors")
 @command
 def index(ctx: Ctx, encoder: str, rebuild: bool, images: str | None, use_ray: bool, address: str | None,
           workers: int) -> int:
