@@ -147,15 +147,12 @@ def make_demo_home(tmp_path_factory, name: str, products: int = 400, shoppers: i
 def served_home(tmp_path_factory) -> Path:
     """A small demo store with a search index and a briefly trained daogou-rec bundle (hashing encoder: no model
     download, seconds to build). Tests must not change its catalog; events they record are their own shoppers'."""
-    from daogou.catalog.demo import DemoConfig
-    from daogou.catalog.demo_store import build_demo_store
     from daogou.rec.data import DataConfig
     from daogou.rec.workflow import train, train_config_for
     from daogou.search.engine import SearchConfig
     from daogou.search.index_store import open_searcher
-    home = tmp_path_factory.mktemp("served") / "home"
+    home = make_demo_home(tmp_path_factory, "served", products=480, shoppers=300)
     with Store.open(StoreConfig(home=home)) as store:
-        build_demo_store(store, DemoConfig(n_products=480, n_shoppers=300))
         open_searcher(store, SearchConfig(encoder="hashing"))
         train(store, "daogou-rec", DataConfig(encoder="hashing"),
               train_config_for("daogou-rec", epochs=5, progress=False), home / "models" / "daogou-rec",

@@ -86,6 +86,7 @@ class Assistant:
         self._products = {p.id: p for p in searcher.products}
         self._currency = next((p.currency for p in searcher.products if p.currency), "")
         self._write_lock = threading.Lock()  # a writer (and a local model) serves one task at a time
+        self._zh_leaves: dict[str, str] | None = None  # category path → Chinese leaf name, built on first use
 
     # ------------------------------------------------------------------ public
     def start(self, shopper_id: str, language: str = "en") -> Conversation:
@@ -109,10 +110,9 @@ class Assistant:
         lang = language if language in ("en", "zh") else u.language
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
-        taste = taste_of(self.store, conv.shopper_id, self._products)
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
-        cards, text, chips, total, task = handler(conv, u, lang, taste)
+        cards, text, chips, total, task = handler(conv, u, lang)
         conv.asked_last_turn = u.kind == "clarify"
         yield Update("cards", {"kind": u.kind, "language": lang, "cards": [asdict(c) for c in cards],
                                "chips": chips, "constraints": conv.constraints.to_dict(), "total": total})
@@ -147,21 +147,21 @@ class Assistant:
         return "".join(out), ""
 
     # ------------------------------------------------------------------ kinds of turn
-    def _reset(self, conv, u, lang, taste):
+    def _reset(self, conv, u, lang):
         conv.constraints, conv.shown, conv.focus = Constraints(), [], None
-        return [], P.say(lang, "reset"), self._starter_chips(lang), 0, None
+        return [], P.say(lang, "reset"), self._category_chips(lang, 4), 0, None
 
-    def _greet(self, conv, u, lang, taste):
+    def _greet(self, conv, u, lang):
         return [], P.say(lang, "greet", p=P.price_text(300, self._currency, lang), b=self._a_brand()), \
-            self._starter_chips(lang), 0, None
+            self._category_chips(lang, 4), 0, None
 
-    def _clarify(self, conv, u, lang, taste):
+    def _clarify(self, conv, u, lang):
         conv.constraints = Constraints()
         text = P.say(lang, "clarify", p=P.price_text(300, self._currency, lang))
         chips = [P.say(lang, "chip_under", p=P.price_text(v, self._currency, lang)) for v in (100, 300, 1000)]
         return [], text, chips + self._category_chips(lang, 3), 0, None
 
-    def _detail(self, conv, u, lang, taste):
+    def _detail(self, conv, u, lang):
         product = self._referenced(conv, u)
         if product is None:
             return [], P.say(lang, "no_focus"), [], 0, None
@@ -171,7 +171,7 @@ class Assistant:
         task = copy_task(product, lang=lang, style="short")
         return [card], P.say(lang, "detail", title=card.title), self._chips(conv, lang), 1, task
 
-    def _question(self, conv, u, lang, taste):
+    def _question(self, conv, u, lang):
         product = self._referenced(conv, u)
         if product is None:
             return [], P.say(lang, "no_focus"), [], 0, None
@@ -180,15 +180,15 @@ class Assistant:
         task = answer_task(product, conv.turns[-1].text, lang=lang)
         return [self._card(product, lang, [])], "", self._chips(conv, lang), 1, task
 
-    def _compare(self, conv, u, lang, taste):
-        products = [self._products[conv.shown[r]] for r in u.refs if r < len(conv.shown)]
-        products = [p for p in products if p is not None][:4]
+    def _compare(self, conv, u, lang):
+        products = [self._products[conv.shown[r]] for r in u.refs if r < len(conv.shown)][:4]
         if len(products) < 2:
             return [], P.say(lang, "no_focus"), [], 0, None
         task = compare_task(products, lang=lang)
         return [self._card(p, lang, []) for p in products], "", self._chips(conv, lang), len(products), task
 
-    def _find(self, conv, u: Understanding, lang, taste):
+    def _find(self, conv, u: Understanding, lang):
+        taste = taste_of(self.store, conv.shopper_id, self._products)
         shown_prices = [self._products[i].price for i in conv.shown
                         if i in self._products and self._products[i].price is not None]
         cons = conv.constraints.updated(u.parsed, new_topic=u.kind == "search")
@@ -267,7 +267,7 @@ class Assistant:
             out.append(P.say(lang, "why_brand", b=p.brand))
         elif personal_rank is not None and personal_rank < 3:
             out.append(P.say(lang, "why_personal"))
-        if not out and signals.get("lexical_rank") == 1 or signals.get("dense_rank") == 1:
+        if not out and (signals.get("lexical_rank") == 1 or signals.get("dense_rank") == 1):
             out.append(P.say(lang, "why_match"))
         return out[:3]
 
@@ -302,24 +302,18 @@ class Assistant:
                 counts[v] = counts.get(v, 0) + 1
         return sorted(counts, key=lambda v: -counts[v])
 
-    def _starter_chips(self, lang: str) -> list[str]:
-        return self._category_chips(lang, 4)
-
     def _category_chips(self, lang: str, n: int) -> list[str]:
-        leaves = []
-        for path in self.searcher.categories[:n]:
-            leaf = path.split(" > ")[-1]
-            leaves.append(self._category_word(path, lang) or leaf)
+        """The leaf names of the first ``n`` categories, in Chinese when the catalog has the translation."""
+        if self._zh_leaves is None:
+            self._zh_leaves = {}
+            for p in self.searcher.products:
+                zh = (p.translations or {}).get("zh", {}).get("category")
+                if zh:
+                    self._zh_leaves.setdefault(" > ".join(p.category), zh.split(" > ")[-1].strip())
+        leaves = [path.split(" > ")[-1] for path in self.searcher.categories[:n]]
+        if lang == "zh":
+            leaves = [self._zh_leaves.get(path, leaf) for path, leaf in zip(self.searcher.categories, leaves)]
         return leaves
-
-    def _category_word(self, path: str, lang: str) -> str:
-        if lang != "zh":
-            return path.split(" > ")[-1]
-        for p in self.searcher.products:
-            if " > ".join(p.category) == path:
-                zh = p.translations.get("zh", {}).get("category") if p.translations else None
-                return zh or ""
-        return ""
 
     def _a_brand(self) -> str:
         return next((p.brand for p in self.searcher.products if p.brand), "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -16,9 +17,11 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from daogou.catalog.filters import Filters
-from daogou.catalog.models import EVENT_TYPES, Event, Product, Shopper
-from daogou.errors import AccessDenied, NotFoundError, ValidationError
+from daogou.catalog.models import Event, Product, Shopper
+from daogou.errors import AccessDenied, DaogouError, NotFoundError, ValidationError
 from daogou.serve.security import check_admin_key
+
+log = logging.getLogger("daogou.serve")
 
 shop = APIRouter(prefix="/v1", tags=["shop"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -156,11 +159,9 @@ def _sse(s, assistant, conv, body: ChatIn):
             payload = {"conversation_id": conv.id, **update.data}
             yield {"event": update.event, "data": json.dumps(payload, ensure_ascii=False)}
     except Exception as exc:  # the stream already started: report in-band, never a silent cut
-        from daogou.errors import DaogouError
         detail = str(exc) if isinstance(exc, DaogouError) else "the server failed on this turn; see the server log"
         if not isinstance(exc, DaogouError):
-            import logging
-            logging.getLogger("daogou.serve").exception("chat stream failed")
+            log.exception("chat stream failed")
         yield {"event": "error", "data": json.dumps({"detail": detail}, ensure_ascii=False)}
 
 
@@ -265,7 +266,6 @@ def events(body: EventIn, request: Request, who: str = Depends(shopper)) -> dict
         _product(services, body.product_id)
     elif not body.query:
         raise ValidationError("query", "required for 'search' events")
-    assert body.type in EVENT_TYPES
     event = Event(who, body.session_id, int(time.time() * 1000), body.type, body.product_id, body.query)
     s.holder.record([event])
     return {"recorded": 1, "shopper_id": who, "type": body.type}
