@@ -217,4 +217,5 @@ def test_chat_with_the_local_llm_streams_grounded_text(served_home, gguf_path):
         done = json.loads(next(line[6:] for line in reversed(lines) if line.startswith("data: ")))
         assert events[0] == "cards" and events[-1] == "done" and events.count("delta") >= 2
         assert done["backend"] in ("llamacpp", "template") and done["text"]
+        assert c.app.state.daogou.holder.current.writer.stats.model_attempts >= 1  # the model really ran
         assert c.get("/healthz").json()["llm"]

@@ -67,7 +67,6 @@ class Services:
     assistant: Assistant
     bundle: str | None
     info: dict = field(default_factory=dict)
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def default_bundle(settings: ServeSettings) -> Path | None:
