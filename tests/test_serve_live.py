@@ -119,7 +119,11 @@ def test_chat_page_in_chromium(live, chromium_browser, artifacts):
     _ask(page, "headphones")
     cards = page.locator(".turn").last.locator(".card")
     assert cards.count() >= 4
-    assert page.locator(".turn").last.locator(".card img").first.evaluate("img => img.naturalWidth") > 0
+    # a turn is done when its text is; its pictures load lazily after that: bring the first into view, wait for it
+    page.locator(".turn").last.locator(".card img").first.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "(() => { const t = document.querySelectorAll('.turn'); const img = t[t.length - 1].querySelector('.card img');"
+        " return img && img.complete && img.naturalWidth > 0; })()", timeout=30_000)
     first = _prices(page)
     page.screenshot(path=str(artifacts / "chat-en-search.png"), full_page=True)
 
