@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from daogou.assist import Assistant, Constraints, understand
@@ -98,6 +100,31 @@ def test_conversations_belong_to_one_shopper():
         convs.get("nope", "alice")
 
 
+def test_conversations_outlive_the_process_in_the_store(tmp_path):
+    with Store.open(StoreConfig(home=tmp_path)) as store:
+        convs = Conversations(store=store)
+        conv = convs.start("alice", "zh")
+        conv.constraints = Constraints(words="耳机", price_max=300.0, exclude_brands=("Kairo",),
+                                       attributes={"color": ("red",)}, attribute_words={"color": "红色"})
+        conv.shown, conv.asked_last_turn = ["a", "b"], True
+        convs.save(conv)
+        later = Conversations(store=store)  # a restarted server: nothing in memory
+        back = later.get(conv.id, "alice")
+        assert back.to_dict() == conv.to_dict() and back.constraints == conv.constraints
+        with pytest.raises(NotFoundError):
+            later.get(conv.id, "mallory")
+        conv.shown = ["c"]  # continued by the first process: the other one sees the newer state
+        conv.updated_ms += 1
+        convs.save(conv)
+        assert later.get(conv.id, "alice").shown == ["c"]
+        time.sleep(0.01)
+        with pytest.raises(NotFoundError):  # idle longer than the time to live
+            Conversations(store=store, ttl_s=0.005).get(conv.id, "alice")
+        assert store.prune_conversations(conv.updated_ms + 1) == 1
+        with pytest.raises(NotFoundError):
+            Conversations(store=store).get(conv.id, "alice")
+
+
 # ---------------------------------------------------------------- conversations on the demo store
 
 @pytest.fixture(scope="module")
@@ -111,6 +138,23 @@ def guide(served_home):
     assistant = Assistant(store, searcher, recommender, writer, record=recorded.extend)
     yield assistant, load_demo_truth(served_home), {p.id: p for p in searcher.products}, recorded
     store.close()
+
+
+def test_a_conversation_continues_after_a_restart(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0002")
+    first = assistant.reply(conv, "headphones under 400")
+    prices = sorted(products[c.id].price for c in first.cards)
+    restarted = Assistant(assistant.store, assistant.searcher, assistant.recommender, assistant.writer)
+    again = restarted.conversations.get(conv.id, "U0002")
+    assert again is not conv and again.shown == [c.id for c in first.cards]
+    cheaper = restarted.reply(again, "cheaper")
+    assert cheaper.kind == "refine" and cheaper.cards
+    assert all(products[c.id].price < prices[len(prices) // 2] for c in cheaper.cards)
+    assert all(products[c.id].category == ("Electronics", "Headphones") for c in cheaper.cards)
+    second = restarted.reply(again, "the second one")
+    assert [c.id for c in second.cards] == [cheaper.cards[1].id]
+    assert [t.role for t in restarted.conversations.get(conv.id, "U0002").turns] == ["shopper", "assistant"] * 3
 
 
 def _leaf(path: str) -> str:

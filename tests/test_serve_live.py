@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -22,20 +23,32 @@ ADMIN_KEY = "live-admin-key"
 
 
 @pytest.fixture(scope="module")
-def live(served_home, tmp_path_factory):
-    """A copy of the served demo home plus one hostile product title, served by a real `daogou serve`."""
+def live_home(served_home, tmp_path_factory) -> Path:
+    """A copy of the served demo home plus one hostile product title."""
     home = tmp_path_factory.mktemp("live") / "home"
     shutil.copytree(served_home, home)
     with Store.open(StoreConfig(home=home)) as store, store.transaction() as conn:
         store.write_products(conn, [Product("EVIL1", f"{XSS} Zephyr Trail Running Shoes", category=("Shoes", "Running"),
                                             brand="Zephyr", price=99.0, currency="CNY", image="images/P00001.png")])
+    return home
+
+
+@contextlib.contextmanager
+def _serve(home: Path, log: Path):
     port = free_port()
     env = {"DAOGOU_ADMIN_KEYS": ADMIN_KEY, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0",
            "DAOGOU_CHAT_RATE_PER_S": "0"}
     cmd = [sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--encoder", "hashing", "--llm",
            "template", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
-    with running_server(cmd, base + "/healthz", home.parent / "server.log", "daogou serve", env=env):
+    with running_server(cmd, base + "/healthz", log, "daogou serve", env=env):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def live(live_home):
+    """The hostile demo home served by a real `daogou serve`."""
+    with _serve(live_home, live_home.parent / "server.log") as base:
         yield base
 
 
@@ -56,6 +69,19 @@ def test_real_server_answers_over_loopback(live):
         assert c.get("/v1/recommend", headers=h).status_code == 200
         assert c.post("/v1/admin/reload", json={}, headers={"X-API-Key": ADMIN_KEY}).json()["reloaded"]
         assert "daogou_chat_turns_total" in c.get("/metrics").text
+
+
+def test_a_conversation_outlives_its_server_process(live, live_home):
+    """A conversation is kept in the store: a second server process (a restart, or another worker) continues it."""
+    with httpx.Client(base_url=live, timeout=30) as c:
+        h = {"Authorization": "Bearer " + c.post("/v1/auth/demo", json={"shopper_id": "U0003"}).json()["token"]}
+        first = c.post("/v1/chat", json={"message": "headphones"}, headers=h).json()
+    with _serve(live_home, live_home.parent / "server2.log") as other, httpx.Client(base_url=other, timeout=30) as c:
+        conv = c.get(f"/v1/conversations/{first['conversation_id']}", headers=h).json()
+        assert conv["shown"] == [card["id"] for card in first["cards"]]
+        second = c.post("/v1/chat", json={"message": "the second one", "conversation_id": conv["id"]},
+                        headers=h).json()
+        assert [card["id"] for card in second["cards"]] == [first["cards"][1]["id"]]
 
 
 def test_a_hostile_title_is_data_in_the_api(live):

@@ -11,7 +11,7 @@ from daogou.catalog.export import export_recbole
 from daogou.catalog.importers import run_import
 from daogou.catalog.migrations import MIGRATIONS, applied_migrations
 from daogou.catalog.models import Event, Product, Shopper
-from daogou.catalog.store import Store
+from daogou.catalog.store import TABLES, Store
 from daogou.config import StoreConfig, resolve_store_config
 from daogou.errors import MigrationError
 
@@ -88,8 +88,7 @@ def test_same_store_code_on_postgresql(datasets, tmp_path):
     url = _postgres_url()
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # a clean database for this test
-        for table in ("events", "products", "shoppers", "imports", "rejects", "meta", "embeddings",
-                      "schema_migrations"):
+        for table in (*TABLES, "generated_texts", "schema_migrations"):
             conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
     with Store.open(StoreConfig(tmp_path, url=url)) as store:
@@ -105,3 +104,7 @@ def test_same_store_code_on_postgresql(datasets, tmp_path):
         seed.write_text('1,"case",["c1","c2"],["c1"]\n,"bad",[],[]\n', encoding="utf-8")
         bad = run_import(store, "seed-csv", seed, progress=False)
         assert bad.status == "rejects" and bad.total("events_added") == 4
+        store.save_conversation("c1", "alice", 1, {"turns": ["你好"]})
+        store.save_conversation("c1", "alice", 2, {"turns": ["你好", "hi"]})  # the second save replaces the first
+        assert store.load_conversation("c1") == ("alice", 2, {"turns": ["你好", "hi"]})
+        assert store.prune_conversations(3) == 1 and store.load_conversation("c1") is None

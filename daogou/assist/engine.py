@@ -35,6 +35,7 @@ class AssistConfig:
     personal_weight: float = 2.0  # weight of the recommender's score against the search score (both min-max scaled)
     brand_weight: float = 0.5     # weight of the shopper's affinity to a brand (share of their brand interactions)
     explain: bool = True          # write a grounded explanation of the top pick
+    remember: bool = True         # keep conversations in the store, so they outlive the process
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Assistant:
                  config: AssistConfig = AssistConfig(), record: Recorder | None = None):
         self.store, self.searcher, self.recommender, self.writer = store, searcher, recommender, writer
         self.config = config
-        self.conversations = Conversations()
+        self.conversations = Conversations(store=store if config.remember else None)
         self.record = record or (lambda events: None)
         self._products = {p.id: p for p in searcher.products}
         self._currency = next((p.currency for p in searcher.products if p.currency), "")
@@ -102,7 +103,10 @@ class Assistant:
     def stream(self, conv: Conversation, message: str, language: str | None = None) -> Iterator[Update]:
         message = _clean(message)
         with conv.lock:
-            yield from self._turn(conv, message, language)
+            try:
+                yield from self._turn(conv, message, language)
+            finally:  # also when the shopper leaves mid-answer: the turn so far is kept
+                self.conversations.save(conv)
 
     # ------------------------------------------------------------------ one turn
     def _turn(self, conv: Conversation, message: str, language: str | None) -> Iterator[Update]:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from daogou.catalog.filters import Filters
 from daogou.errors import NotFoundError
@@ -91,10 +92,23 @@ class Constraints:
         return " ".join(p for p in parts if p).strip()
 
     def to_dict(self) -> dict:
-        return {"words": self.words, "categories": list(self.categories), "brands": list(self.brands),
-                "exclude_brands": list(self.exclude_brands), "price_min": self.price_min,
-                "price_max": self.price_max, "attributes": {k: list(v) for k, v in self.attributes.items()},
+        return {"words": self.words, "categories": list(self.categories), "category_words": self.category_words,
+                "brands": list(self.brands), "exclude_brands": list(self.exclude_brands),
+                "price_min": self.price_min, "price_max": self.price_max,
+                "attributes": {k: list(v) for k, v in self.attributes.items()},
+                "attribute_words": dict(self.attribute_words),
                 "exclude_attributes": {k: list(v) for k, v in self.exclude_attributes.items()}, "sort": self.sort}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Constraints":
+        return cls(words=d.get("words", ""), categories=tuple(d.get("categories", ())),
+                   category_words=d.get("category_words", ""), brands=tuple(d.get("brands", ())),
+                   exclude_brands=tuple(d.get("exclude_brands", ())), price_min=d.get("price_min"),
+                   price_max=d.get("price_max"),
+                   attributes={k: tuple(v) for k, v in d.get("attributes", {}).items()},
+                   attribute_words=dict(d.get("attribute_words", {})),
+                   exclude_attributes={k: tuple(v) for k, v in d.get("exclude_attributes", {}).items()},
+                   sort=d.get("sort"))
 
 
 def _spans(parsed: ParsedQuery) -> list[tuple[str, str]]:
@@ -124,6 +138,10 @@ class Turn:
     def to_dict(self) -> dict:
         return {"role": self.role, "text": self.text, "kind": self.kind, "product_ids": list(self.product_ids),
                 "ts_ms": self.ts_ms}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Turn":
+        return cls(d["role"], d["text"], d.get("kind", ""), tuple(d.get("product_ids", ())), d.get("ts_ms", 0))
 
 
 MAX_TURNS = 60
@@ -155,36 +173,89 @@ class Conversation:
     def to_dict(self) -> dict:
         return {"id": self.id, "shopper_id": self.shopper_id, "language": self.language,
                 "constraints": self.constraints.to_dict(), "shown": list(self.shown), "focus": self.focus,
-                "turns": [t.to_dict() for t in self.turns]}
+                "asked_last_turn": self.asked_last_turn, "turns": [t.to_dict() for t in self.turns],
+                "updated_ms": self.updated_ms}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Conversation":
+        return cls(d["id"], d["shopper_id"], d.get("language", "en"), Constraints.from_dict(d.get("constraints", {})),
+                   list(d.get("shown", ())), d.get("focus"), bool(d.get("asked_last_turn", False)),
+                   [Turn.from_dict(t) for t in d.get("turns", ())], int(d.get("updated_ms", 0)))
+
+
+class ConversationStore(Protocol):
+    """Where conversations outlive the process: :class:`daogou.catalog.store.Store` is one."""
+
+    def save_conversation(self, conversation_id: str, shopper_id: str, updated_ms: int, state: dict) -> None: ...
+
+    def load_conversation(self, conversation_id: str) -> tuple[str, int, dict] | None: ...
+
+    def prune_conversations(self, before_ms: int) -> int: ...
 
 
 class Conversations:
-    """Live conversations, in memory, bounded (least recently used dropped first) and owned by one shopper.
+    """Live conversations, owned by one shopper: a bounded in-memory cache (least recently used dropped first),
+    written through to ``store`` after every turn when one is given, so a conversation survives a restart and
+    its eviction from memory. Conversations idle longer than ``ttl_s`` are gone.
 
     Asking for another shopper's conversation looks exactly like asking for one that does not exist.
     """
 
-    def __init__(self, max_conversations: int = 10_000, ttl_s: float = 24 * 3600):
-        self.max, self.ttl_ms = max_conversations, int(ttl_s * 1000)
+    def __init__(self, max_conversations: int = 10_000, ttl_s: float = 24 * 3600,
+                 store: ConversationStore | None = None):
+        self.max, self.ttl_ms, self.store = max_conversations, int(ttl_s * 1000), store
         self._items: OrderedDict[str, Conversation] = OrderedDict()
         self._lock = threading.Lock()
+        self._pruned_ms = 0
 
     def __len__(self) -> int:
         return len(self._items)
 
     def start(self, shopper_id: str, language: str = "en") -> Conversation:
-        conv = Conversation(secrets.token_urlsafe(12), shopper_id, language, updated_ms=int(time.time() * 1000))
-        with self._lock:
-            self._items[conv.id] = conv
-            while len(self._items) > self.max:
-                self._items.popitem(last=False)
+        conv = self._remember(Conversation(secrets.token_urlsafe(12), shopper_id, language, updated_ms=_now_ms()))
+        self.save(conv)
         return conv
 
     def get(self, conversation_id: str, shopper_id: str) -> Conversation:
-        now = int(time.time() * 1000)
+        now = _now_ms()
         with self._lock:
             conv = self._items.get(conversation_id)
-            if conv is None or conv.shopper_id != shopper_id or now - conv.updated_ms > self.ttl_ms:
-                raise NotFoundError("conversation", conversation_id)
-            self._items.move_to_end(conversation_id)
+            if conv is not None:
+                self._items.move_to_end(conversation_id)
+        if self.store is not None:
+            conv = self._load(conversation_id, conv)
+        if conv is None or conv.shopper_id != shopper_id or now - conv.updated_ms > self.ttl_ms:
+            raise NotFoundError("conversation", conversation_id)
+        return conv
+
+    def save(self, conv: Conversation) -> None:
+        """Write the conversation through to the store (after each turn); drop long-idle ones now and then."""
+        if self.store is None:
+            return
+        self.store.save_conversation(conv.id, conv.shopper_id, conv.updated_ms, conv.to_dict())
+        now = _now_ms()
+        if now - self._pruned_ms > 3600_000:
+            self._pruned_ms = now
+            self.store.prune_conversations(now - self.ttl_ms)
+
+    def _load(self, conversation_id: str, cached: Conversation | None) -> Conversation | None:
+        """The stored conversation when it is newer than ``cached`` (another server process continued it)."""
+        found = self.store.load_conversation(conversation_id)
+        if found is None or (cached is not None and found[1] <= cached.updated_ms):
+            return cached
+        return self._remember(Conversation.from_dict(found[2]), newer=cached is not None)
+
+    def _remember(self, conv: Conversation, newer: bool = False) -> Conversation:
+        """Keep ``conv`` in memory; if two requests loaded it at once, both get the one remembered first."""
+        with self._lock:
+            if newer:
+                self._items[conv.id] = conv
+            conv = self._items.setdefault(conv.id, conv)
+            self._items.move_to_end(conv.id)
+            while len(self._items) > self.max:
+                self._items.popitem(last=False)
             return conv
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

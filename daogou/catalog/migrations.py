@@ -143,11 +143,25 @@ def _images(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _conversations(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "conversations", md,
+        # The shopping guide's conversations, so a restart (or a second server process) continues them.
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("shopper_id", sa.String(256), nullable=False),
+        sa.Column("updated_ms", sa.BigInteger, nullable=False, index=True),
+        sa.Column("state", sa.Text, nullable=False),  # JSON: language, constraints, shown products, turns
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_embeddings", _embeddings),
     ("0003_copy", _copy),
     ("0004_images", _images),
+    ("0005_conversations", _conversations),
 ]
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 _IN_CHUNK = 500  # ids per IN (...) look-up; below SQLite's variable limit
 TABLES = ("products", "shoppers", "events", "imports", "rejects", "meta", "embeddings", "image_embeddings",
-          "product_images")
+          "product_images", "conversations")
 
 
 def _now_ms() -> int:
@@ -178,6 +178,28 @@ class Store:
         with self.engine.connect() as conn:
             value = conn.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
         return default if value is None else json.loads(value)
+
+    def save_conversation(self, conversation_id: str, shopper_id: str, updated_ms: int, state: dict) -> None:
+        """Write (insert or replace) one conversation's state."""
+        table = self.t["conversations"]
+        values = {"shopper_id": shopper_id, "updated_ms": updated_ms, "state": dumps(state)}
+        with self.transaction() as conn:
+            if not conn.execute(table.update().where(table.c.id == conversation_id).values(values)).rowcount:
+                conn.execute(table.insert().values(id=conversation_id, **values))
+
+    def load_conversation(self, conversation_id: str) -> tuple[str, int, dict] | None:
+        """(shopper id, updated_ms, state) of a stored conversation, or None."""
+        table = self.t["conversations"]
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table.c.shopper_id, table.c.updated_ms, table.c.state)
+                               .where(table.c.id == conversation_id)).first()
+        return None if row is None else (row.shopper_id, int(row.updated_ms), json.loads(row.state))
+
+    def prune_conversations(self, before_ms: int) -> int:
+        """Delete conversations last updated before ``before_ms``; returns how many."""
+        table = self.t["conversations"]
+        with self.transaction() as conn:
+            return conn.execute(table.delete().where(table.c.updated_ms < before_ms)).rowcount
 
     # ------------------------------------------------------------------ reads
 
