@@ -95,6 +95,30 @@ def test_signals_and_facets(searcher):
     assert results.to_dict()["hits"][0]["id"] == results.hits[0].product_id
 
 
+def test_facets_known_answer():
+    from daogou.catalog.filters import CatalogTable
+    from daogou.catalog.models import Product
+    rows = [("a", "Kairo", 10.0, "red"), ("b", "Echolo", 20.0, "blue"), ("c", "Echolo", 30.0, "red"),
+            ("d", "Atlas", 40.0, ""), ("e", "Kairo", None, "blue"), ("f", "Zed", 60.0, "green")]
+    table = CatalogTable([Product(pid, pid, category=("X", "Y"), brand=b, price=p, attributes={"color": c} if c else {})
+                          for pid, b, p, c in rows])
+    f = table.facets(None, top=3)
+    assert list(f["brand"].items()) == [("Echolo", 2), ("Kairo", 2), ("Atlas", 1)]  # most first, ties by name
+    assert list(f["color"].items()) == [("blue", 2), ("red", 2), ("green", 1)]       # no empty value counted
+    assert f["category"] == {"X > Y": 6}
+    assert f["price"] == {"10–20": 1, "20–30": 1, "30–40": 1, "40–60": 2}
+    sub = table.facets(np.array([0, 2, 5]))
+    assert sub["brand"] == {"Echolo": 1, "Kairo": 1, "Zed": 1} and sub["color"] == {"red": 2, "green": 1}
+
+
+def test_price_quartiles_are_numpys():
+    from daogou.catalog.filters import _quartiles
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 7, 100, 1001):
+        prices = np.sort(rng.gamma(2.0, 150.0, n).round(2))
+        assert np.array_equal(_quartiles(prices), np.quantile(prices, [0, 0.25, 0.5, 0.75, 1.0]))
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "x" * 10_000, "\x00\x01\x02"])
 def test_bad_queries_clear_errors(searcher, bad):
     with pytest.raises(ValidationError):
