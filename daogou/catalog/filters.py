@@ -163,7 +163,7 @@ class CatalogTable:
 
     def _facets(self, rows: np.ndarray | slice, top: int) -> dict[str, dict[str, int]]:
         plan = self._facet_plan = self._facet_plan or _FacetPlan(self)
-        counts = plan.counts(self._codes[rows])
+        counts = plan.counts(self._codes, np.arange(len(self)) if isinstance(rows, slice) else rows)
         out = {"price": _price_bands(self.price[rows])}
         for column, values in plan.top(counts, top):
             out[column] = {self.brand_display.get(k, k): v for k, v in values.items()} if column == "brand" else values
@@ -176,6 +176,7 @@ class _FacetPlan:
     space, so that counting every facet of a result set is one ``bincount``; ties are broken in name order."""
 
     MAX_VALUES = 200
+    BLOCK = 16_384  # result rows counted at a time
 
     def __init__(self, table: CatalogTable):
         columns = [("category", 0, table.category_names), ("brand", 1, table.brand_names)] + [
@@ -191,8 +192,12 @@ class _FacetPlan:
                                     for c in columns]) if columns else np.zeros(0, dtype=np.intp)
         self.empty = np.array([v == "" for v in self.values], dtype=bool)
 
-    def counts(self, codes: np.ndarray) -> np.ndarray:
-        counts = np.bincount((codes[:, self.index] + self.offsets).ravel(), minlength=len(self.values))
+    def counts(self, codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Count of every facet value among ``rows`` of the table's code matrix (in blocks: bounded memory)."""
+        counts = np.zeros(len(self.values), dtype=np.int64)
+        for lo in range(0, len(rows), self.BLOCK):
+            block = codes[rows[lo:lo + self.BLOCK]][:, self.index] + self.offsets
+            counts += np.bincount(block.ravel(), minlength=len(self.values))
         counts[self.empty] = 0  # a missing attribute value is not a facet value
         return counts
 
