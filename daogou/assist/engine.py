@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from daogou.assist import phrases as P
-from daogou.assist.state import Constraints, Conversation, Conversations, Turn
+from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
 from daogou.assist.understand import Understanding, understand
 from daogou.catalog.filters import Filters
@@ -323,10 +323,10 @@ class Assistant:
         return next((p.brand for p in self.searcher.products if p.brand), "")
 
     def _record_search(self, conv: Conversation, query: str) -> None:
-        self.record([Event(conv.shopper_id, conv.session_id, _now_ms(), "search", None, query[:500])])
+        self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "search", None, query[:500])])
 
     def _record_click(self, conv: Conversation, product: Product) -> None:
-        self.record([Event(conv.shopper_id, conv.session_id, _now_ms(), "click", product.id, "")])
+        self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "click", product.id, "")])
 
 
 def _blend(ids: list[str], base: dict[str, float], personal: dict[str, float], affinity: dict[str, float],
@@ -347,11 +347,6 @@ def _minmax(x: np.ndarray) -> np.ndarray:
         return x
     lo, hi = np.nanmin(x), np.nanmax(x)
     return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
-
-
-def _now_ms() -> int:
-    import time
-    return int(time.time() * 1000)
 
 
 def _clean(message: str) -> str:

@@ -165,7 +165,7 @@ class Conversation:
         return f"chat-{self.id}"
 
     def add(self, turn: Turn) -> None:
-        turn.ts_ms = turn.ts_ms or int(time.time() * 1000)
+        turn.ts_ms = turn.ts_ms or now_ms()
         self.turns.append(turn)
         del self.turns[:-MAX_TURNS]
         self.updated_ms = turn.ts_ms
@@ -212,12 +212,11 @@ class Conversations:
         return len(self._items)
 
     def start(self, shopper_id: str, language: str = "en") -> Conversation:
-        conv = self._remember(Conversation(secrets.token_urlsafe(12), shopper_id, language, updated_ms=_now_ms()))
-        self.save(conv)
-        return conv
+        # not written to the store yet: its first turn writes it (Assistant.stream saves after every turn)
+        return self._remember(Conversation(secrets.token_urlsafe(12), shopper_id, language, updated_ms=now_ms()))
 
     def get(self, conversation_id: str, shopper_id: str) -> Conversation:
-        now = _now_ms()
+        now = now_ms()
         with self._lock:
             conv = self._items.get(conversation_id)
             if conv is not None:
@@ -233,7 +232,7 @@ class Conversations:
         if self.store is None:
             return
         self.store.save_conversation(conv.id, conv.shopper_id, conv.updated_ms, conv.to_dict())
-        now = _now_ms()
+        now = now_ms()
         if now - self._pruned_ms > 3600_000:
             self._pruned_ms = now
             self.store.prune_conversations(now - self.ttl_ms)
@@ -257,5 +256,6 @@ class Conversations:
             return conv
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
+    """Wall-clock time in milliseconds: the unit of event and conversation times."""
     return int(time.time() * 1000)

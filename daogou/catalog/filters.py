@@ -164,11 +164,10 @@ class CatalogTable:
     def _facets(self, rows: np.ndarray | slice, top: int) -> dict[str, dict[str, int]]:
         plan = self._facet_plan = self._facet_plan or _FacetPlan(self)
         counts = plan.counts(self._codes, np.arange(len(self)) if isinstance(rows, slice) else rows)
-        out = {"price": _price_bands(self.price[rows])}
+        out = {"category": {}, "brand": {}, "price": _price_bands(self.price[rows])}  # attributes follow
         for column, values in plan.top(counts, top):
             out[column] = {self.brand_display.get(k, k): v for k, v in values.items()} if column == "brand" else values
-        return {"category": out.pop("category", {}), "brand": out.pop("brand", {}), "price": out.pop("price"),
-                **out}
+        return out
 
 
 class _FacetPlan:
@@ -189,7 +188,7 @@ class _FacetPlan:
         self.values = [v for c in columns for v in c[2]]
         self.column = np.repeat(np.arange(len(columns)), sizes)
         self.rank = np.concatenate([np.argsort(np.argsort(np.array(c[2], dtype=object), kind="stable"))
-                                    for c in columns]) if columns else np.zeros(0, dtype=np.intp)
+                                    for c in columns])
         self.empty = np.array([v == "" for v in self.values], dtype=bool)
 
     def counts(self, codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
