@@ -9,6 +9,7 @@ import pytest
 from daogou.catalog.demo import DemoConfig, generate_demo
 from daogou.catalog.models import Product
 from daogou.errors import ValidationError
+from daogou.search.currency import DEFAULT_RATES
 from daogou.search.query import CATEGORY_MATCH_MIN, ParsedQuery, parse_query
 from daogou.search.vocab import Vocabulary, tokens
 
@@ -123,7 +124,10 @@ def test_sort_words(vocab, query, sort):
 ])
 def test_price_phrases(vocab, query, lo, hi, currency):
     pq = parse_query(query, vocab)
-    assert (pq.price_min, pq.price_max, pq.currency) == (lo, hi, currency)
+    rate = DEFAULT_RATES[currency] / DEFAULT_RATES["CNY"] if currency not in (None, "CNY") else 1.0
+    assert (pq.price_min, pq.price_max, pq.currency) == (lo and lo * rate, hi and hi * rate, currency)
+    if rate != 1.0:  # said in dollars in a yuan store: converted, and what was said is kept
+        assert (pq.asked["price_min"], pq.asked["price_max"], pq.asked["currency"]) == (lo, hi, currency)
     assert not any(ch.isdigit() for ch in pq.text), pq.text
 
 

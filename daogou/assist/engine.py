@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from daogou.assist import phrases as P
+from daogou.assist.answers import answer as answer_question
+from daogou.assist.answers import text_of as answer_text
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
 from daogou.assist.understand import Understanding, understand
@@ -63,6 +65,8 @@ class Reply:
     constraints: dict
     total: int = 0
     backend: str = ""
+    answer: list[dict] = field(default_factory=list)   # a question's answers from the product's attributes
+    relaxed: list[str] = field(default_factory=list)   # constraints dropped because nothing matched them all
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +92,7 @@ class Assistant:
         self._currency = next((p.currency for p in searcher.products if p.currency), "")
         self._write_lock = threading.Lock()  # a writer (and a local model) serves one task at a time
         self._zh_leaves: dict[str, str] | None = None  # category path → Chinese leaf name, built on first use
+        self._local = threading.local()  # what one turn adds to its reply (answers, relaxed constraints)
 
     # ------------------------------------------------------------------ public
     def start(self, shopper_id: str, language: str = "en") -> Conversation:
@@ -110,16 +115,21 @@ class Assistant:
 
     # ------------------------------------------------------------------ one turn
     def _turn(self, conv: Conversation, message: str, language: str | None) -> Iterator[Update]:
-        u = understand(message, self.searcher.vocab, len(conv.shown), conv.asked_last_turn, conv.language)
+        shown_prices = [self._products[i].price if i in self._products else None for i in conv.shown]
+        topic = conv.constraints.categories if not conv.constraints.is_empty() else None
+        u = understand(message, self.searcher.vocab, len(conv.shown), conv.asked_last_turn, conv.language,
+                       shown_prices=shown_prices, topic=topic, rates=self.searcher.rates)
         lang = language if language in ("en", "zh") else u.language
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
+        self._local.extra = {"answer": [], "relaxed": []}
         cards, text, chips, total, task = handler(conv, u, lang)
+        extra = self._local.extra
         conv.asked_last_turn = u.kind == "clarify"
         yield Update("cards", {"kind": u.kind, "language": lang, "cards": [asdict(c) for c in cards],
-                               "chips": chips, "constraints": conv.constraints.to_dict(), "total": total})
+                               "chips": chips, "constraints": conv.constraints.to_dict(), "total": total, **extra})
         pieces, backend = [text], ""
         if text:
             yield Update("delta", {"text": text})
@@ -128,7 +138,8 @@ class Assistant:
             pieces.append(generated)
         full = "".join(pieces).strip()
         conv.add(Turn("assistant", full, u.kind, tuple(c.id for c in cards)))
-        reply = Reply(conv.id, u.kind, lang, full, cards, chips, conv.constraints.to_dict(), total, backend)
+        reply = Reply(conv.id, u.kind, lang, full, cards, chips, conv.constraints.to_dict(), total, backend,
+                      extra["answer"], extra["relaxed"])
         yield Update("done", reply.to_dict())
 
     def _generate(self, task, lead: str):
@@ -181,6 +192,10 @@ class Assistant:
             return [], P.say(lang, "no_focus"), [], 0, None
         self._record_click(conv, product)
         conv.focus = product.id
+        found = answer_question(product, conv.turns[-1].text, self.searcher.vocab, lang)
+        if found:  # the attributes answer it: facts first, no model needed
+            self._local.extra["answer"] = [a.to_dict() for a in found]
+            return [self._card(product, lang, [])], answer_text(found, lang), self._chips(conv, lang), 1, None
         task = answer_task(product, conv.turns[-1].text, lang=lang)
         return [self._card(product, lang, [])], "", self._chips(conv, lang), 1, task
 
@@ -202,25 +217,41 @@ class Assistant:
             cons = cons.moved(u.price_move, shown_prices)
         conv.constraints = cons
         ranked, total, signals, personal = self._rank(conv.shopper_id, cons, taste)
+        used, relaxed = cons, []
+        for step in RELAX_ORDER:  # nothing matches: drop the weakest stated constraint first, and say so
+            if ranked or not _has(used, step):
+                continue
+            used = _without(used, step)
+            relaxed.append(step)
+            ranked, total, signals, personal = self._rank(conv.shopper_id, used, taste)
+        if relaxed and "price" in relaxed and ranked:  # closest to the stated budget first
+            target = cons.price_max if cons.price_max is not None else cons.price_min
+            ranked = sorted(ranked[:3 * self.config.cards],
+                            key=lambda i: abs((self._products[i].price or 0.0) - (target or 0.0)))
+        self._local.extra["relaxed"] = relaxed
         products = [self._products[i] for i in ranked[:self.config.cards]]
         conv.shown = [p.id for p in products]
         conv.focus = products[0].id if products else None
-        cards = [self._card(p, lang, self._why(p, cons, signals.get(p.id, {}), personal.get(p.id), taste, u, lang))
+        cards = [self._card(p, lang, self._why(p, used, signals.get(p.id, {}), personal.get(p.id), taste, u, lang))
                  for p in products]
         self._record_search(conv, cons.query_text() or u.parsed.text)
-        cons_text = P.joined_constraints(cons, self._currency, lang)
         if not products:
-            return [], P.say(lang, "none", cons=cons_text), self._chips(conv, lang), 0, None
-        query = cons.words or cons.category_words
-        text = P.say(lang, "found", n=len(products), what=P.say(lang, "what", q=query) if query else "",
-                     cons=cons_text) if query or not personal else \
-            P.say(lang, "found_personal", n=len(products), cons=cons_text)
+            return [], P.say(lang, "none", cons=P.need_text(cons, self._currency, lang, self._zh_leaf)), \
+                self._chips(conv, lang), 0, None
+        text = P.found_text(len(products), cons, used, relaxed, u.parsed.asked, self._currency, lang, self._zh_leaf,
+                            personal=bool(personal) and not (cons.words or cons.category_words or cons.categories))
         task = None
         if self.config.explain:
-            reasons = Reasons(viewed=tuple(taste.recent_in(products[0], 3)), query=cons.query_text(),
-                              budget=cons.price_max, liked_brand=taste.brand_for(products[0]))
+            reasons = Reasons(viewed=tuple(taste.recent_in(products[0], 3)), query=P.need_words(cons, lang,
+                                                                                              self._zh_leaf),
+                              budget=used.price_max, liked_brand=taste.brand_for(products[0]))
             task = explain_task(products[0], reasons, lang=lang)
         return cards, text, self._chips(conv, lang), total, task
+
+    def _zh_leaf(self, path: str) -> str:
+        """The Chinese name of a category path's last level, when the catalog has it."""
+        self._category_chips("zh", 0)
+        return self._zh_leaves.get(path, "") if self._zh_leaves else ""
 
     # ------------------------------------------------------------------ retrieval and personalisation
     def _rank(self, shopper: str, cons: Constraints, taste: Taste) -> tuple[list[str], int, dict, dict[str, int]]:
@@ -265,12 +296,14 @@ class Assistant:
             out.append(P.say(lang, "why_attr", v=" ".join(P.value_name(v, lang) for v in wanted)))
         if u.price_move:
             out.append(P.say(lang, "why_cheaper" if u.price_move == "cheaper" else "why_pricier"))
-        elif cons.price_max is not None and p.price is not None and p.price <= cons.price_max:
+        elif (cons.price_max is not None or cons.price_min is not None) and p.price is not None \
+                and (cons.price_max is None or p.price <= cons.price_max) \
+                and (cons.price_min is None or p.price >= cons.price_min):
             out.append(P.say(lang, "why_budget"))
         if p.brand and p.brand in taste.brands:
             out.append(P.say(lang, "why_brand", b=p.brand))
-        elif personal_rank is not None and personal_rank < 3:
-            out.append(P.say(lang, "why_personal"))
+        elif personal_rank is not None and personal_rank < 3 and (taste.recent or taste.brands):
+            out.append(P.say(lang, "why_personal"))  # only a shopper with a history has one to pick from
         if not out and (signals.get("lexical_rank") == 1 or signals.get("dense_rank") == 1):
             out.append(P.say(lang, "why_match"))
         return out[:3]
@@ -327,6 +360,23 @@ class Assistant:
 
     def _record_click(self, conv: Conversation, product: Product) -> None:
         self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "click", product.id, "")])
+
+
+RELAX_ORDER = ("brand", "price", "category")  # colour and other wanted values are soft: they never empty a result
+
+
+def _has(cons: Constraints, step: str) -> bool:
+    return bool(cons.brands) if step == "brand" else \
+        (cons.price_min is not None or cons.price_max is not None) if step == "price" else bool(cons.categories)
+
+
+def _without(cons: Constraints, step: str) -> Constraints:
+    from dataclasses import replace
+    if step == "brand":
+        return replace(cons, brands=())
+    if step == "price":
+        return replace(cons, price_min=None, price_max=None)
+    return replace(cons, categories=(), category_words="")
 
 
 def _blend(ids: list[str], base: dict[str, float], personal: dict[str, float], affinity: dict[str, float],

@@ -3,11 +3,16 @@ is passed through as data (the page escapes it), never formatted into markup."""
 
 from __future__ import annotations
 
-from daogou.generate.facts import format_price
+from daogou.generate.facts import CURRENCY_SIGNS, format_price
 
 _T = {
     "en": {
         "found": "Here are {n} picks{what}{cons}.",
+        "found_need": "Here are {n} picks for {need}{cons}.",
+        "relaxed": "Nothing matches all of that ({need}{cons}), so I left out the {what}.",
+        "relax_brand": "brand", "relax_price": "budget", "relax_category": "category",
+        "converted": "Prices here are in {store}; {said} ≈ {conv}.",
+        "none_need": "Nothing matches {need}{cons}. Try removing a condition.",
         "found_personal": "Here are {n} picks for you{cons}, from what you browsed and bought.",
         "none": "Nothing matches all of that{cons}. Try removing a condition.",
         "clarify": "Happy to help! Who is it for, and roughly what budget? For example: “for my sister, under {p}”.",
@@ -26,6 +31,11 @@ _T = {
     },
     "zh": {
         "found": "为你找到 {n} 款{what}{cons}。",
+        "found_need": "为你找到 {n} 款{need}{cons}。",
+        "relaxed": "没有同时满足（{need}{cons}）的商品，所以放宽了{what}。",
+        "relax_brand": "品牌", "relax_price": "预算", "relax_category": "品类",
+        "converted": "本店以{store}计价，{said} ≈ {conv}。",
+        "none_need": "没有符合（{need}{cons}）的商品。试试去掉一个条件。",
         "found_personal": "根据你的浏览和购买记录，为你挑了 {n} 款{cons}。",
         "none": "没有同时满足这些条件的商品{cons}。试试去掉一个条件。",
         "clarify": "好的！是送给谁的？预算大概多少？比如：“送妹妹，{p}以内”。",
@@ -81,3 +91,74 @@ def constraint_phrases(cons, currency: str, lang: str) -> list[str]:
 def joined_constraints(cons, currency: str, lang: str) -> str:
     phrases = constraint_phrases(cons, currency, lang)
     return (say(lang, "pre_cons") + say(lang, "sep").join(phrases)) if phrases else ""
+
+
+def need_words(cons, lang: str, zh_leaf=None) -> str:
+    """The need in words: wanted values and the kind of product, as the shopper named it ("red running shoes",
+    "红色 跑鞋"); never the unparsed rest of the message."""
+    values = [value_name(v, lang) for vs in cons.attributes.values() for v in vs]
+    kind = cons.category_words
+    if not kind and cons.categories:
+        path = cons.categories[0]
+        kind = (zh_leaf(path) if zh_leaf and lang == "zh" else "") or path.split(" > ")[-1].lower()
+    words = values + ([kind] if kind else list(cons.brands))
+    return ("" if lang == "zh" else " ").join(w for w in words if w) if lang == "zh" and all(
+        _cjk(w) for w in words) else " ".join(w for w in words if w)
+
+
+def _cjk(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def bound_phrases(cons, currency: str, lang: str, with_brands: bool) -> list[str]:
+    out = []
+    lo, hi = cons.price_min, cons.price_max
+    if lo is not None and hi is not None:
+        out.append(say(lang, "between", a=price_text(lo, currency, lang), b=price_text(hi, currency, lang)))
+    elif hi is not None:
+        out.append(say(lang, "under", p=price_text(hi, currency, lang)))
+    elif lo is not None:
+        out.append(say(lang, "over", p=price_text(lo, currency, lang)))
+    if with_brands:
+        out += list(cons.brands)
+    out += [say(lang, "not", x=b) for b in cons.exclude_brands]
+    out += [say(lang, "not", x=value_name(v, lang)) for vs in cons.exclude_attributes.values() for v in vs]
+    return out
+
+
+def need_text(cons, currency: str, lang: str, zh_leaf=None) -> str:
+    need = need_words(cons, lang, zh_leaf)
+    bounds = bound_phrases(cons, currency, lang, with_brands=bool(cons.category_words or cons.categories))
+    sep = say(lang, "sep")
+    return sep.join([need] + bounds) if need else sep.join(bounds)
+
+
+def found_text(n: int, cons, used, relaxed: list[str], asked: dict | None, currency: str, lang: str,
+               zh_leaf=None, personal: bool = False) -> str:
+    """The sentence over the cards: what was understood, what had to be left out, and a currency conversion."""
+    sep = say(lang, "sep")
+    parts = []
+    if relaxed:
+        need = need_words(cons, lang, zh_leaf)
+        bounds = bound_phrases(cons, currency, lang, with_brands=bool(cons.category_words or cons.categories))
+        what = sep.join(say(lang, f"relax_{r}") for r in relaxed)
+        parts.append(say(lang, "relaxed", need=need or sep.join(bounds),
+                         cons=(sep + sep.join(bounds)) if need and bounds else "", what=what))
+    need = need_words(used, lang, zh_leaf)
+    bounds = bound_phrases(used, currency, lang, with_brands=bool(used.category_words or used.categories))
+    cons_text = (say(lang, "pre_cons") + sep.join(bounds)) if bounds else ""
+    if need:
+        parts.append(say(lang, "found_need", n=n, need=need, cons=cons_text))
+    elif personal:
+        parts.append(say(lang, "found_personal", n=n, cons=cons_text))
+    else:
+        parts.append(say(lang, "found", n=n, what="", cons=cons_text))
+    if asked and asked.get("currency"):
+        said = [v for v in (asked.get("price_min"), asked.get("price_max")) if v is not None]
+        if said:
+            amount = said[-1]
+            store = "人民币" if lang == "zh" and currency == "CNY" else CURRENCY_SIGNS.get(currency, currency)
+            parts.append(say(lang, "converted", store=store,
+                             said=price_text(amount, asked["currency"], lang),
+                             conv=price_text(amount * asked["rate"], currency, lang)))
+    return ("" if lang == "zh" else " ").join(parts)

@@ -59,10 +59,10 @@ class Constraints:
             else base.category_words
         excluded = tuple(dict.fromkeys(base.exclude_brands + tuple(parsed.exclude_brands)))
         brands = tuple(b for b in (tuple(parsed.brands) or base.brands) if b not in excluded)
+        lo, hi = _budget(base, parsed)
         return replace(base, words=words, categories=categories, category_words=cat_words, brands=brands,
                        exclude_brands=tuple(b for b in excluded if b not in parsed.brands),
-                       price_min=parsed.price_min if parsed.price_min is not None else base.price_min,
-                       price_max=parsed.price_max if parsed.price_max is not None else base.price_max,
+                       price_min=lo, price_max=hi,
                        attributes=attrs, attribute_words=attr_words, exclude_attributes=excl_attrs,
                        sort=parsed.sort or base.sort)
 
@@ -109,6 +109,19 @@ class Constraints:
                    attribute_words=dict(d.get("attribute_words", {})),
                    exclude_attributes={k: tuple(v) for k, v in d.get("exclude_attributes", {}).items()},
                    sort=d.get("sort"))
+
+
+def _budget(base: Constraints, parsed: ParsedQuery) -> tuple[float | None, float | None]:
+    """A new budget replaces the old one ("actually up to 800" drops an old floor or window), except that a lone
+    floor under an old lone cap (or a lone cap over an old lone floor) narrows it to a range."""
+    lo, hi = parsed.price_min, parsed.price_max
+    if lo is None and hi is None:
+        return base.price_min, base.price_max
+    if hi is None and base.price_min is None and base.price_max is not None and lo < base.price_max:
+        return lo, base.price_max
+    if lo is None and base.price_max is None and base.price_min is not None and hi > base.price_min:
+        return base.price_min, hi
+    return lo, hi
 
 
 def _spans(parsed: ParsedQuery) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.vocab import Vocabulary
 
@@ -31,9 +32,26 @@ _COMPARE = re.compile(r"(?<![a-z])(?:compare|comparison|versus|vs\.?|difference|
 _VAGUE = re.compile(r"(?<![a-z])(?:gifts?|presents?|something|anything|ideas?|surprise|recommend(?: me)?|"
                     r"suggest(?:ion)?s?|help me|what should i buy|shopping)(?![a-z])|礼物|送人|送给|买点|推荐|"
                     r"随便|有什么好|买什么|东西", re.I)
-_FILLER = re.compile(r"(?<![a-z])(?:i|i'm|im|a|an|the|some|me|my|for|to|want|need|looking|look|buy|get|please|"
-                     r"show|find|can|you|would|like|good|nice|new|one|ones|it|this|that|with|and|of|in|on|is|"
-                     r"are|what|do|have|any)(?![a-z])|我|想|要|买|给|一个|一件|一些|的|吗|呢|请|帮|找|看看", re.I)
+_FILLER = re.compile(r"(?<![a-z])(?:i|i'm|im|i'd|id|a|an|the|some|me|my|for|to|want|wanna|need|needs|looking|look|"
+                     r"buy|get|please|pls|plz|thanks|thx|ok|okay|hmm|um|uh|actually|maybe|just|also|only|really|"
+                     r"then|now|instead|rather|how|about|what|show|find|can|could|you|would|like|good|nice|new|one|"
+                     r"ones|it|this|that|those|these|them|they|with|and|or|of|in|on|is|are|do|does|have|has|got|"
+                     r"any|anything|something|stuff|let's|lets|see|try|go|prefer|preferably|still|but|so|yeah|yes|"
+                     r"no|not|too|more|less|options?|there|else|other|again|well|even|much|price|prices|budget|"
+                     r"tryna|gimme|lemme|gotta|kinda|sorta|hey|hi)(?![a-z])|我|想|要|买|给|一个|一件|一些|一款|个|款|的|吗|"
+                     r"呢|请|帮|找|看看|看|还是|那|那就|就|再|吧|呀|啊|哦|嗯|一下|有没有|有|来|换成|换|改成|的话|一点|点|了|哈|"
+                     r"嘛|麻烦|谢谢|好的|可以|算了|还有|其他|别的|也|都|行|呗|这种|那种|预算|价格|价位|左右", re.I)
+_AVAILABILITY = re.compile(r"(?<![a-z])(?:do you have|have you got|you got|got any|any|is there|are there|"
+                           r"do they come|does it come|come in|available in|in (?:a |an )?(?:other|different))"
+                           r"(?![a-z])|有没有|有.{0,12}吗|还有|有木有", re.I)
+_DETAIL = re.compile(r"(?<![a-z])(?:tell me (?:more )?about|more (?:info|information|details?) (?:on|about)|"
+                     r"details? (?:on|of|about)|describe|what about|more about|show me)(?![a-z])|介绍|详情|详细|说说|"
+                     r"讲讲|具体|看看", re.I)
+_BY_PRICE_REF = re.compile(r"(?<![a-z])(?:the )?(?P<low>cheaper|cheapest|less expensive|least expensive|lower[- ]priced|"
+                           r"budget) (?:one|option|pick|model)|(?<![a-z])(?:the )?(?P<high>pricier|priciest|"
+                           r"more expensive|most expensive|higher[- ]end|premium) (?:one|option|pick|model)|"
+                           r"(?P<zlow>(?:更|最)?便宜的?(?:那|这)(?:个|款|一个|一款))|"
+                           r"(?P<zhigh>(?:更|最)?贵的?(?:那|这)(?:个|款|一个|一款))", re.I)
 
 _EN_ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
            "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
@@ -67,12 +85,18 @@ def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
     return "en" if parsed.language in ("en", "mixed") else default
 
 
-def references(text: str, shown: int) -> list[int]:
-    """0-based positions of the shown products a message points to ("the second one", "前两个", "1 and 3")."""
+def references(text: str, shown: int, prices: list[float | None] | None = None) -> list[int]:
+    """0-based positions of the shown products a message points to ("the second one", "前两个", "1 and 3", and with
+    the shown ``prices``: "the cheaper one", "贵的那个")."""
     if shown <= 0:
         return []
     low = text.lower()
     refs: list[int] = []
+    m = _BY_PRICE_REF.search(low)
+    if m and prices and any(p is not None for p in prices[:shown]):
+        priced = [(p, i) for i, p in enumerate(prices[:shown]) if p is not None]
+        pick = min(priced) if (m.group("low") or m.group("zlow")) else max(priced)
+        refs.append(pick[1])
     m = _FIRST_N_EN.search(low) or _FIRST_N_ZH.search(text)
     if m:
         word = m.group(1)
@@ -94,44 +118,70 @@ def has_focus_word(text: str) -> bool:
 
 
 def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn: bool = False,
-               default_language: str = "en") -> Understanding:
-    """Classify one message. ``shown``: how many products the last answer showed; ``asked_last_turn``: the
-    assistant's last turn was a clarifying question (never ask two in a row)."""
-    parsed = parse_query(message, vocab)
+               default_language: str = "en", shown_prices: list[float | None] | None = None,
+               topic: tuple[str, ...] | None = None, rates: dict[str, float] | None = None) -> Understanding:
+    """Classify one message. ``shown``: how many products the last answer showed (``shown_prices``: their
+    prices); ``asked_last_turn``: the assistant's last turn was a clarifying question (never ask two in a row);
+    ``topic``: the categories of the conversation so far (``None``: no topic yet)."""
+    parsed = parse_query(message, vocab, rates=rates)
     lang = language_of(message, parsed, default_language)
-    if _RESET.match(message):
+    norm = normalise_query(message)
+    if _RESET.match(norm):
         return Understanding("reset", parsed, lang)
-    if _GREET.match(message):
+    if _GREET.match(norm):
         return Understanding("greet", parsed, lang)
-    refs = references(message, shown)
-    low = message.lower()
+    refs = references(norm, shown, shown_prices)
+    low = norm.lower()
+    by_price = bool(_BY_PRICE_REF.search(low))
     if shown and _COMPARE.search(low):
         return Understanding("compare", parsed, lang, refs=refs if len(refs) >= 2 else [0, 1][:shown])
-    move = "cheaper" if _CHEAPER.search(low) else "pricier" if _PRICIER.search(low) else None
+    move = None if by_price else "cheaper" if _CHEAPER.search(low) else "pricier" if _PRICIER.search(low) else None
     if move and parsed.sort in ("price_asc", "price_desc"):
         parsed.sort = None  # "便宜一点" is a move relative to what was shown, not a sort order
-    if refs and not move and _is_question(message) and _residue(parsed.text or message):
-        return Understanding("question", parsed, lang, refs)
-    if shown and not move and not refs and has_focus_word(message) and _is_question(message) \
-            and not (parsed.categories or parsed.brands or parsed.price_max or parsed.price_min):
-        return Understanding("question", parsed, lang)  # about the product in focus ("is it waterproof?")
-    if shown and refs and not move and not parsed.has_constraints():
+    if move and (parsed.price_max is not None or parsed.price_min is not None):
+        move = None  # an amount said outright wins over "cheaper"
+    question = _is_question(norm)
+    if shown and question and not move and not parsed.categories and not _AVAILABILITY.search(low) \
+            and (refs or has_focus_word(norm) or asks_about(norm, vocab)):
+        return Understanding("question", parsed, lang, refs)  # "is the second one waterproof?", "第三个防水吗"
+    if shown and refs and not move and not question and _DETAIL.search(low) is None and not _has_need(parsed):
         return Understanding("detail", parsed, lang, refs)
-    if move or (shown and parsed.has_constraints() and not _new_topic(parsed)):
+    if shown and not move and not parsed.has_constraints() and (refs or has_focus_word(norm)) \
+            and (_DETAIL.search(low) or not _residue(parsed.text)):
+        return Understanding("detail", parsed, lang, refs)
+    ongoing = topic is not None or shown > 0
+    if move and ongoing:
         return Understanding("refine", parsed, lang, price_move=move)
+    if ongoing and not _new_topic(parsed, topic or ()):
+        return Understanding("refine", parsed, lang)
     vague = _is_vague(parsed, message)
     if vague and not asked_last_turn and parsed.price_max is None and parsed.price_min is None:
         return Understanding("clarify", parsed, lang, vague=True)
-    return Understanding("search", parsed, lang, vague=vague)
+    return Understanding("search", parsed, lang, vague=vague, price_move=move)
+
+
+def asks_about(message: str, vocab: Vocabulary) -> bool:
+    """Whether a question names an attribute key or value of the store ("waterproof?", "what sizes", "多大容量")."""
+    from daogou.assist.answers import asked
+    keys, values = asked(message, vocab)
+    return bool(keys or values)
 
 
 def _has_need(parsed: ParsedQuery) -> bool:
     return bool(parsed.categories or parsed.brands or parsed.attributes or _residue(parsed.text))
 
 
-def _new_topic(parsed: ParsedQuery) -> bool:
-    """A message naming a category (or a need in its own words) starts a new topic; bare constraints refine."""
-    return bool(parsed.categories) or len(_residue(parsed.text).split()) >= 2
+def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...]) -> bool:
+    """A message naming another kind of product starts a new topic ("…instead", "算了，看看耳机"); a bare budget,
+    colour, brand or value refines the current one ("预算一千", "in black", "max 200"), and so does the same
+    category or one above or below it. A need in the shopper's own words with nothing the store knows in it
+    ("something for camping") is a new topic too."""
+    if parsed.categories:
+        return not any(c == t or c.startswith(t + " > ") or t.startswith(c + " > ")
+                       for c in parsed.categories for t in topic)
+    if parsed.has_constraints():
+        return False
+    return len(_residue(parsed.text).split()) >= 2
 
 
 def _residue(text: str) -> str:

@@ -78,7 +78,7 @@ def search(ctx: Ctx, query: str | None, k: int, filters: tuple[str, ...], mode: 
             results = searcher.search(query, k=k, filters=Filters.parse(filters), mode=mode)
     payload = results.to_dict()
     lines = [f"{len(results.hits)} of {results.total:,} matching products ({mode})"
-             + (" — query constraints relaxed: nothing matched them" if results.relaxed else "")]
+             + (f" — nothing matched every condition; dropped: {', '.join(results.relaxed)}" if results.relaxed else "")]
     if results.parsed and results.parsed.matched:
         lines.append("understood: " + "; ".join(results.parsed.matched))
     for n, hit in enumerate(payload["hits"], start=1):

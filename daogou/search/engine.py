@@ -7,7 +7,8 @@ products are encoded); ``search(query, k, filters)`` returns hits with the signa
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,12 +21,19 @@ from daogou.search.dense import DenseIndex
 from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.hybrid import ranked, rrf, weighted
 from daogou.search.lexical import BM25Index
+from daogou.search.currency import DEFAULT_RATES, load_rates
 from daogou.search.query import ParsedQuery, parse_query
+from daogou.search.synonyms import store_groups
 from daogou.search.vocab import Vocabulary
 
 MODES = ("hybrid", "lexical", "dense")
 MAX_K = 1000
 CATEGORY_MARGIN = 0.08  # embedding category intent: top similarity must beat the median by this much
+# When a query's constraints match nothing, they are dropped one at a time in this order (exclusions never are).
+RELAX_ORDER = ("brand", "price", "category")
+RELAX_FIELDS = {"brand": {"brands": ()}, "price": {"price_min": None, "price_max": None},
+                "category": {"categories": ()}}
+SORT_RELEVANCE = 0.5  # "cheapest X" sorts by price only the candidates scoring at least this share of the best
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class SearchResults:
     filters: Filters
     facets: dict[str, dict[str, int]]
     mode: str
-    relaxed: bool = False  # query-derived constraints matched nothing and were dropped
+    relaxed: list[str] = field(default_factory=list)  # query-derived constraints dropped, weakest first
 
     def ids(self) -> list[str]:
         return [h.product_id for h in self.hits]
@@ -94,6 +102,7 @@ class Searcher:
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._understood: dict[str, tuple] = {}
         self.images = None  # ImageSignals, set by attach_images
+        self.rates: dict[str, float] | None = None  # currency rates (daogou.search.currency); None: the defaults
         self.fused_dense: DenseIndex | None = None
 
     @classmethod
@@ -106,7 +115,8 @@ class Searcher:
         texts = [product_text(p, encoder.languages, full=False) for p in products]
         vectors = EmbeddingCache(store).encode(passages or encoder, texts, "passage", progress)
         lexical = BM25Index.build([product_text(p) for p in products])
-        searcher = cls(products, encoder, DenseIndex(vectors), lexical, Vocabulary.from_products(products), config)
+        searcher = cls(products, encoder, DenseIndex(vectors), lexical, store_vocabulary(store, products), config)
+        searcher.rates = store_rates(store)
         if config.images:
             searcher.attach_images(store, progress)
         return searcher
@@ -167,7 +177,7 @@ class Searcher:
         known = self._understood.get(text)
         if known is not None:
             return known
-        parsed = parse_query(text, self.vocab)
+        parsed = parse_query(text, self.vocab, rates=self.rates)
         derived = Filters(categories=tuple(parsed.categories), brands=tuple(parsed.brands),
                           exclude_brands=tuple(parsed.exclude_brands), price_min=parsed.price_min,
                           price_max=parsed.price_max,
@@ -192,9 +202,14 @@ class Searcher:
         explicit = filters or Filters()
         parsed, derived, text = self.understand(query)
         combined = explicit.merged(derived)
-        mask, relaxed = self.table.mask(combined), False
-        if mask is not None and not mask.any() and not derived.is_empty():
-            mask, combined, relaxed = self.table.mask(explicit), explicit, True
+        mask, relaxed = self.table.mask(combined), []
+        for step in RELAX_ORDER:  # nothing matches: drop the weakest query-derived constraint first, and say so
+            if mask is None or mask.any() or not _has(derived, step):
+                continue
+            derived = replace(derived, **RELAX_FIELDS[step])
+            relaxed.append(step)
+            combined = explicit.merged(derived)
+            mask = self.table.mask(combined)
         total = len(self.table) if mask is None else int(mask.sum())
         lists, scores = self._signals(text or "", parsed, mask, mode)
         order = self._fuse(lists, scores)
@@ -255,9 +270,11 @@ class Searcher:
         """"cheapest …": the most relevant candidates, cheapest first."""
         if not parsed or parsed.sort not in ("price_asc", "price_desc") or not order:
             return order
-        head = order[:max(3 * k, 30)]
+        best = order[0][1]
+        head = [rs for rs in order[:max(3 * k, 30)] if best <= 0 or rs[1] >= SORT_RELEVANCE * best]
         sign = 1 if parsed.sort == "price_asc" else -1
-        return sorted(head, key=lambda rs: (np.isnan(self.table.price[rs[0]]), sign * self.table.price[rs[0]]))
+        head = sorted(head, key=lambda rs: (np.isnan(self.table.price[rs[0]]), sign * self.table.price[rs[0]]))
+        return head + order[len(head):] if len(head) < k else head  # the less relevant follow, by relevance
 
     def _hit(self, row: int, score: float, lists: dict[str, list[int]], scores: dict[str, dict[int, float]]) -> Hit:
         signals: dict[str, float] = {}
@@ -270,6 +287,22 @@ class Searcher:
 
 
 MAX_QUERY_CHARS = 2000
+
+
+def _has(f: Filters, step: str) -> bool:
+    return any(getattr(f, name) not in ((), None) for name in RELAX_FIELDS[step])
+
+
+def store_vocabulary(store: Store, products: list[Product]) -> Vocabulary:
+    """The catalog's vocabulary with the store's own synonym groups (``HOME/synonyms.txt``) and the built-in ones."""
+    home = getattr(getattr(store, "config", None), "home", None)
+    return Vocabulary.from_products(products, store_groups(Path(home) / "synonyms.txt") if home else ())
+
+
+def store_rates(store: Store) -> dict[str, float]:
+    """The currency table: the defaults, overridden by ``HOME/currency.json``."""
+    home = getattr(getattr(store, "config", None), "home", None)
+    return load_rates(Path(home) / "currency.json") if home else dict(DEFAULT_RATES)
 
 
 def _clean(query: str) -> str:

@@ -17,7 +17,7 @@ import xxhash
 from daogou.catalog.store import Store
 from daogou.encode import TextEncoder, get_encoder
 from daogou.search.dense import DenseIndex
-from daogou.search.engine import SearchConfig, Searcher
+from daogou.search.engine import SearchConfig, Searcher, store_rates, store_vocabulary
 from daogou.search.lexical import BM25Index
 from daogou.search.vocab import Vocabulary
 
@@ -52,7 +52,8 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
     if fresh:
         products = list(store.iter_products())
         searcher = Searcher(products, encoder, DenseIndex.load(folder),
-                            BM25Index.load(folder / "bm25", len(products)), Vocabulary.from_products(products), config)
+                            BM25Index.load(folder / "bm25", len(products)), store_vocabulary(store, products), config)
+        searcher.rates = store_rates(store)
         if config.images:
             searcher.attach_images(store, progress)
     else:

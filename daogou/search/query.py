@@ -12,26 +12,33 @@ the query's categories are dropped. With no category from the vocabulary, an opt
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daogou.errors import ValidationError
+from daogou.search.currency import DEFAULT_RATES
+from daogou.search.normalize import normalise_query
+from daogou.search.typos import correct_typos
 from daogou.search.vocab import VocabMatch, Vocabulary, is_cjk, jieba_word
 
 MAX_QUERY_CHARS = 2000
 CATEGORY_MATCH_MIN = 0.5  # an embedding category match counts from this cosine similarity up
 GENERAL_KEY_SHARE = 0.5   # keys in at least this share of leaf categories (color, size, …) need no category
 
-_CURRENCIES = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
-               "美元": "USD", "美金": "USD", "hk$": "HKD", "¥": "CNY", "rmb": "CNY", "cny": "CNY", "yuan": "CNY",
-               "元": "CNY", "块": "CNY", "块钱": "CNY", "人民币": "CNY", "€": "EUR", "eur": "EUR", "euro": "EUR",
-               "euros": "EUR", "欧元": "EUR", "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "英镑": "GBP"}
-_PRE = r"(?:us\$|hk\$|\$|¥|€|£|(?:rmb|cny|usd|eur|gbp)(?![a-z]))"
-_POST = r"(?:(?:rmb|cny|yuan|usd|dollars?|bucks|eur|euros?|gbp|pounds?)(?![a-z])|块钱|块|元|美元|美金|人民币|欧元|英镑)"
+_CURRENCIES = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "美元": "USD", "美金": "USD",
+               "刀": "USD", "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港元": "HKD", "¥": "CNY", "rmb": "CNY",
+               "cny": "CNY", "yuan": "CNY", "kuai": "CNY", "元": "CNY", "块": "CNY", "块钱": "CNY", "人民币": "CNY",
+               "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR", "欧": "EUR", "£": "GBP",
+               "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "英镑": "GBP", "yen": "JPY",
+               "jpy": "JPY", "日元": "JPY", "bucks": "", "buck": ""}  # "bucks": money in the store's own currency
+_PRE = r"(?:us\$|hk\$|\$|¥|€|£|(?:rmb|cny|usd|eur|gbp|hkd)(?![a-z]))"
+_POST = (r"(?:(?:rmb|cny|yuan|kuai|usd|dollars?|bucks?|eur|euros?|gbp|pounds?|quid|hkd|yen|jpy)(?![a-z])|块钱|块|元|"
+         r"美元|美金|刀|人民币|欧元|欧|英镑|港币|港元|日元|¥|€|\$|£)")
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _MUL = r"(?:\s?k(?![a-z])|千|万)"
-_UNIT_AFTER = r"(?![a-z0-9%]|\s?(?:码|号|岁|寸|件|片|双|口|毫升|升|克|斤|个|年|天|小时))"
+_UNIT_AFTER = (r"(?![a-z0-9%]|\s?(?:码|号|岁|寸|件|片|双|口|毫升|升|克|斤|公斤|个|年|天|小时|分钟|套|瓶|支|只|条|张|人|米|厘米|"
+               r"度|倍|层|周|月|期|款|色|w\b|l\b|gb|ml|mah|inch|in\b|cm|mm|pcs|pieces|pairs?|years?|yo\b))")
+APPROX_WINDOW = 0.2  # "around 150": products within ±20% of the amount (120–180)
 
 
 def _amount(tag: str) -> str:
@@ -40,34 +47,55 @@ def _amount(tag: str) -> str:
 
 
 _A, _B = _amount("a"), _amount("b")
-_FREE = r"(?<![a-z0-9.,$¥€£])"  # an amount that starts a pattern is not the tail of a word or number ("iphone15")
-_EN_LEAD = r"(?<![a-z])(?:(?:price[ds]?|costs?|costing)\s+)?"  # "priced under 80" loses "priced" as well
-_ZH_LEAD = r"(?:(?:价格|价钱|价位|售价)\s?)?(?:在\s?)?"
-_EN_MAX = (r"under|below|less than|cheaper than|lower than|up to|upto|max(?:imum)?|at most|no more than|"
-           r"not more than|not over|within|budget(?: of| is)?|<=?|≤")
-_EN_MAX_AFTER = r"or less|or under|or below|or cheaper|and under|and below|max(?:imum)?|at most|tops"
-_ZH_MAX = r"不超过|不高于|不要超过|低于|少于|小于|不到|最多|最高|预算"
-_EN_MIN = r"over|above|more than|greater than|at least|min(?:imum)?|starting (?:at|from)|from|pricier than|>=?|≥"
+_FREE = r"(?<![a-z0-9.$¥€£])(?<!\d,)"  # an amount that starts a pattern is not the tail of a word or number
+_EN_LEAD = r"(?<![a-z])(?:(?:price[ds]?|costs?|costing|priced at|for)\s+)?"  # "priced under 80" loses "priced"
+_ZH_LEAD = r"(?:(?:价格|价钱|价位|售价|预算|花费|花)\s?)?(?:在|是|为|控制在|就)?\s?"
+_EN_MAX = (r"nothing (?:over|above|more than|higher than|pricier than)|not (?:over|above|more than|higher than)|"
+           r"no (?:more|higher|pricier) than|(?:can'?t|cannot|can not|won'?t|wont|don'?t want to|do not want to|"
+           r"not willing to|not gonna|unwilling to|dont want to) (?:spend|pay|go) (?:more than|over|above|beyond|"
+           r"past)|(?:spend(?:ing)?|pay(?:ing)?) (?:up to|at most|max(?:imum)?|no more than|under|less than)|"
+           r"under|below|beneath|less than|cheaper than|lower than|up to|upto|max(?:imum)?\.?|at most|"
+           r"within|sub-?|capped at|cap(?:ped)? (?:of|at)|price cap(?: of| is)?|limit(?: of| is)?|"
+           r"(?:my |the |a )?budget(?:'s| of| is| was|:| up to)?|i (?:only )?have|i'?ve (?:only )?got|<=?|≤")
+_EN_MAX_AFTER = (r"or less|or under|or below|or cheaper|or lower|and under|and below|and less|max(?:imum)?|at most|"
+                 r"tops|top|at the most|(?:is |as )?(?:my |the )?(?:max|limit|budget|ceiling|cap)|budget|limit")
+_ZH_MAX = (r"不超过|不高于|不要超过|别超过|不能超过|不可以超过|不想超过|不得超过|不要高于|别高于|不要贵于|低于|少于|小于|不到|最多|最高|"
+           r"顶多|至多|封顶|上限(?:是|为)?|预算(?:是|在|为|只有|就|控制在|不超过)?|控制在|只有|就")
+_ZH_MAX_AFTER = r"以内|以下|之内|内|封顶|为上限|是上限|顶天|左右以内|最多|上限|块以内|以内的"
+_EN_MIN = (r"over|above|more than|greater than|higher than|at least|min(?:imum)?|starting (?:at|from)|from|"
+           r"pricier than|north of|upwards of|no less than|not less than|not under|nothing under|>=?|≥")
+_EN_APPROX = (r"around|about|roughly|approximately|approx\.?|circa|close to|near|somewhere (?:around|near)|"
+              r"in the region of|ballpark|give or take|something like|more or less|~|≈")
+_ZH_APPROX = r"大概|大约|差不多|约|估计|大致|左右是|~|≈"
 _PRICE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(p)) for kind, p in (
-    ("range", rf"{_EN_LEAD}(?:between|from)\s+{_A}\s*(?:and|to|-|–|~)\s*{_B}"),
-    ("range", rf"{_ZH_LEAD}{_FREE}{_A}\s*(?:-|–|—|~|～|to|至|到)\s*{_B}(?:\s?(?:之间|以内|区间))?"),
-    ("max", rf"{_EN_LEAD}(?:{_EN_MAX})\s*{_A}"),
-    ("max", rf"{_ZH_LEAD}(?:{_ZH_MAX})\s*{_A}(?:\s?(?:以内|以下|之内))?"),
-    ("max", rf"{_FREE}{_A}\s*(?:以内|以下|之内|内)"),
+    ("range", rf"{_EN_LEAD}(?:between|from|anywhere from|somewhere between)\s+{_A}\s*(?:and|to|-|~|or)\s*{_B}"),
+    ("range", rf"{_ZH_LEAD}(?:介于)?{_FREE}{_A}\s*(?:-|~|to|至|到|和|与)\s*{_B}(?:\s?(?:之间|以内|区间|范围))?"),
+    ("approx", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_APPROX})\s*{_A}"),
+    ("approx", rf"{_ZH_LEAD}(?:{_ZH_APPROX})\s*{_A}(?:\s?(?:左右|上下))?"),
+    ("approx", rf"{_FREE}{_A}\s*(?:左右|上下|出头|来块|多块|多元|多)"),
+    ("approx", rf"{_FREE}{_A}\s*(?:-?ish|or so|give or take|more or less|ballpark|range)(?![a-z])"),
+    ("approx", rf"(?<![a-z])in the\s+{_A}\s*(?:range|region|ballpark|bracket)"),
+    ("max", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_MAX})\s*{_A}"),
+    ("max", rf"{_ZH_LEAD}(?:{_ZH_MAX})\s*{_A}(?:\s?(?:以内|以下|之内|内|封顶)的?)?"),
+    ("max", rf"{_FREE}{_A}\s*(?:{_ZH_MAX_AFTER})"),
     ("max", rf"{_FREE}{_A}\s*(?:{_EN_MAX_AFTER})(?![a-z])"),
-    ("min", rf"{_EN_LEAD}(?:{_EN_MIN})\s*{_A}"),
-    ("min", rf"{_ZH_LEAD}(?:(?<!不)高于|(?<!不)超过|大于|至少|不低于|不少于)\s*{_A}"),
-    ("min", rf"{_FREE}{_A}\s*(?:以上|起)"),
-    ("min", rf"{_FREE}{_A}\s*(?:or more|and up|and above|or above|or higher|plus)(?![a-z])"),
-    ("min+", rf"{_FREE}{_A}\s?\+"),  # "$80+": only with a currency named ("8+" is an age)
+    ("min", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_MIN})\s*{_A}"),
+    ("min", rf"{_ZH_LEAD}(?:(?<![不别])高于|(?<![不别要能想得])超过|大于|至少|不低于|不少于|最少|最低|起码)\s*{_A}"),
+    ("min", rf"{_FREE}{_A}\s*(?:以上|起步|起|往上|打底|开外)"),
+    ("min", rf"{_FREE}{_A}\s*(?:or more|and up|and above|or above|or higher|or over|and over|plus|minimum|min)"
+            rf"(?![a-z])"),
+    ("min+", rf"{_FREE}{_A}\s?\+(?!\s?(?:pcs|pieces|片|岁|years?|yrs?|yo|months?)(?![a-z]))"),  # "$80+", "500+": a price with a currency or from 20 up ("8+" is an age)
 ))
 _SORTS = (
-    ("price_asc", re.compile(r"(?<![a-z])(?:cheapest|lowest[ -]priced?|least expensive|lowest cost|"
-                             r"(?:price )?low to high|not expensive|inexpensive|cheap|affordable)(?![a-z])|"
+    ("price_asc", re.compile(r"(?<![a-z])(?:cheapest|lowest[ -]priced?|least expensive|lowest cost|low[ -]cost|"
+                             r"(?:price )?low to high|not expensive|inexpensive|cheap|affordable|budget[ -]friendly|"
+                             r"bargain|wallet[ -]friendly|economical)(?![a-z])|"
                              r"最便宜的?|(?<!不)便宜(?:一)?点的?|(?<!不)便宜些的?|(?<!不)便宜的|价格最低的?|最低价的?|(?:价格)?从低到高|不贵的?|"
-                             r"最实惠的?|实惠的?|平价的?|(?<!不)便宜")),
+                             r"最实惠的?|实惠(?:点|一点|些)?的?|平价的?|划算的?|低价的?|白菜价的?|(?<!不)便宜")),
     ("price_desc", re.compile(r"(?<![a-z])(?:most expensive|priciest|highest[ -]priced?|(?:price )?high to low|"
-                              r"expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的")),
+                              r"high[ -]end|premium|top[ -]of[ -]the[ -]line|top[ -]end|luxury|luxurious|"
+                              r"expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的|高端的?|"
+                              r"高档的?|奢华的?|顶配的?")),
 )
 _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|without|except(?: for)?|excluding|exclude|other than|"
                       r"anything but|but not|nor)(?:\s+(?:the|any|a|an))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|"
@@ -93,6 +121,9 @@ class ParsedQuery:
     exclude_attributes: dict[str, list[str]] = field(default_factory=dict)
     sort: str | None = None                     # "price_asc" | "price_desc" | None
     matched: list[str] = field(default_factory=list)        # what was understood, for explanations
+    price_target: float | None = None           # "around 150": the amount (the bounds are a window around it)
+    asked: dict | None = None                   # bounds as said in another currency, before conversion
+    corrected: dict[str, str] = field(default_factory=dict)  # typos fixed against the store's words
 
     def has_constraints(self) -> bool:
         return bool(self.price_min is not None or self.price_max is not None or self.categories or self.brands
@@ -125,16 +156,23 @@ class _Work:
 
 
 def parse_query(text: str, vocab: Vocabulary,
-                category_matcher: Callable[[str], list[tuple[str, float]]] | None = None) -> ParsedQuery:
+                category_matcher: Callable[[str], list[tuple[str, float]]] | None = None,
+                rates: dict[str, float] | None = None) -> ParsedQuery:
     """Understand ``text`` against the store's vocabulary. Raises :class:`ValidationError` ("query") for an empty,
     whitespace-only, over-long (> :data:`MAX_QUERY_CHARS`) or non-text query; a query with nothing searchable
-    left after cleaning (emoji, control characters) gives an empty ParsedQuery."""
-    work = _Work(_clean(_checked(text)))
-    pq = ParsedQuery(text="", language=_language(work.base, vocab))
+    left after cleaning (emoji, control characters) gives an empty ParsedQuery. ``rates``: currency → value in a
+    common unit (default :data:`daogou.search.currency.DEFAULT_RATES`), to convert amounts said in another currency."""
+    base = normalise_query(_checked(text))
+    base, corrected = correct_typos(base, vocab)
+    work = _Work(base)
+    pq = ParsedQuery(text="", language=_language(work.base, vocab), corrected=corrected)
+    for wrong, right in corrected.items():
+        _note(pq, f"typo {wrong!r} read as {right!r}")
     if not any(c.isalnum() for c in work.base):
         _note(pq, "nothing searchable in the query")
         return pq
     _prices(work, pq)
+    _convert(pq, vocab, rates)
     _sort(work, pq)
     negated_paths = _entities(work, vocab, pq)
     pq.text = work.rest()
@@ -158,19 +196,6 @@ def _checked(text: object) -> str:
     if not text.strip():
         raise ValidationError("query", "empty query")
     return text
-
-
-def _clean(text: str) -> str:
-    """Whitespace and control characters → spaces; unpaired surrogates, U+FFFD, format and unassigned characters
-    dropped; NFKC (full-width letters, digits and ￥ become ordinary); whitespace collapsed."""
-    kept = []
-    for c in text:
-        cat = unicodedata.category(c)
-        if c.isspace() or cat == "Cc":
-            kept.append(" ")
-        elif cat not in ("Cs", "Cf", "Co", "Cn") and c != "\ufffd":
-            kept.append(c)
-    return " ".join(unicodedata.normalize("NFKC", "".join(kept)).split())
 
 
 def _language(text: str, vocab: Vocabulary) -> str:
@@ -206,7 +231,7 @@ def _prices(work: _Work, pq: ParsedQuery) -> None:
     for kind, pattern in _PRICE_PATTERNS:
         for m in list(pattern.finditer(work.view())):
             currency = _currency(m)
-            if kind == "min+" and currency is None:
+            if kind == "min+" and currency is None and _number(m, "a") < 20:
                 continue
             if kind == "range":
                 hi = _number(m, "b")
@@ -214,17 +239,40 @@ def _prices(work: _Work, pq: ParsedQuery) -> None:
                 lo, hi = min(lo, hi), max(lo, hi)
                 pq.price_min = lo if pq.price_min is None else max(pq.price_min, lo)
                 pq.price_max = hi if pq.price_max is None else min(pq.price_max, hi)
+            elif kind == "approx":
+                target = _number(m, "a")
+                pq.price_target = target
+                pq.price_min = round(target * (1 - APPROX_WINDOW), 2)
+                pq.price_max = round(target * (1 + APPROX_WINDOW), 2)
             elif kind == "max":
                 hi = _number(m, "a")
                 pq.price_max = hi if pq.price_max is None else min(pq.price_max, hi)
             else:
                 lo = _number(m, "a")
                 pq.price_min = lo if pq.price_min is None else max(pq.price_min, lo)
-            pq.currency = pq.currency or currency
+            pq.currency = pq.currency or currency or None
             work.take(m.start(), m.end())
             _note(pq, f"price {kind.rstrip('+')} from {m.group().strip()!r}")
     if pq.price_min is not None and pq.price_max is not None and pq.price_min > pq.price_max:
         pq.price_min, pq.price_max = pq.price_max, pq.price_min
+
+
+def _convert(pq: ParsedQuery, vocab: Vocabulary, rates: dict[str, float] | None) -> None:
+    """Bounds said in another currency than the catalog's are converted with the rate table (the amounts the
+    shopper said are kept in ``asked``, so a reply can say "$80 ≈ ¥576")."""
+    store = vocab.currency
+    if not pq.currency or not store or pq.currency == store:
+        return
+    table = rates or DEFAULT_RATES
+    if pq.currency not in table or store not in table:
+        _note(pq, f"no rate for {pq.currency} → {store}; amounts taken as {store}")
+        return
+    rate = table[pq.currency] / table[store]
+    pq.asked = {"currency": pq.currency, "price_min": pq.price_min, "price_max": pq.price_max, "rate": rate}
+    pq.price_min = None if pq.price_min is None else round(pq.price_min * rate, 2)
+    pq.price_max = None if pq.price_max is None else round(pq.price_max * rate, 2)
+    pq.price_target = None if pq.price_target is None else round(pq.price_target * rate, 2)
+    _note(pq, f"converted {pq.currency} to {store} at {rate:g}")
 
 
 def _sort(work: _Work, pq: ParsedQuery) -> None:

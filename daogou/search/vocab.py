@@ -215,14 +215,19 @@ class Vocabulary:
     currency: str | None = None                                                # the most common currency
     language: str = "en"                                                       # the most common language
     n_products: int = 0
+    known_words: frozenset[str] = frozenset()                                  # Latin words of the store's texts
     _index: dict[str, list[tuple[str, object]]] | None = field(default=None, init=False, repr=False, compare=False)
     _lengths: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
 
     @classmethod
-    def from_products(cls, products: Iterable[Product]) -> Vocabulary:
-        """One pass over the products' paths, attributes and texts, then mining per language."""
+    def from_products(cls, products: Iterable[Product], synonyms: Iterable[Iterable[str]] = ()) -> Vocabulary:
+        """One pass over the products' paths, attributes and texts, then mining per language; then the store's own
+        synonym groups (``synonyms``, first, so they win) and the built-in ones (:mod:`daogou.search.synonyms`)."""
+        from daogou.search.synonyms import built_in_groups
         from daogou.search.vocab_mining import build  # mining lives apart: it is most of the code
-        return build(list(products))
+        vocab = build(list(products))
+        vocab.add_synonyms([*synonyms, *built_in_groups()])
+        return vocab
 
     def aliases_of(self, kind: str, target: str | tuple[str, str]) -> list[str]:
         """Every alias of a brand (kind "brand"), a category path ("category") or a (key, value) ("attribute")."""
@@ -238,6 +243,31 @@ class Vocabulary:
         """Whether products with key=value exist under any of ``paths`` (a path covers its subtree)."""
         leaves = self.attribute_categories.get((key, value), set())
         return any(leaf == p or leaf.startswith(p + " > ") for p in paths for leaf in leaves)
+
+    def add_synonyms(self, groups: Iterable[Iterable[str]]) -> list[str]:
+        """Each group is words for one thing ("backpack", "rucksack", "背包"): the first of them the store's
+        vocabulary knows is the anchor, and every other word of the group that names nothing yet becomes an
+        alias of the anchor's targets. Returns the aliases added. Call before the first match."""
+        added = []
+        for group in groups:
+            words = [normalise(w) for w in group if normalise(w)]
+            anchor = next((w for w in words if w in self.categories or w in self.brands or w in self.attributes),
+                          None)
+            if anchor is None:
+                continue
+            for w in words:
+                if w == anchor or w in self.categories or w in self.brands or w in self.attributes:
+                    continue
+                if anchor in self.categories:
+                    self.categories[w] = set(self.categories[anchor])
+                elif anchor in self.brands:
+                    self.brands[w] = self.brands[anchor]
+                else:
+                    self.attributes[w] = set(self.attributes[anchor])
+                self.mined.add(("synonym", w))
+                added.append(w)
+        self._index = None
+        return added
 
     def _index_(self) -> dict[str, list[tuple[str, object]]]:
         if self._index is None:

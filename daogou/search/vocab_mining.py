@@ -13,7 +13,7 @@ from itertools import chain
 import numpy as np
 
 from daogou.catalog.models import Product, parse_category
-from daogou.search.vocab import (_CJK_RE, MAX_KEY_VALUES, MAX_OUTSIDE, MIN_COVERAGE, MIN_PRECISION, MIN_SIBLINGS,
+from daogou.search.vocab import (_CJK_RE, _cut, MAX_KEY_VALUES, MAX_OUTSIDE, MIN_COVERAGE, MIN_PRECISION, MIN_SIBLINGS,
                                  MIN_SUPPORT, SAMPLE, SAMPLE_COVERAGE, Vocabulary, _add, _category_aliases, _grams,
                                  _lang_code, _latin, _singular, _texts, _value_aliases, normalise, value_str,
                                  weak_alias)
@@ -135,6 +135,49 @@ def _mine_language(v: Vocabulary, rows: list[int], titles: list[list[int]], full
                 v.mined.add(("attribute", a))
 
 
+NOUN_COVERAGE = 0.15   # a title word names a category when it is in at least this share of the category's titles,
+NOUN_PRECISION = 0.95  # nearly all of its titles are in that category,
+NOUN_SUPPORT = 5       # and it is in at least this many of them
+# Modifiers that are in one category's titles here but name no kind of product anywhere.
+NOT_NOUNS = frozenset("""car laptop kit cover graphic building cutting mask extra slip natural fast wireless over
+适用 加大 无线 跑步 汽车 电脑 印花 伸展 登山 超细 拼装 头戴式 城堡""".split())
+
+
+def _mine_category_nouns(v: Vocabulary, rows: list[int], titles: list[list[int]],
+                         labels: list[tuple[str, int, list[tuple[str, str]]]], names: list[str],
+                         leaf_ids: dict[str, int]) -> None:
+    """Product nouns of one language's titles ("earbuds", "boots", "面霜") become aliases of the leaf category
+    whose titles hold them, unless they already name something else or are common words."""
+    from daogou.search.typos import COMMON_WORDS
+    leaf_of = {i: leaf for leaf, i in leaf_ids.items()}
+    parts = {w for a in (*v.attributes, *v.brands) for w in a.split()} | {w for a in v.attributes for w in _cut(a)}
+    cjk_values = [a for a in (*v.attributes, *v.brands) if _CJK_RE.search(a)]
+    per_leaf: Counter = Counter(labels[r][1] for r in rows)
+    df: Counter = Counter()
+    in_leaf: dict[int, Counter] = defaultdict(Counter)
+    for row, ids in zip(rows, titles):
+        leaf = labels[row][1]
+        for t in set(ids):
+            df[t] += 1
+            in_leaf[t][leaf] += 1
+    for t, total in df.items():
+        if total < NOUN_SUPPORT:
+            continue
+        leaf, count = in_leaf[t].most_common(1)[0]
+        alias = names[t]
+        if count < NOUN_SUPPORT or count / total < NOUN_PRECISION or count / per_leaf[leaf] < NOUN_COVERAGE:
+            continue
+        if not leaf_of.get(leaf) or alias in COMMON_WORDS or alias in NOT_NOUNS or weak_alias(alias) or any(c.isdigit() for c in alias) \
+                or (alias.isascii() and len(alias) < 3) or len(alias) < 2:
+            continue
+        if alias in v.brands or alias in v.categories or alias in v.attributes or _swallows(v, alias, leaf_of[leaf]):
+            continue
+        if alias in parts or (_CJK_RE.search(alias) and any(alias in a for a in cjk_values)):
+            continue  # a piece of a value or brand ("steel" of stainless steel, 尿酸 of 玻尿酸) names no category
+        _add(v.categories, alias, leaf_of[leaf])
+        v.mined.add(("category", alias))
+
+
 class _Ids(dict):
     """n-gram → id, a new id for each new n-gram."""
 
@@ -210,4 +253,7 @@ def build(products: list[Product]) -> Vocabulary:
         s = _singular(alias)
         if s and s not in v.categories and s not in v.brands and s not in v.attributes:
             v.categories[s] = set(v.categories[alias])
+    for rows, titles, fulls in corpora.values():
+        _mine_category_nouns(v, rows, titles, labels, names, leaf_ids)
+    v.known_words = frozenset(n for n in names if n.isascii() and n.isalpha())
     return v

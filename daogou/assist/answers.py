@@ -1,0 +1,180 @@
+"""Answers to a question about one product, from its attributes: "is it waterproof?" → "Yes — it is waterproof."
+
+A question names attribute keys ("what sizes", "多大容量", "battery life") or values of the store ("is it leather?",
+"防水吗", "in red?"). Each is looked up in the product's attributes: a value asked about is confirmed or denied
+with the product's own value, a key asked about is answered with its value, and a key the product does not have
+is answered honestly ("The listing doesn't say …") with a suggestion. Pure: no I/O, no models.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from daogou.catalog.models import Product
+from daogou.search.normalize import normalise_query
+from daogou.search.vocab import BOOLEAN_WORDS, Vocabulary, is_cjk
+
+# Words for common attribute keys, in English and Chinese; a store's own keys are also found by their names.
+KEY_WORDS: dict[str, str] = {
+    "color": r"colou?rs?|shades?|颜色|什么色|啥色|几个色|色系",
+    "material": r"material|made (?:of|from|out of)|fabric|what is it made|materials|材质|材料|面料|什么做的|啥做的|"
+                r"什么材|成分",
+    "size": r"\bsizes?\b|how big|dimensions?|fit me|ml\b|how much (?:liquid|product)|尺码|尺寸|大小|多大|几码|多少码|"
+            r"码数|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
+    "waterproof": r"water ?proof|water-proof|rain|wet|防水|下雨|淋雨|怕水",
+    "noise_cancelling": r"noise|anc\b|cancell?ing|降噪|隔音|噪音",
+    "battery": r"battery|batteries|last on a charge|playtime|hours? of|续航|电池|电量|用多久",
+    "capacity": r"capacity|litres?|liters?|how much (?:can it|does it) (?:hold|fit)|how many l\b|容量|多少升|几升|装得下|"
+                r"能装",
+    "power": r"watts?|wattage|power|how fast|fast charg|功率|多少瓦|几瓦|快充|充电速度",
+    "ports": r"ports?|how many (?:devices|things|plugs)|几口|几个口|接口|多少个口|几个接口|口的",
+    "age": r"\bage\b|ages|how old|years? old|suitable for (?:kids|children)|年龄|几岁|多大的孩子|适合多大",
+    "storage": r"storage|how much space|\bgb\b|存储|内存多大|多少g|容量多大",
+    "ram": r"\bram\b|memory|运行内存|运存",
+    "pieces": r"pieces|pcs|how many (?:bricks|parts|blocks)|几件|多少片|几片|多少块|件套",
+    "skin_type": r"skin(?: type)?|肤质|什么皮肤|适合.{0,4}皮|干皮|油皮|敏感肌",
+    "hair_type": r"hair(?: type)?|发质|什么头发",
+    "fit": r"\bfit\b|cut|修身|宽松|版型",
+    "sleeve": r"sleeves?|袖",
+    "length": r"length|how long is|mini|midi|maxi|长度|多长|裙长",
+    "cushioning": r"cushion(?:ing|ed)?|缓震|减震",
+    "grip": r"grip|slip|防滑|打滑",
+    "pack": r"how many pairs|pairs?|pack|几双|多少双|装",
+    "height": r"height|ankle|crew|筒|高度",
+    "feature": r"feature|shockproof|magnetic|防摔|磁吸|功能",
+    "dishwasher_safe": r"dishwasher|洗碗机",
+}
+_KEY_RE = {k: re.compile(p, re.I) for k, p in KEY_WORDS.items()}
+KEY_NAMES_ZH = {"color": "颜色", "material": "材质", "size": "尺码/规格", "waterproof": "防水", "noise_cancelling": "主动降噪",
+                "battery": "续航", "capacity": "容量", "power": "功率", "ports": "接口数", "age": "适用年龄",
+                "storage": "存储", "ram": "运行内存", "pieces": "件数", "skin_type": "适用肤质", "hair_type": "适用发质",
+                "fit": "版型", "sleeve": "袖长", "length": "长度", "cushioning": "缓震", "grip": "防滑",
+                "pack": "装数", "height": "袜筒", "feature": "特点", "dishwasher_safe": "可用洗碗机清洗"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    product_id: str
+    key: str
+    value: str | None     # the product's value; None: the listing does not say
+    asked: str | None     # the value the question asked about ("is it leather?" → "leather"), if any
+    verdict: str          # "yes" | "no" | "value" | "unknown"
+    text: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def asked(message: str, vocab: Vocabulary) -> tuple[list[str], list[tuple[str, str]]]:
+    """(attribute keys named, (key, value) pairs named) in a question."""
+    text = normalise_query(message)
+    low = text.lower()
+    values = []
+    for c in vocab.find(text):
+        if c.kind == "attribute" and not c.weak:
+            values += [kv for kv in c.values if kv[0] not in ("size",)]
+    keys = [k for k, rx in _KEY_RE.items() if rx.search(low)]
+    for key in vocab.key_values:
+        name = key.replace("_", " ").lower()
+        if key not in keys and len(name) >= 3 and re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", low):
+            keys.append(key)
+    valued = {k for k, _ in values}
+    return [k for k in keys if k not in valued], values
+
+
+def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list[Answer]:
+    """What the product's attributes say to the question (empty when it names no attribute)."""
+    keys, values = asked(message, vocab)
+    attrs = {str(k): v for k, v in (product.attributes or {}).items()}
+    out: list[Answer] = []
+    seen: set[str] = set()
+    for key, value in values:
+        if key in seen:
+            continue
+        seen.add(key)
+        have = _value(attrs.get(key))
+        if have is None:
+            out.append(Answer(product.id, key, None, value, "unknown", _unknown(key, value, vocab, lang)))
+        else:
+            yes = have.lower() == value.lower()
+            out.append(Answer(product.id, key, have, value, "yes" if yes else "no",
+                              _confirm(key, have, value, yes, vocab, lang)))
+    for key in keys:
+        if key in seen:
+            continue
+        seen.add(key)
+        have = _value(attrs.get(key))
+        if have is None:
+            out.append(Answer(product.id, key, None, None, "unknown", _unknown(key, None, vocab, lang)))
+        else:
+            boolean = have.lower() in BOOLEAN_WORDS
+            verdict = ("yes" if have.lower() in ("yes", "true", "y", "1") else "no") if boolean else "value"
+            out.append(Answer(product.id, key, have, None, verdict, _state(key, have, vocab, lang)))
+    return out
+
+
+def text_of(answers: list[Answer], lang: str) -> str:
+    return ("" if lang == "zh" else " ").join(a.text for a in answers)
+
+
+# ---------------------------------------------------------------- wording
+
+def _value(v: object) -> str | None:
+    if v is None or isinstance(v, (dict, list)) or str(v).strip() == "":
+        return None
+    return str(v)
+
+
+def key_name(key: str, lang: str) -> str:
+    return KEY_NAMES_ZH.get(key, key.replace("_", " ")) if lang == "zh" else key.replace("_", " ")
+
+
+def value_name(key: str, value: str, vocab: Vocabulary, lang: str) -> str:
+    """The store's own word for a value in ``lang`` (红色 for color=red, 网布 for material=mesh)."""
+    if lang != "zh":
+        return value
+    names = [a for a in vocab.aliases_of("attribute", (key, value)) if any(is_cjk(c) for c in a)]
+    return min(names, key=len) if names else value
+
+
+def _confirm(key: str, have: str, asked_value: str, yes: bool, vocab: Vocabulary, lang: str) -> str:
+    boolean = have.lower() in BOOLEAN_WORDS
+    if boolean:
+        return _boolean(key, have.lower() in ("yes", "true", "y", "1"), vocab, lang)
+    if lang == "zh":
+        said = value_name(key, have, vocab, lang)
+        return f"是的，{key_name(key, lang)}是{said}。" if yes else \
+            f"不是，它的{key_name(key, lang)}是{said}，不是{value_name(key, asked_value, vocab, lang)}。"
+    return f"Yes — its {key_name(key, lang)} is {have}." if yes else \
+        f"No — its {key_name(key, lang)} is {have}, not {asked_value}."
+
+
+def _boolean(key: str, yes: bool, vocab: Vocabulary, lang: str) -> str:
+    if lang == "zh":
+        name = value_name(key, "yes", vocab, lang)
+        name = name if name != "yes" else KEY_NAMES_ZH.get(key, key)
+        return f"是的，这款{name}。" if yes else f"不，这款不{name}（{KEY_NAMES_ZH.get(key, name)}：否）。"
+    name = key.replace("_", " ")
+    return f"Yes — it is {name}." if yes else f"No — it is not {name} ({name}: no)."
+
+
+def _state(key: str, have: str, vocab: Vocabulary, lang: str) -> str:
+    if have.lower() in BOOLEAN_WORDS:
+        return _boolean(key, have.lower() in ("yes", "true", "y", "1"), vocab, lang)
+    if lang == "zh":
+        return f"{key_name(key, lang)}：{value_name(key, have, vocab, lang)}。"
+    return f"{key_name(key, lang).capitalize()}: {have}."
+
+
+def _unknown(key: str, asked_value: str | None, vocab: Vocabulary, lang: str) -> str:
+    boolean = asked_value is not None and asked_value.lower() in BOOLEAN_WORDS
+    if lang == "zh":
+        name = value_name(key, "yes", vocab, lang) if boolean else ""
+        name = name if name and name != "yes" else KEY_NAMES_ZH.get(key, key)
+        what = f"是否{name}" if boolean else (f"是否是{value_name(key, asked_value, vocab, lang)}" if asked_value
+                                          else key_name(key, lang))
+        return f"商品信息里没有写{what}，可以咨询商家，或者让我找标明这一点的商品。"
+    name = key.replace("_", " ")
+    what = f"whether it is {name}" if boolean else f"whether it is {asked_value}" if asked_value else f"its {name}"
+    return f"The listing doesn't state {what}. You could ask the seller, or I can look for ones that state it."

@@ -1,0 +1,86 @@
+"""Words for things: groups of words shoppers use for the same kind of product or value, in English and 中文.
+
+A group takes effect in a store only through a word of it that the store's own vocabulary already knows (its
+anchor, see :meth:`Vocabulary.add_synonyms`): "rucksack" reaches the category whose products say "backpack", and
+in a store without backpacks the group does nothing. A store adds or overrides groups in ``HOME/synonyms.txt``
+(same format: one group per line, words separated by ``|``, ``#`` starts a comment); its groups are applied
+first, so they win.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daogou.errors import ValidationError
+
+BUILT_IN = """
+# footwear
+running shoes | running shoe | runners | sneakers | sneaker | trainers | trainer | jogging shoes | joggers shoes | running sneakers | 跑步鞋 | 慢跑鞋 | 运动鞋 | 跑步的鞋
+hiking boots | hiking shoes | hiking boot | trekking shoes | trekking boots | hikers | walking boots | trail shoes | outdoor shoes | boots | 登山靴 | 登山鞋 | 徒步鞋 | 户外鞋 | 爬山鞋 | 徒步靴
+# clothing
+dress | dresses | frock | frocks | sundress | sundresses | gown | 连衣裙 | 裙子 | 长裙 | 短裙 | 碎花裙 | 裙
+t-shirt | t-shirts | tshirt | tshirts | tee | tees | tee shirt | polo | polos | 短袖 | 体恤 | t恤衫 | t恤 | 半袖
+socks | sock | ankle socks | 袜子 | 袜 | 船袜 | 长筒袜 | 短袜
+# electronics
+phone | phones | smartphone | smartphones | cellphone | cellphones | cell phone | mobile phone | mobile | mobiles | handset | 手机 | 智能手机
+phone case | phone cases | phone cover | phone covers | case for my phone | phone shell | 手机壳 | 保护壳 | 手机套 | 保护套 | 手机保护壳
+headphones | headphone | earbuds | earbud | earphones | earphone | headset | headsets | cans | buds | ear buds | airpods | 耳机 | 耳麦 | 蓝牙耳机 | 耳塞 | 降噪耳机 | 无线耳机
+charger | chargers | charging brick | wall charger | wall plug | power adapter | charging adapter | usb charger | usb-c charger | plug charger | 充电器 | 充电头 | 快充头 | 充电插头 | 插头
+# home
+kitchen | cookware | kitchenware | pots and pans | 厨房用品 | 厨具 | 厨房
+frying pan | skillet | wok | pan | 炒锅 | 平底锅 | 煎锅 | 锅
+knife set | knives | kitchen knives | chef knife | 刀具套装 | 菜刀 | 刀具
+cutting board | chopping board | 砧板 | 菜板
+insulated bottle | thermos | water bottle | vacuum flask | flask | tumbler | 保温杯 | 保温瓶 | 水杯
+bedding | bed sheets | bedsheets | sheets | bed linen | linens | 床上用品 | 床品 | 四件套 | 床单
+duvet cover set | duvet | duvet cover | comforter | quilt | 被套 | 被子 | 被罩
+pillow | pillows | 枕头 | 枕芯
+blanket | throw | throw blanket | blankets | 毛毯 | 毯子 | 盖毯
+# beauty
+skincare | skin care | moisturiser | moisturizer | moisturisers | moisturizers | lotion | face lotion | 护肤品 | 护肤 | 乳液 | 保湿霜 | 保湿乳
+face cream | facial cream | night cream | day cream | 面霜
+serum | face serum | essence | 精华液 | 精华
+cleanser | face wash | facial cleanser | 洁面乳 | 洗面奶
+toner | 爽肤水 | 化妆水
+hair care | haircare | 洗护发 | 护发
+shampoo | shampoos | 洗发水 | 洗发露 | 洗头膏
+conditioner | 护发素
+# sports, bags, toys
+yoga | 瑜伽用品 | 瑜伽 | 瑜珈
+yoga mat | yoga mats | exercise mat | 瑜伽垫 | 瑜珈垫
+backpack | backpacks | rucksack | rucksacks | knapsack | daypack | day pack | schoolbag | school bag | bookbag | book bag | 双肩包 | 背包 | 书包 | 旅行包 | 双肩背包
+building blocks | building block | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
+# values
+waterproof | water proof | water-proof | rainproof | 防水
+noise cancelling | noise canceling | noise-cancelling | noise-canceling | anc | 主动降噪 | 降噪
+grey | gray | 灰色 | 灰
+leather | 真皮 | 皮质 | 皮的
+"""
+
+
+def parse_groups(text: str, where: str = "synonyms") -> list[list[str]]:
+    """Groups from the file format (one group per line, ``|`` between words, ``#`` comments)."""
+    groups = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = [w.strip() for w in line.split("|") if w.strip()]
+        if len(words) < 2:
+            raise ValidationError(f"{where}:{number}", "a group needs at least two words separated by |")
+        groups.append(words)
+    return groups
+
+
+def store_groups(path: Path) -> list[list[str]]:
+    """A store's own groups (``HOME/synonyms.txt``), or none when the file does not exist."""
+    if not path.exists():
+        return []
+    try:
+        return parse_groups(path.read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError:
+        raise ValidationError(str(path), "not valid UTF-8") from None
+
+
+def built_in_groups() -> list[list[str]]:
+    return parse_groups(BUILT_IN, "built-in synonyms")

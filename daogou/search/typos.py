@@ -1,0 +1,151 @@
+"""Typos of the store's own words, fixed before the query is read.
+
+- A Latin word the store never uses (not in its texts, not a common English word) is read as the store's word at
+  the smallest Damerau–Levenshtein distance (1 for words of 4–6 letters, 2 from 7 letters up) when exactly one
+  word is that close: "hedphones" → "headphones", "lumra" → "lumora", "runnign" → "running".
+- Chinese characters that sound like one of the store's Chinese words (same toneless pinyin, same length) and are
+  not that word are read as it: 飞成 → 飞骋, 耳几 → 耳机, 素金 → 素锦. pinyin comes from pypinyin.
+
+Distances come from rapidfuzz.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from daogou.search.vocab import Vocabulary, is_cjk
+
+COMMON_WORDS = frozenset("""
+a about above after again all also am an and any anything are around as at away back bad be because been before
+being below best better between big bit both but buy by can cannot cant could cheap cheaper cheapest color colour
+colors colours come cost costs could day did do does doing done dont down each either else even ever every
+expensive few find fine first for free from get gets getting gift give go going gone good got great had has have
+having he her here high him his how i if in into is it its just keep kind kinds last least less let like little
+long look looking lot low made make many max maybe me min more most much must my need needs new next nice no none
+nor not nothing now of off old on one ones only or other others our out over own pair pick please plus price
+prices pricey really right same say see seen she should show similar size sizes small so some something
+something soon still stuff such sure take than thank thanks that the their them then there these they thing
+things think this those though through to too top total try two under up upto us use used very want wanted wants
+was way we well were what when where which while who why will wish with within without work would yes yet you
+your yours also around budget spend spending pay paying tops ish roughly approximately approx somewhere range
+instead actually rather prefer preferably kinda sorta gonna wanna gotta tryna lemme gimme hey hello hi thx pls plz
+okay ok alright cool just really super quite pretty nope yeah yep hmm umm uh maybe perhaps probably anyone
+someone everyone mom mum dad wife husband son daughter sister brother kid kids friend friends girlfriend
+boyfriend baby birthday christmas present presents gifts help suggest recommend recommendation recommendations
+options option another else something anything cheap cheaper priced pricier premium quality decent comfy
+comfortable nice cute pretty light heavy warm cool hot cold summer winter spring autumn fall rain rainy daily
+work office school travel trip gym home house room bed kitchen everyday casual formal party wedding women woman
+men man kids girls boys ladies mens womens unisex adult adults teen teens toddler old year years month months
+week weeks today tomorrow now asap fast quick quickly free shipping delivery deliver stock available
+""".split())
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]", re.I)
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
+    """(text with typos of the store's words fixed, {what was written: what it was read as})."""
+    fixed: dict[str, str] = {}
+    index = _index(vocab)
+    if index is None:
+        return text, fixed
+    words, pinyin_map = index
+
+    def latin(m: re.Match) -> str:
+        w = m.group()
+        low = w.lower()
+        if len(low) < 4 or low in COMMON_WORDS or low in vocab.known_words or _known(vocab, low):
+            return w
+        best = _closest(low, words)
+        if best is None:
+            return w
+        fixed[w] = best
+        return best
+    text = _WORD.sub(latin, text)
+    if pinyin_map and any(is_cjk(c) for c in text):
+        text = _CJK_RUN.sub(lambda m: _pinyin_fix(m.group(), vocab, pinyin_map, fixed), text)
+    return text, fixed
+
+
+def _known(vocab: Vocabulary, word: str) -> bool:
+    return word in vocab.categories or word in vocab.brands or word in vocab.attributes
+
+
+def _closest(word: str, words: tuple[str, ...]) -> str | None:
+    from rapidfuzz.distance import OSA
+    from rapidfuzz.process import extract
+    limit = 1 if len(word) <= 6 else 2
+    found = extract(word, words, scorer=OSA.distance, score_cutoff=limit, limit=4)
+    if not found:
+        return None
+    best = min(d for _, d, _ in found)
+    top = [w for w, d, _ in found if d == best]
+    if len(top) != 1 or abs(len(top[0]) - len(word)) > limit:
+        return None
+    return top[0]
+
+
+def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], str], fixed: dict[str, str]) -> str:
+    """Replace windows of ``run`` that sound like one of the store's Chinese words (longest first) and do not
+    overlap a word of the store already there."""
+    from pypinyin import lazy_pinyin
+    sounds = lazy_pinyin(run)
+    if len(sounds) != len(run):
+        return run
+    taken = bytearray(len(run))
+    for c in vocab.candidates(run):
+        taken[c.start:c.end] = b"\x01" * (c.end - c.start)
+    out, i = [], 0
+    while i < len(run):
+        for n in (4, 3, 2):
+            window = run[i:i + n]
+            if len(window) < n or any(taken[i:i + n]):
+                continue
+            alias = pinyin_map.get(tuple(sounds[i:i + n]))
+            if alias is not None and alias != window:
+                fixed[window] = alias
+                out.append(alias)
+                i += n
+                break
+        else:
+            out.append(run[i])
+            i += 1
+    return "".join(out)
+
+
+def _index(vocab: Vocabulary) -> tuple[tuple[str, ...], dict[tuple[str, ...], str]] | None:
+    """(the store's Latin words to correct towards, toneless pinyin of its Chinese words → the word), kept on the
+    vocabulary and rebuilt when its tables grow."""
+    size = len(vocab.categories) + len(vocab.brands) + len(vocab.attributes)
+    got = vocab.__dict__.get("_typo_index")
+    if got is None or got[0] != size:
+        got = (size, _build(tuple(vocab.categories), tuple(vocab.brands), tuple(vocab.attributes)))
+        vocab.__dict__["_typo_index"] = got
+    return got[1]
+
+
+@lru_cache(maxsize=8)
+def _build(categories: tuple[str, ...], brands: tuple[str, ...], attributes: tuple[str, ...]):
+    latin, cjk = set(), {}
+    for alias in (*categories, *brands, *attributes):
+        for w in alias.split():
+            if w.isascii() and w.isalpha() and len(w) >= 4 and w not in COMMON_WORDS:
+                latin.add(w)
+        if 2 <= len(alias) <= 4 and all(is_cjk(c) for c in alias):
+            cjk.setdefault(alias, None)
+    pinyin_map: dict[tuple[str, ...], str] = {}
+    if cjk:
+        try:
+            from pypinyin import lazy_pinyin
+        except ImportError:  # pragma: no cover - a dependency; without it only Latin typos are fixed
+            lazy_pinyin = None
+        if lazy_pinyin is not None:
+            ambiguous = set()
+            for alias in cjk:
+                sound = tuple(lazy_pinyin(alias))
+                if sound in pinyin_map and pinyin_map[sound] != alias:
+                    ambiguous.add(sound)
+                pinyin_map[sound] = alias
+            for sound in ambiguous:
+                pinyin_map.pop(sound)
+    return tuple(sorted(latin)), pinyin_map
