@@ -62,6 +62,22 @@ def clean(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).translate(_PUNCT).split())
 
 
+_ISH = re.compile(r"(?<![a-zA-Z0-9.])(\d+(?:\.\d+)?k?)\s?-?ish(?![a-z])", re.I)
+_RANGE_UNIT = re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s*(?:to|-|or)\s*(\d+)\s*(hundred|thousand|k)(?![a-z])", re.I)
+# Units written many ways → one spelling (the store's values are then found by the vocabulary): 30 litres → 30L.
+_UNITS = (
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+(?:\.\d+)?)\s?(?:l|ltr|litres?|liters?|升)(?![a-z])", re.I), r"\1L"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:gb|gigs?|gigabytes?|g)(?![a-z])", re.I), r"\1GB"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:w|watts?|瓦)(?![a-z])", re.I), r"\1W"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d\.\d)\s?(?:inch(?:es)?|in|寸|英寸|\"|''|”)(?![a-z])", re.I), '\\1"'),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:pieces|pcs|片|块积木|颗粒|粒)(?![a-z])", re.I), r"\1 pcs"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:hours?|hrs?|h|小时)(?![a-z])", re.I), r"\1h"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:years? old|yrs?|y/o|yo|岁)\s?(?:and up|and over|\+|以上|及以上|plus)", re.I),
+     r"\1+"),
+    (re.compile(r"(?:ages?|for)\s(\d+)\s?(?:and up|and over|plus|\+)", re.I), r"age \1+"),
+)
+
+
 def normalise_query(text: str) -> str:
     """The canonical form of a shopper's message (see the module's description)."""
     text = clean(text)
@@ -69,8 +85,18 @@ def normalise_query(text: str) -> str:
         text = chinese_numerals(text)
     if re.search(r"hundred|thousand|grand|bucks|dollars?|yuan|kuai|quid|euros?|pounds?|under|below|about|around|max",
                  text, re.I):
+        text = _RANGE_UNIT.sub(lambda m: _range_unit(m), text)
         text = english_numbers(text)
+    text = _ISH.sub(r"~\1", text)
+    if any(c.isdigit() for c in text):
+        for pattern, repl in _UNITS:
+            text = pattern.sub(repl, text)
     return text
+
+
+def _range_unit(m: re.Match) -> str:
+    mul = {"hundred": 100, "thousand": 1000, "k": 1000}[m.group(3).lower()]
+    return f"{int(m.group(1)) * mul}-{int(m.group(2)) * mul}"
 
 
 def cn_value(run: str) -> int | None:
@@ -99,7 +125,14 @@ def cn_value(run: str) -> int | None:
     return total + section
 
 
+_CN_BARE_UNIT = re.compile(r"(?<![零一二两三四五六七八九十百千万\d])([百千万])(?=元|块)")  # 百元以内 → 100元以内
+_CN_COUNT = re.compile(r"(?<![零一二两三四五六七八九十百千万\d])([一二两三四五六七八九单双])(?=个?口|孔|岁|码|寸|升|片|小时|双装)")
+_COUNT = {**_DIGIT, "单": 1, "双": 2}
+
+
 def chinese_numerals(text: str) -> str:
+    text = _CN_BARE_UNIT.sub(lambda m: str(_UNIT.get(m.group(1)) or _BIG[m.group(1)]), text)
+    text = _CN_COUNT.sub(lambda m: str(_COUNT[m.group(1)]), text)
     text = _CN_ABOUT.sub(lambda m: f"~{cn_value(_one(m.group('num') or m.group('num2')))}", text)
     text = _CN_PAIR.sub(lambda m: f"{_DIGIT[m.group(1)] * _UNIT_VALUE(m.group(3))}-"
                                   f"{_DIGIT[m.group(2)] * _UNIT_VALUE(m.group(3))}", text)

@@ -47,19 +47,21 @@ def _amount(tag: str) -> str:
 
 
 _A, _B = _amount("a"), _amount("b")
-_FREE = r"(?<![a-z0-9.$¥€£])(?<!\d,)"  # an amount that starts a pattern is not the tail of a word or number
+_FREE = r"(?<![a-z0-9$¥€£])(?<!\d,)(?<!\d\.)"  # an amount that starts a pattern is not the tail of a word or number
 _EN_LEAD = r"(?<![a-z])(?:(?:price[ds]?|costs?|costing|priced at|for)\s+)?"  # "priced under 80" loses "priced"
 _ZH_LEAD = r"(?:(?:价格|价钱|价位|售价|预算|花费|花)\s?)?(?:在|是|为|控制在|就)?\s?"
 _EN_MAX = (r"nothing (?:over|above|more than|higher than|pricier than)|not (?:over|above|more than|higher than)|"
            r"no (?:more|higher|pricier) than|(?:can'?t|cannot|can not|won'?t|wont|don'?t want to|do not want to|"
            r"not willing to|not gonna|unwilling to|dont want to) (?:spend|pay|go) (?:more than|over|above|beyond|"
            r"past)|(?:spend(?:ing)?|pay(?:ing)?) (?:up to|at most|max(?:imum)?|no more than|under|less than)|"
-           r"under|below|beneath|less than|cheaper than|lower than|up to|upto|max(?:imum)?\.?|at most|"
+           r"under|below|beneath|(?<!no )(?<!not )less than|cheaper than|lower than|up to|upto|max(?:imum)?\.?|"
+           r"at most|"
            r"within|sub-?|capped at|cap(?:ped)? (?:of|at)|price cap(?: of| is)?|limit(?: of| is)?|"
            r"(?:my |the |a )?budget(?:'s| of| is| was|:| up to)?|i (?:only )?have|i'?ve (?:only )?got|<=?|≤")
 _EN_MAX_AFTER = (r"or less|or under|or below|or cheaper|or lower|and under|and below|and less|max(?:imum)?|at most|"
                  r"tops|top|at the most|(?:is |as )?(?:my |the )?(?:max|limit|budget|ceiling|cap)|budget|limit")
-_ZH_MAX = (r"不超过|不高于|不要超过|别超过|不能超过|不可以超过|不想超过|不得超过|不要高于|别高于|不要贵于|低于|少于|小于|不到|最多|最高|"
+_ZH_MAX = (r"不超过|不高于|不要超过|别超过|不能超过|不可以超过|不想超过|不得超过|不要高于|别高于|不要贵于|(?<!不)低于|(?<!不)少于|小于|"
+           r"不到|最多|最高|"
            r"顶多|至多|封顶|上限(?:是|为)?|预算(?:是|在|为|只有|就|控制在|不超过)?|控制在|只有|就")
 _ZH_MAX_AFTER = r"以内|以下|之内|内|封顶|为上限|是上限|顶天|左右以内|最多|上限|块以内|以内的"
 _EN_MIN = (r"over|above|more than|greater than|higher than|at least|min(?:imum)?|starting (?:at|from)|from|"
@@ -93,15 +95,18 @@ _SORTS = (
                              r"最便宜的?|(?<!不)便宜(?:一)?点的?|(?<!不)便宜些的?|(?<!不)便宜的|价格最低的?|最低价的?|(?:价格)?从低到高|不贵的?|"
                              r"最实惠的?|实惠(?:点|一点|些)?的?|平价的?|划算的?|低价的?|白菜价的?|(?<!不)便宜")),
     ("price_desc", re.compile(r"(?<![a-z])(?:most expensive|priciest|highest[ -]priced?|(?:price )?high to low|"
-                              r"high[ -]end|premium|top[ -]of[ -]the[ -]line|top[ -]end|luxury|luxurious|"
+                              r"high[ -]end|premium|(?:pricey|pricier|expensive) (?:ones? )?first|top[ -]of[ -]the[ -]line|top[ -]end|luxury|luxurious|"
                               r"expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的|高端的?|"
                               r"高档的?|奢华的?|顶配的?")),
 )
 _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|without|except(?: for)?|excluding|exclude|other than|"
-                      r"anything but|but not|nor)(?:\s+(?:the|any|a|an))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|"
-                      r"除了|别|非)(?:要|买|用|是|那种|这种)?)\s*$")
+                      r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want)"
+                      r"(?:\s+(?:the|any|a|an))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
+                      r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
+_NEG_AFTER = re.compile(r"\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?)|"
+                        r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded)(?![a-z])", re.I)
 _SIZE_BEFORE = ("size", "尺码", "码数", "鞋码", "尺寸")
 _SIZE_AFTER = ("码", "号", "size")
 _EDGE_JUNK = re.compile(r"^[\s的,，.。;；:：!！?？、/-]+|[\s的,，.。;；:：!！?？、/-]+$")
@@ -289,6 +294,7 @@ def _key_words(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Words naming ``key`` before / after a value ("size 42", "42码", "dry hair" for hair_type)."""
     name = key.replace("_", " ").lower()
     words = (name, *(w for w in name.split() if len(w) >= 3 and w != name))
+    words += tuple(w[:-1] for w in words if w.endswith("s") and len(w) > 3)  # "3 port" names ports
     if "size" in name or "尺码" in name:
         return (*words, *_SIZE_BEFORE), (*words, *_SIZE_AFTER)
     return words, words
@@ -304,10 +310,12 @@ def _key_named(view: str, c: VocabMatch, key: str) -> bool:
 
 
 def _keyed(view: str, c: VocabMatch) -> VocabMatch | None:
-    """A weak value ("42", "M") is kept only with its key named next to it; others pass unchanged."""
+    """A weak value ("42", "M") is kept only with its key named next to it, or written exactly as the store writes
+    it when that has a sign in it ("8+", '6.7"'); others pass unchanged."""
     if not c.weak:
         return c
-    keep = tuple((k, v) for k, v in c.values if _key_named(view, c, k))
+    keep = tuple((k, v) for k, v in c.values if _key_named(view, c, k)
+                 or (not v.isalnum() and view[c.start:c.start + len(v)] == v.lower()))
     return VocabMatch(c.start, c.end, c.alias, c.kind, values=keep, weak=True) if keep else None
 
 
@@ -329,9 +337,15 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery) -> set[str]:
     view = work.view()
     matches = vocab.find(view, keep=lambda c: _keyed(view, c))
     prev_end, prev_neg, negated_paths, values = 0, False, set(), []
+    matches = _heads(view, matches)
+    prev_kind = ""
     for c in matches:
         cue = _negation_start(view, prev_end, c.start)
-        neg = cue is not None or (prev_neg and bool(_CONJ.match(view[prev_end:c.start])))
+        neg = cue is not None or (prev_neg and c.kind == prev_kind and bool(_CONJ.match(view[prev_end:c.start])))
+        after = _NEG_AFTER.match(view, c.end) if c.kind == "brand" and not neg else None
+        if after:  # "Lunasoft的就不要了", "Korvo is a no-go"
+            neg = True
+            work.take(c.start, after.end())
         if neg:
             tail = _AFTER_NEG.match(view, c.end)
             work.take(prev_end if cue is None else cue, tail.end() if tail else c.end)
@@ -348,11 +362,32 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery) -> set[str]:
             _note(pq, f"category {' | '.join(c.paths)} from {said!r}")
         else:
             values.append((c, neg, said))
-        prev_end, prev_neg = c.end, neg
+        prev_end, prev_neg, prev_kind = c.end, neg, c.kind
     pq.categories = [p for p in pq.categories if not any(q.startswith(p + " > ") for q in pq.categories)]
     for c, neg, said in values:
         _attribute(vocab, pq, view, c, neg, said)
     return negated_paths
+
+
+_FOR = re.compile(r"(?:(?<![a-z])(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
+                  r"our))?|适用于?|适合|配|给)\s*$")
+
+
+def _heads(view: str, matches: list[VocabMatch]) -> list[VocabMatch]:
+    """Of categories named together, the one the shopper wants: in "running socks", "hiking backpack", "跑步袜" the
+    last is the thing and the first describes it; in "case for my phone" the one after "for" is what it is for."""
+    cats = [c for c in matches if c.kind == "category"]
+    if len(cats) < 2:
+        return matches
+    drop = set()
+    for a, b in zip(cats, cats[1:]):
+        gap = view[a.end:b.start]
+        if not gap.strip(" -") and not set(a.paths) & set(b.paths):
+            drop.add(id(a))
+    for c in cats:
+        if id(c) not in drop and _FOR.search(view[:c.start]) and any(id(o) not in drop and o is not c for o in cats):
+            drop.add(id(c))
+    return [c for c in matches if id(c) not in drop]
 
 
 def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg: bool, said: str) -> None:

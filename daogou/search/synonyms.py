@@ -4,7 +4,8 @@ A group takes effect in a store only through a word of it that the store's own v
 anchor, see :meth:`Vocabulary.add_synonyms`): "rucksack" reaches the category whose products say "backpack", and
 in a store without backpacks the group does nothing. A store adds or overrides groups in ``HOME/synonyms.txt``
 (same format: one group per line, words separated by ``|``, ``#`` starts a comment); its groups are applied
-first, so they win.
+first, so they win. Words after a ``>`` name what the group's things are a kind of: when none of the group's own
+words names a category of the store, the first of those that does is the anchor ("thermos | 保温杯 > kitchen").
 """
 
 from __future__ import annotations
@@ -14,24 +15,33 @@ from pathlib import Path
 from daogou.errors import ValidationError
 
 BUILT_IN = """
+# top levels
+shoes | footwear | 鞋子 | 鞋类
+clothing | clothes | apparel | garments | outfit | 衣服 | 服装 | 服饰
+electronics | gadgets | tech | devices | 数码 | 数码产品 | 电子产品
+home | homeware | household | home goods | 家居 | 家居用品 | 居家
+beauty | cosmetics | beauty products | 美妆 | 化妆品 | 美容
+sports | sport | sporting goods | sports gear | fitness | 运动 | 运动用品 | 健身
+bags | luggage | 箱包 | 包包
+toys | toy | 玩具
 # footwear
 running shoes | running shoe | runners | sneakers | sneaker | trainers | trainer | jogging shoes | joggers shoes | running sneakers | 跑步鞋 | 慢跑鞋 | 运动鞋 | 跑步的鞋
 hiking boots | hiking shoes | hiking boot | trekking shoes | trekking boots | hikers | walking boots | trail shoes | outdoor shoes | boots | 登山靴 | 登山鞋 | 徒步鞋 | 户外鞋 | 爬山鞋 | 徒步靴
 # clothing
 dress | dresses | frock | frocks | sundress | sundresses | gown | 连衣裙 | 裙子 | 长裙 | 短裙 | 碎花裙 | 裙
 t-shirt | t-shirts | tshirt | tshirts | tee | tees | tee shirt | polo | polos | 短袖 | 体恤 | t恤衫 | t恤 | 半袖
-socks | sock | ankle socks | 袜子 | 袜 | 船袜 | 长筒袜 | 短袜
+socks | sock | sox | 袜子 | 袜 | 船袜 | 长筒袜 | 短袜
 # electronics
 phone | phones | smartphone | smartphones | cellphone | cellphones | cell phone | mobile phone | mobile | mobiles | handset | 手机 | 智能手机
 phone case | phone cases | phone cover | phone covers | case for my phone | phone shell | 手机壳 | 保护壳 | 手机套 | 保护套 | 手机保护壳
-headphones | headphone | earbuds | earbud | earphones | earphone | headset | headsets | cans | buds | ear buds | airpods | 耳机 | 耳麦 | 蓝牙耳机 | 耳塞 | 降噪耳机 | 无线耳机
+headphones | headphone | earbuds | earbud | earphones | earphone | headset | headsets | cans | buds | ear buds | airpods | 耳机 | 耳麦 | 蓝牙耳机 | 耳塞 | 无线耳机
 charger | chargers | charging brick | wall charger | wall plug | power adapter | charging adapter | usb charger | usb-c charger | plug charger | 充电器 | 充电头 | 快充头 | 充电插头 | 插头
 # home
 kitchen | cookware | kitchenware | pots and pans | 厨房用品 | 厨具 | 厨房
-frying pan | skillet | wok | pan | 炒锅 | 平底锅 | 煎锅 | 锅
-knife set | knives | kitchen knives | chef knife | 刀具套装 | 菜刀 | 刀具
+frying pan | skillet | wok | woks | pan | pans | frying pans | skillets | 炒锅 | 平底锅 | 煎锅 | 锅
+knife set | knives | kitchen knives | chef knife | cleaver | 刀具套装 | 菜刀 | 刀具
 cutting board | chopping board | 砧板 | 菜板
-insulated bottle | thermos | water bottle | vacuum flask | flask | tumbler | 保温杯 | 保温瓶 | 水杯
+insulated bottle | thermos | water bottle | vacuum flask | flask | tumbler | 保温杯 | 保温瓶 | 水杯 | 保温壶 > kitchen | cookware | 厨房用品
 bedding | bed sheets | bedsheets | sheets | bed linen | linens | 床上用品 | 床品 | 四件套 | 床单
 duvet cover set | duvet | duvet cover | comforter | quilt | 被套 | 被子 | 被罩
 pillow | pillows | 枕头 | 枕芯
@@ -48,9 +58,44 @@ conditioner | 护发素
 # sports, bags, toys
 yoga | 瑜伽用品 | 瑜伽 | 瑜珈
 yoga mat | yoga mats | exercise mat | 瑜伽垫 | 瑜珈垫
-backpack | backpacks | rucksack | rucksacks | knapsack | daypack | day pack | schoolbag | school bag | bookbag | book bag | 双肩包 | 背包 | 书包 | 旅行包 | 双肩背包
-building blocks | building block | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
+backpack | backpacks | back pack | back packs | rucksack | rucksacks | knapsack | daypack | day pack | schoolbag | school bag | bookbag | book bag | 双肩包 | 背包 | 书包 | 旅行包 | 双肩背包
+building blocks | building block | blocks | building set | building sets | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
 # values
+slim | slim fit | slim-fit | fitted | 修身 | 修身款 | 紧身
+oversized | oversize | loose | loose fit | baggy | relaxed fit | 宽松 | 宽松版 | 宽松款 | 落肩
+regular | regular fit | classic fit | 常规 | 常规版型 | 标准版型
+short | short sleeve | short sleeves | short-sleeved | 短袖的
+long | long sleeve | long sleeves | long-sleeved | 长袖
+sleeveless | no sleeves | tank | 无袖
+non-slip | non slip | nonslip | anti-slip | anti slip | grippy | slip resistant | 防滑
+light | lightweight | 轻量 | 轻便 | 轻量款
+max | maximum cushioning | max cushioning | plush | 强缓震 | 高缓震
+balanced | 均衡 | 均衡缓震
+dry | dry skin | 干皮 | 干性皮肤 | 干性 | 干性肌肤
+oily | oily skin | oily hair | 油皮 | 油性皮肤 | 油性 | 油头 | 出油
+combination | combination skin | 混合性 | 混合皮 | 混油皮 | 混干皮
+sensitive | sensitive skin | 敏感肌 | 敏感性 | 敏感皮肤
+damaged | damaged hair | 受损 | 受损发质 | 烫染受损
+shockproof | shock proof | drop proof | rugged | 防摔 | 防摔的
+magnetic | magsafe | 磁吸
+mini | short dress | 短款 | 短裙
+midi | 中长款 | 中长
+maxi | long dress | 长款 | 长裙
+ankle | low cut | no show | 短筒 | 船袜
+crew | 中筒
+mesh | 网面 | 网布 | 网眼
+black | 黑色 | 黑的 | 黑色的
+white | 白色 | 白的 | 白色的
+red | 红色 | 红的 | 红色的
+blue | 蓝色 | 蓝的 | 蓝色的
+green | 绿色 | 绿的 | 绿色的
+yellow | 黄色 | 黄的 | 黄色的
+pink | 粉色 | 粉的 | 粉色系 | 粉红色 | 粉红
+purple | 紫色 | 紫的 | 紫色的
+orange | 橙色 | 橙的 | 橘色 | 橘黄色
+merino wool | merino | 美利奴 | 羊毛
+bamboo fibre | bamboo fiber | 竹纤维
+wood | wooden | 木质 | 实木 | 木头
 waterproof | water proof | water-proof | rainproof | 防水
 noise cancelling | noise canceling | noise-cancelling | noise-canceling | anc | 主动降噪 | 降噪
 grey | gray | 灰色 | 灰
@@ -58,21 +103,23 @@ leather | 真皮 | 皮质 | 皮的
 """
 
 
-def parse_groups(text: str, where: str = "synonyms") -> list[list[str]]:
-    """Groups from the file format (one group per line, ``|`` between words, ``#`` comments)."""
+def parse_groups(text: str, where: str = "synonyms") -> list[tuple[list[str], list[str]]]:
+    """Groups from the file format (one group per line, ``|`` between words, ``#`` comments, ``>`` before the
+    words of what they are a kind of): (words, broader words)."""
     groups = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        words = [w.strip() for w in line.split("|") if w.strip()]
-        if len(words) < 2:
+        own, _, broader = line.partition(">")
+        words = [w.strip() for w in own.split("|") if w.strip()]
+        if len(words) < 2 and not broader.strip():
             raise ValidationError(f"{where}:{number}", "a group needs at least two words separated by |")
-        groups.append(words)
+        groups.append((words, [w.strip() for w in broader.split("|") if w.strip()]))
     return groups
 
 
-def store_groups(path: Path) -> list[list[str]]:
+def store_groups(path: Path) -> list[tuple[list[str], list[str]]]:
     """A store's own groups (``HOME/synonyms.txt``), or none when the file does not exist."""
     if not path.exists():
         return []
@@ -82,5 +129,5 @@ def store_groups(path: Path) -> list[list[str]]:
         raise ValidationError(str(path), "not valid UTF-8") from None
 
 
-def built_in_groups() -> list[list[str]]:
+def built_in_groups() -> list[tuple[list[str], list[str]]]:
     return parse_groups(BUILT_IN, "built-in synonyms")

@@ -1,8 +1,9 @@
 """Typos of the store's own words, fixed before the query is read.
 
-- A Latin word the store never uses (not in its texts, not a common English word) is read as the store's word at
-  the smallest Damerau–Levenshtein distance (1 for words of 4–6 letters, 2 from 7 letters up) when exactly one
-  word is that close: "hedphones" → "headphones", "lumra" → "lumora", "runnign" → "running".
+- A Latin word the store never uses (not in its texts, not an English word: wordfreq's Zipf frequency below
+  :data:`KNOWN_ZIPF`) is read as the store's word at the smallest Damerau–Levenshtein distance (1 for words of 4–6
+  letters, 2 from 7 letters up) when exactly one word is that close: "hedphones" → "headphones", "lumra" →
+  "lumora", "runnign" → "running"; two store words run together are split ("yogamat" → "yoga mat").
 - Chinese characters that sound like one of the store's Chinese words (same toneless pinyin, same length) and are
   not that word are read as it: 飞成 → 飞骋, 耳几 → 耳机, 素金 → 素锦. pinyin comes from pypinyin.
 
@@ -39,6 +40,7 @@ work office school travel trip gym home house room bed kitchen everyday casual f
 men man kids girls boys ladies mens womens unisex adult adults teen teens toddler old year years month months
 week weeks today tomorrow now asap fast quick quickly free shipping delivery deliver stock available
 """.split())
+KNOWN_ZIPF = 2.5  # a word at least this frequent in English (wordfreq's Zipf scale: 3 = once per million words) is no typo
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]", re.I)
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
@@ -54,8 +56,12 @@ def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
     def latin(m: re.Match) -> str:
         w = m.group()
         low = w.lower()
-        if len(low) < 4 or low in COMMON_WORDS or low in vocab.known_words or _known(vocab, low):
+        if len(low) < 4 or low in COMMON_WORDS or low in vocab.known_words or _known(vocab, low) or _english(low):
             return w
+        split = _split(low, vocab)
+        if split:
+            fixed[w] = split
+            return split
         best = _closest(low, words)
         if best is None:
             return w
@@ -65,6 +71,25 @@ def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
     if pinyin_map and any(is_cjk(c) for c in text):
         text = _CJK_RUN.sub(lambda m: _pinyin_fix(m.group(), vocab, pinyin_map, fixed), text)
     return text, fixed
+
+
+@lru_cache(maxsize=50_000)
+def _english(word: str) -> bool:
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover - a dependency; without it only the short list of common words counts
+        return False
+    return zipf_frequency(word, "en") >= KNOWN_ZIPF
+
+
+def _split(word: str, vocab: Vocabulary) -> str | None:
+    """Two of the store's words run together ("yogamat", "phonecase"), read apart."""
+    for i in range(3, len(word) - 2):
+        a, b = word[:i], word[i:]
+        if (f"{a} {b}" in vocab.categories or f"{a} {b}" in vocab.attributes or f"{a} {b}" in vocab.brands
+                or (_known(vocab, a) and _known(vocab, b))):
+            return f"{a} {b}"
+    return None
 
 
 def _known(vocab: Vocabulary, word: str) -> bool:
@@ -92,17 +117,16 @@ def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], s
     sounds = lazy_pinyin(run)
     if len(sounds) != len(run):
         return run
-    taken = bytearray(len(run))
-    for c in vocab.candidates(run):
-        taken[c.start:c.end] = b"\x01" * (c.end - c.start)
+    known = [(c.start, c.end) for c in vocab.candidates(run)]
     out, i = [], 0
     while i < len(run):
         for n in (4, 3, 2):
             window = run[i:i + n]
-            if len(window) < n or any(taken[i:i + n]):
-                continue
+            if len(window) < n or any(s < i + n and e > i and not (i <= s and e <= i + n and e - s < n)
+                                      for s, e in known):
+                continue  # overlaps a word of the store that it does not contain
             alias = pinyin_map.get(tuple(sounds[i:i + n]))
-            if alias is not None and alias != window:
+            if alias is not None and alias != window and "的" not in window and _rare(window):  # 超过 is no 炒锅
                 fixed[window] = alias
                 out.append(alias)
                 i += n
@@ -111,6 +135,15 @@ def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], s
             out.append(run[i])
             i += 1
     return "".join(out)
+
+
+RARE_WORD = 50  # a Chinese word jieba has seen this often or more is meant as written (超过, 柔和), not as a typo
+
+
+def _rare(word: str) -> bool:
+    import jieba
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0) < RARE_WORD
 
 
 def _index(vocab: Vocabulary) -> tuple[tuple[str, ...], dict[tuple[str, ...], str]] | None:
@@ -131,7 +164,7 @@ def _build(categories: tuple[str, ...], brands: tuple[str, ...], attributes: tup
         for w in alias.split():
             if w.isascii() and w.isalpha() and len(w) >= 4 and w not in COMMON_WORDS:
                 latin.add(w)
-        if 2 <= len(alias) <= 4 and all(is_cjk(c) for c in alias):
+        if 2 <= len(alias) <= 4 and all(is_cjk(c) for c in alias) and not alias.endswith("的"):
             cjk.setdefault(alias, None)
     pinyin_map: dict[tuple[str, ...], str] = {}
     if cjk:

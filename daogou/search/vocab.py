@@ -244,20 +244,32 @@ class Vocabulary:
         leaves = self.attribute_categories.get((key, value), set())
         return any(leaf == p or leaf.startswith(p + " > ") for p in paths for leaf in leaves)
 
-    def add_synonyms(self, groups: Iterable[Iterable[str]]) -> list[str]:
-        """Each group is words for one thing ("backpack", "rucksack", "背包"): the first of them the store's
-        vocabulary knows is the anchor, and every other word of the group that names nothing yet becomes an
-        alias of the anchor's targets. Returns the aliases added. Call before the first match."""
+    def add_synonyms(self, groups: Iterable) -> list[str]:
+        """Each group is words for one thing ("backpack", "rucksack", "背包"), optionally with broader words
+        (``(words, broader)``): the first of the words the store's vocabulary knows as a category (else as a brand
+        or value; else the first broader word it knows as a category) is the anchor, and every other word of the
+        group that names nothing yet becomes an alias of the anchor's targets. Returns the aliases added. Call
+        before the first match."""
         added = []
         for group in groups:
-            words = [normalise(w) for w in group if normalise(w)]
-            anchor = next((w for w in words if w in self.categories or w in self.brands or w in self.attributes),
-                          None)
+            own, broader = (group if isinstance(group, tuple) else (group, []))
+            words = [normalise(w) for w in own if normalise(w)]
+            wide = [normalise(w) for w in broader if normalise(w)]
+            anchor = next((w for w in words if w in self.categories), None) or \
+                next((w for w in words if w in self.brands or w in self.attributes), None)
+            if anchor is not None and anchor not in self.categories and wide:
+                anchor = next((w for w in wide if w in self.categories), anchor)
+            elif anchor is None:
+                anchor = next((w for w in wide if w in self.categories), None)
             if anchor is None:
                 continue
             for w in words:
-                if w == anchor or w in self.categories or w in self.brands or w in self.attributes:
+                if w == anchor or w in self.categories or w in self.brands:
                     continue
+                if w in self.attributes and ("attribute", w) not in self.mined or \
+                        (w in self.attributes and anchor not in self.categories):
+                    continue
+                self.attributes.pop(w, None)  # a mined "value" that is a kind of product (保温杯) names the kind
                 if anchor in self.categories:
                     self.categories[w] = set(self.categories[anchor])
                 elif anchor in self.brands:

@@ -135,7 +135,7 @@ def _mine_language(v: Vocabulary, rows: list[int], titles: list[list[int]], full
                 v.mined.add(("attribute", a))
 
 
-NOUN_COVERAGE = 0.15   # a title word names a category when it is in at least this share of the category's titles,
+NOUN_COVERAGE = 0.08   # a title word names a category when it is in at least this share of the category's titles,
 NOUN_PRECISION = 0.95  # nearly all of its titles are in that category,
 NOUN_SUPPORT = 5       # and it is in at least this many of them
 # Modifiers that are in one category's titles here but name no kind of product anywhere.
@@ -160,6 +160,7 @@ def _mine_category_nouns(v: Vocabulary, rows: list[int], titles: list[list[int]]
         for t in set(ids):
             df[t] += 1
             in_leaf[t][leaf] += 1
+    picked: dict[int, str] = {}
     for t, total in df.items():
         if total < NOUN_SUPPORT:
             continue
@@ -167,14 +168,36 @@ def _mine_category_nouns(v: Vocabulary, rows: list[int], titles: list[list[int]]
         alias = names[t]
         if count < NOUN_SUPPORT or count / total < NOUN_PRECISION or count / per_leaf[leaf] < NOUN_COVERAGE:
             continue
-        if not leaf_of.get(leaf) or alias in COMMON_WORDS or alias in NOT_NOUNS or weak_alias(alias) or any(c.isdigit() for c in alias) \
-                or (alias.isascii() and len(alias) < 3) or len(alias) < 2:
+        if not leaf_of.get(leaf) or alias in COMMON_WORDS or alias in NOT_NOUNS or weak_alias(alias) \
+                or any(c.isdigit() for c in alias) or (alias.isascii() and len(alias) < 3) or len(alias) < 2:
             continue
-        if alias in v.brands or alias in v.categories or alias in v.attributes or _swallows(v, alias, leaf_of[leaf]):
+        mined_value = alias in v.attributes and ("attribute", alias) in v.mined
+        if alias in v.brands or alias in v.categories or (alias in v.attributes and not mined_value) \
+                or _swallows(v, alias, leaf_of[leaf]):
             continue
         if alias in parts or (_CJK_RE.search(alias) and any(alias in a for a in cjk_values)):
             continue  # a piece of a value or brand ("steel" of stainless steel, 尿酸 of 玻尿酸) names no category
-        _add(v.categories, alias, leaf_of[leaf])
+        picked[t] = leaf_of[leaf]
+    values_of = {t: v.attributes[names[t]] for t in picked if names[t] in v.attributes}
+    if values_of:  # a mined value alias is a product noun when it covers only part of that value's products
+        with_value: Counter = Counter()
+        holding: Counter = Counter()
+        for row, ids in zip(rows, titles):
+            kvs, leaf = set(labels[row][2]), leaf_of.get(labels[row][1])
+            got = set(ids)
+            for t, pairs in values_of.items():
+                if picked[t] == leaf and pairs & kvs:
+                    with_value[t] += 1
+                    holding[t] += t in got
+        for t in values_of:
+            if with_value[t] and holding[t] / with_value[t] >= MIN_COVERAGE:
+                picked.pop(t)  # 玻尿酸 is in every hyaluronic-acid title: the value's own name
+    for t, path in picked.items():
+        alias = names[t]
+        if alias in v.attributes:  # "保温杯" was mined as material=stainless steel: it names a kind of product
+            v.attributes.pop(alias)
+            v.mined.discard(("attribute", alias))
+        _add(v.categories, alias, path)
         v.mined.add(("category", alias))
 
 
