@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from daogou.catalog.models import Product
 from daogou.search.normalize import normalise_query
+from daogou.search.typos import correct_typos
 from daogou.search.vocab import BOOLEAN_WORDS, Vocabulary, is_cjk
 
 # Words for common attribute keys, in English and Chinese; a store's own keys are also found by their names.
@@ -68,12 +69,16 @@ class Answer:
 
 def asked(message: str, vocab: Vocabulary) -> tuple[list[str], list[tuple[str, str]]]:
     """(attribute keys named, (key, value) pairs named) in a question."""
-    text = normalise_query(message)
+    text, _ = correct_typos(normalise_query(message), vocab)
     low = text.lower()
     values = []
     for c in vocab.find(text):
-        if c.kind == "attribute" and not c.weak:
-            values += [kv for kv in c.values if kv[0] not in ("size",)]
+        if c.kind != "attribute":
+            continue
+        if not c.weak:
+            values += [kv for kv in c.values if kv[0] != "size" or not kv[1].isalnum()]
+        else:  # a size as the store writes it ('6.7"')
+            values += [kv for kv in c.values if not kv[1].isalnum() and low[c.start:c.start + len(kv[1])] == kv[1].lower()]
     keys = [k for k, rx in _KEY_RE.items() if rx.search(low)]
     for key in vocab.key_values:
         name = key.replace("_", " ").lower()

@@ -18,19 +18,22 @@ from daogou.search.vocab import Vocabulary
 
 KINDS = ("search", "refine", "detail", "question", "compare", "reset", "clarify", "greet")
 
-_GREET = re.compile(r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening)|你好|您好|嗨|哈喽)[\s!.,。！，~]*$", re.I)
+_GREET = re.compile(r"^\s*(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day))(?: there| you| guys|"
+                    r" all)?|你好呀?|您好呀?|嗨|哈喽|在吗|在不在|有人吗)[\s!.,。！，~?？]*$", re.I)
 
 _CHEAPER = re.compile(r"(?<![a-z])(?:cheaper|less expensive|lower price[sd]?|more affordable|too expensive|"
                       r"too pricey|something cheaper|budget ones?)(?![a-z])|便宜(?:一)?[点些]|更便宜|再便宜|太贵|"
                       r"便宜的|价格低一?[点些]|低价")
 _PRICIER = re.compile(r"(?<![a-z])(?:pricier|more expensive|higher[- ]end|more premium|too cheap|upmarket)"
                       r"(?![a-z])|贵一?[点些]|更贵|高端一?[点些]|好一?[点些]的|太便宜")
-_RESET = re.compile(r"^\s*(?:start over|reset|new search|clear|forget it|重新开始|重来|清空|换个话题)\s*[.!。！]?\s*$",
-                    re.I)
+_RESET = re.compile(r"(?<![a-z])(?:start (?:over|again|afresh|from scratch)|reset|new search|clear (?:it|all|everything|"
+                    r"the search)|forget (?:it all|all that|everything)|from scratch|begin again)(?![a-z])|^\s*(?:clear|"
+                    r"forget it)\s*[.!]?\s*$|重新开始|重新来|重来|清空|换个话题|从头(?:开始|来)", re.I)
 _COMPARE = re.compile(r"(?<![a-z])(?:compare|comparison|versus|vs\.?|difference|differences|which is better|"
                       r"which one is better)(?![a-z])|比较|对比|比一比|区别|哪个好|哪个更好", re.I)
 _VAGUE = re.compile(r"(?<![a-z])(?:gifts?|presents?|something|anything|ideas?|surprise|recommend(?: me)?|"
-                    r"suggest(?:ion)?s?|help me|what should i buy|shopping)(?![a-z])|礼物|送人|送给|买点|推荐|"
+                    r"suggest(?:ion)?s?|help me|what should i (?:buy|get)|what (?:do|would) you (?:suggest|recommend)|"
+                    r"birthday|anniversary|christmas|shopping)(?![a-z])|生日|纪念日|礼物|送人|送给|买点|推荐|"
                     r"随便|有什么好|买什么|东西", re.I)
 _FILLER = re.compile(r"(?<![a-z])(?:i|i'm|im|i'd|id|a|an|the|some|me|my|for|to|want|wanna|need|needs|looking|look|"
                      r"buy|get|please|pls|plz|thanks|thx|ok|okay|hmm|um|uh|actually|maybe|just|also|only|really|"
@@ -42,14 +45,16 @@ _FILLER = re.compile(r"(?<![a-z])(?:i|i'm|im|i'd|id|a|an|the|some|me|my|for|to|w
                      r"呢|请|帮|找|看看|看|还是|那|那就|就|再|吧|呀|啊|哦|嗯|一下|有没有|有|来|换成|换|改成|的话|一点|点|了|哈|"
                      r"嘛|麻烦|谢谢|好的|可以|算了|还有|其他|别的|也|都|行|呗|这种|那种|预算|价格|价位|左右", re.I)
 _AVAILABILITY = re.compile(r"(?<![a-z])(?:do you have|have you got|you got|got any|any|is there|are there|"
-                           r"do they come|does it come|come in|available in|in (?:a |an )?(?:other|different))"
+                           r"available in|in (?:a |an )?(?:other|different))"
                            r"(?![a-z])|有没有|有.{0,12}吗|还有|有木有", re.I)
-_DETAIL = re.compile(r"(?<![a-z])(?:tell me (?:more )?about|more (?:info|information|details?) (?:on|about)|"
-                     r"details? (?:on|of|about)|describe|what about|more about|show me)(?![a-z])|介绍|详情|详细|说说|"
-                     r"讲讲|具体|看看", re.I)
+_DETAIL = re.compile(r"(?<![a-z])(?:tell me (?:more|about)|more (?:info|information|details?)|details?|describe|"
+                     r"what about|more about|show me|info on|specs?|what'?s it like|how is it|any good)(?![a-z])|介绍|"
+                     r"详情|详细|说说|讲讲|具体|看看|怎么样|咋样|如何", re.I)
 _BY_PRICE_REF = re.compile(r"(?<![a-z])(?:the )?(?P<low>cheaper|cheapest|less expensive|least expensive|lower[- ]priced|"
-                           r"budget) (?:one|option|pick|model)|(?<![a-z])(?:the )?(?P<high>pricier|priciest|"
-                           r"more expensive|most expensive|higher[- ]end|premium) (?:one|option|pick|model)|"
+                           r"budget) (?:one|option|pick|model)(?!s)|(?<![a-z])(?:the )?(?P<high>pricier|priciest|"
+                           r"more expensive|most expensive|higher[- ]end|premium) (?:one|option|pick|model)(?!s)|"
+                           r"(?<![a-z])(?P<low2>cheapest|least expensive) of (?:those|these|them|the)|"
+                           r"(?<![a-z])(?P<high2>priciest|most expensive) of (?:those|these|them|the)|"
                            r"(?P<zlow>(?:更|最)?便宜的?(?:那|这)(?:个|款|一个|一款))|"
                            r"(?P<zhigh>(?:更|最)?贵的?(?:那|这)(?:个|款|一个|一款))", re.I)
 
@@ -95,7 +100,7 @@ def references(text: str, shown: int, prices: list[float | None] | None = None) 
     m = _BY_PRICE_REF.search(low)
     if m and prices and any(p is not None for p in prices[:shown]):
         priced = [(p, i) for i, p in enumerate(prices[:shown]) if p is not None]
-        pick = min(priced) if (m.group("low") or m.group("zlow")) else max(priced)
+        pick = min(priced) if (m.group("low") or m.group("low2") or m.group("zlow")) else max(priced)
         refs.append(pick[1])
     m = _FIRST_N_EN.search(low) or _FIRST_N_ZH.search(text)
     if m:
@@ -123,7 +128,7 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     """Classify one message. ``shown``: how many products the last answer showed (``shown_prices``: their
     prices); ``asked_last_turn``: the assistant's last turn was a clarifying question (never ask two in a row);
     ``topic``: the categories of the conversation so far (``None``: no topic yet)."""
-    parsed = parse_query(message, vocab, rates=rates)
+    parsed = parse_query(message, vocab, rates=rates, categories_hint=topic or ())
     lang = language_of(message, parsed, default_language)
     norm = normalise_query(message)
     if _RESET.match(norm):
@@ -132,7 +137,9 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         return Understanding("greet", parsed, lang)
     refs = references(norm, shown, shown_prices)
     low = norm.lower()
-    by_price = bool(_BY_PRICE_REF.search(low))
+    by_price = bool(_BY_PRICE_REF.search(low)) and shown > 0
+    if by_price:
+        parsed.sort = None  # "the most expensive one" points at a card; it is no sort order
     if shown and _COMPARE.search(low):
         return Understanding("compare", parsed, lang, refs=refs if len(refs) >= 2 else [0, 1][:shown])
     move = None if by_price else "cheaper" if _CHEAPER.search(low) else "pricier" if _PRICIER.search(low) else None
@@ -144,12 +151,18 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if shown and question and not move and not parsed.categories and not _AVAILABILITY.search(low) \
             and (refs or has_focus_word(norm) or asks_about(norm, vocab)):
         return Understanding("question", parsed, lang, refs)  # "is the second one waterproof?", "第三个防水吗"
-    if shown and refs and not move and not question and _DETAIL.search(low) is None and not _has_need(parsed):
+    if shown and refs and not move and not question and not parsed.has_constraints() \
+            and (_DETAIL.search(low) or not parsed.categories):
         return Understanding("detail", parsed, lang, refs)
     if shown and not move and not parsed.has_constraints() and (refs or has_focus_word(norm)) \
             and (_DETAIL.search(low) or not _residue(parsed.text)):
         return Understanding("detail", parsed, lang, refs)
     ongoing = topic is not None or shown > 0
+    if ongoing and parsed.price_max is None and parsed.price_min is None and not parsed.categories:
+        amount = _BARE_AMOUNT.match(norm)
+        if amount:  # "500", "500块", "make it 600": in a conversation a bare amount is the budget
+            parsed.price_max = float(amount.group("n").replace(",", ""))
+            move = None
     if move and ongoing:
         return Understanding("refine", parsed, lang, price_move=move)
     if ongoing and not _new_topic(parsed, topic or ()):
@@ -158,6 +171,12 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if vague and not asked_last_turn and parsed.price_max is None and parsed.price_min is None:
         return Understanding("clarify", parsed, lang, vague=True)
     return Understanding("search", parsed, lang, vague=vague, price_move=move)
+
+
+_BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actually|how about|what about|make it|"
+                          r"let'?s say|say|那|那就|就|嗯|呃|改成|换成)[\s,]*)*[¥$]?\s?(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?"
+                          r"(?:元|块钱?|rmb|yuan|kuai|bucks)?\s*(?:then|instead|please|pls|吧|呢|好了|就行|可以吗)?[\s.!?。！？]*$",
+                          re.I)
 
 
 def asks_about(message: str, vocab: Vocabulary) -> bool:

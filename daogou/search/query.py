@@ -57,7 +57,9 @@ _EN_MAX = (r"nothing (?:over|above|more than|higher than|pricier than)|not (?:ov
            r"under|below|beneath|(?<!no )(?<!not )less than|cheaper than|lower than|up to|upto|max(?:imum)?\.?|"
            r"at most|"
            r"within|sub-?|capped at|cap(?:ped)? (?:of|at)|price cap(?: of| is)?|limit(?: of| is)?|"
-           r"(?:my |the |a )?budget(?:'s| of| is| was|:| up to)?|i (?:only )?have|i'?ve (?:only )?got|<=?|≤")
+           r"(?:my |the |a )?budget(?:'s| of| is| was|:| up to)?(?: (?:actually|now|really|just|only|more like))?|"
+           r"i (?:only )?have|i'?ve (?:only )?got|make it|(?:can |could |i'?ll |will )?(?:go|stretch|push|spend) "
+           r"(?:up )?to|(?:can |could )?go as high as|<=?|≤")
 _EN_MAX_AFTER = (r"or less|or under|or below|or cheaper|or lower|and under|and below|and less|max(?:imum)?|at most|"
                  r"tops|top|at the most|(?:is |as )?(?:my |the )?(?:max|limit|budget|ceiling|cap)|budget|limit")
 _ZH_MAX = (r"不超过|不高于|不要超过|别超过|不能超过|不可以超过|不想超过|不得超过|不要高于|别高于|不要贵于|(?<!不)低于|(?<!不)少于|小于|"
@@ -100,13 +102,14 @@ _SORTS = (
                               r"高档的?|奢华的?|顶配的?")),
 )
 _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|without|except(?: for)?|excluding|exclude|other than|"
-                      r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want)"
+                      r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want|forget(?: about)?|"
+                      r"instead of|rather than|enough of|done with)"
                       r"(?:\s+(?:the|any|a|an))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
 _NEG_AFTER = re.compile(r"\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?)|"
-                        r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded)(?![a-z])", re.I)
+                        r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z])", re.I)
 _SIZE_BEFORE = ("size", "尺码", "码数", "鞋码", "尺寸")
 _SIZE_AFTER = ("码", "号", "size")
 _EDGE_JUNK = re.compile(r"^[\s的,，.。;；:：!！?？、/-]+|[\s的,，.。;；:：!！?？、/-]+$")
@@ -162,11 +165,13 @@ class _Work:
 
 def parse_query(text: str, vocab: Vocabulary,
                 category_matcher: Callable[[str], list[tuple[str, float]]] | None = None,
-                rates: dict[str, float] | None = None) -> ParsedQuery:
+                rates: dict[str, float] | None = None, categories_hint: tuple[str, ...] = ()) -> ParsedQuery:
     """Understand ``text`` against the store's vocabulary. Raises :class:`ValidationError` ("query") for an empty,
     whitespace-only, over-long (> :data:`MAX_QUERY_CHARS`) or non-text query; a query with nothing searchable
     left after cleaning (emoji, control characters) gives an empty ParsedQuery. ``rates``: currency → value in a
-    common unit (default :data:`daogou.search.currency.DEFAULT_RATES`), to convert amounts said in another currency."""
+    common unit (default :data:`daogou.search.currency.DEFAULT_RATES`), to convert amounts said in another currency.
+    ``categories_hint``: the categories of the conversation so far, against which values are read when the message
+    names no category ("slim fit" after T-shirts)."""
     base = normalise_query(_checked(text))
     base, corrected = correct_typos(base, vocab)
     work = _Work(base)
@@ -179,7 +184,7 @@ def parse_query(text: str, vocab: Vocabulary,
     _prices(work, pq)
     _convert(pq, vocab, rates)
     _sort(work, pq)
-    negated_paths = _entities(work, vocab, pq)
+    negated_paths = _entities(work, vocab, pq, categories_hint)
     pq.text = work.rest()
     if not pq.categories and category_matcher is not None and pq.text:
         _matcher_category(pq, category_matcher, negated_paths)
@@ -332,7 +337,7 @@ def _negation_start(view: str, gap_start: int, start: int) -> int | None:
     return m.start()
 
 
-def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery) -> set[str]:
+def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, ...] = ()) -> set[str]:
     """Brands, categories and attribute values of the query; returns the negated category paths."""
     view = work.view()
     matches = vocab.find(view, keep=lambda c: _keyed(view, c))
@@ -365,7 +370,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery) -> set[str]:
         prev_end, prev_neg, prev_kind = c.end, neg, c.kind
     pq.categories = [p for p in pq.categories if not any(q.startswith(p + " > ") for q in pq.categories)]
     for c, neg, said in values:
-        _attribute(vocab, pq, view, c, neg, said)
+        _attribute(vocab, pq, view, c, neg, said, hint)
     return negated_paths
 
 
@@ -390,11 +395,13 @@ def _heads(view: str, matches: list[VocabMatch]) -> list[VocabMatch]:
     return [c for c in matches if id(c) not in drop]
 
 
-def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg: bool, said: str) -> None:
-    """Values must occur in the query's categories; without a category, a one-word Latin value of a key that only
-    some categories have ("all" of hair_type, "max" of cushioning) needs its key named ("max cushioning")."""
-    if pq.categories:
-        values = [(k, v) for k, v in c.values if vocab.value_in_categories(k, v, pq.categories)]
+def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg: bool, said: str,
+               hint: tuple[str, ...] = ()) -> None:
+    """Values must occur in the query's categories (or the conversation's, ``hint``); without a category, a one-word
+    Latin value of a key that only some categories have ("all" of hair_type, "max" of cushioning) needs its key
+    named ("max cushioning")."""
+    if pq.categories or hint:
+        values = [(k, v) for k, v in c.values if vocab.value_in_categories(k, v, pq.categories or hint)]
     else:
         plain_word = c.alias.isascii() and c.alias.isalpha()
         values = [(k, v) for k, v in c.values if not plain_word or vocab.key_share(k) >= GENERAL_KEY_SHARE

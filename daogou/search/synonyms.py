@@ -59,7 +59,7 @@ conditioner | 护发素
 yoga | 瑜伽用品 | 瑜伽 | 瑜珈
 yoga mat | yoga mats | exercise mat | 瑜伽垫 | 瑜珈垫
 backpack | backpacks | back pack | back packs | rucksack | rucksacks | knapsack | daypack | day pack | schoolbag | school bag | bookbag | book bag | 双肩包 | 背包 | 书包 | 旅行包 | 双肩背包
-building blocks | building block | blocks | building set | building sets | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
+building blocks | building block | building set | building sets | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
 # values
 slim | slim fit | slim-fit | fitted | 修身 | 修身款 | 紧身
 oversized | oversize | loose | loose fit | baggy | relaxed fit | 宽松 | 宽松版 | 宽松款 | 落肩
@@ -97,7 +97,7 @@ merino wool | merino | 美利奴 | 羊毛
 bamboo fibre | bamboo fiber | 竹纤维
 wood | wooden | 木质 | 实木 | 木头
 waterproof | water proof | water-proof | rainproof | 防水
-noise cancelling | noise canceling | noise-cancelling | noise-canceling | anc | 主动降噪 | 降噪
+noise cancelling | noise canceling | noise-cancelling | noise-canceling | noise cancellation | noise cancelation | anc | 主动降噪 | 降噪
 grey | gray | 灰色 | 灰
 leather | 真皮 | 皮质 | 皮的
 """
