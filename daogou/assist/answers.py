@@ -19,8 +19,8 @@ from daogou.search.vocab import BOOLEAN_WORDS, Vocabulary, is_cjk
 # Words for common attribute keys, in English and Chinese; a store's own keys are also found by their names.
 KEY_WORDS: dict[str, str] = {
     "color": r"colou?rs?|shades?|颜色|什么色|啥色|几个色|色系",
-    "material": r"material|made (?:of|from|out of)|fabric|what is it made|materials|材质|材料|面料|什么做的|啥做的|"
-                r"什么材|成分",
+    "material": r"material|made (?:of|from|out of)|fabric|what is it made|materials|ingredients?|材质|材料|面料|"
+                r"什么做的|啥做的|什么材|成分",
     "size": r"\bsizes?\b|how big|dimensions?|fit me|ml\b|how much (?:liquid|product)|尺码|尺寸|大小|多大|几码|多少码|"
             r"码数|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
     "waterproof": r"water ?proof|water-proof|rain|wet|防水|下雨|淋雨|怕水",

@@ -96,7 +96,8 @@ def joined_constraints(cons, currency: str, lang: str) -> str:
 def need_words(cons, lang: str, zh_leaf=None) -> str:
     """The need in words: wanted values and the kind of product, as the shopper named it ("red running shoes",
     "红色 跑鞋"); never the unparsed rest of the message."""
-    values = [value_name(v, lang) for vs in cons.attributes.values() for v in vs]
+    words = getattr(cons, "attribute_words", {}) or {}
+    values = [words.get(k) or " ".join(value_name(v, lang) for v in vs) for k, vs in cons.attributes.items()]
     kind = cons.category_words
     if not kind and cons.categories:
         path = cons.categories[0]

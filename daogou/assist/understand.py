@@ -21,7 +21,7 @@ KINDS = ("search", "refine", "detail", "question", "compare", "reset", "clarify"
 _GREET = re.compile(r"^\s*(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day))(?: there| you| guys|"
                     r" all)?|你好呀?|您好呀?|嗨|哈喽|在吗|在不在|有人吗)[\s!.,。！，~?？]*$", re.I)
 
-_CHEAPER = re.compile(r"(?<![a-z])(?:cheaper|less expensive|lower price[sd]?|more affordable|too expensive|"
+_CHEAPER = re.compile(r"(?<![a-z])(?:cheaper|cheeper|cheper|chaeper|less expensive|lower price[sd]?|more affordable|too expensive|"
                       r"too pricey|something cheaper|budget ones?)(?![a-z])|便宜(?:一)?[点些]|更便宜|再便宜|太贵|"
                       r"便宜的|价格低一?[点些]|低价")
 _PRICIER = re.compile(r"(?<![a-z])(?:pricier|more expensive|higher[- ]end|more premium|too cheap|upmarket)"
@@ -30,7 +30,7 @@ _RESET = re.compile(r"(?<![a-z])(?:start (?:over|again|afresh|from scratch)|rese
                     r"the search)|forget (?:it all|all that|everything)|from scratch|begin again)(?![a-z])|^\s*(?:clear|"
                     r"forget it)\s*[.!]?\s*$|重新开始|重新来|重来|清空|换个话题|从头(?:开始|来)", re.I)
 _COMPARE = re.compile(r"(?<![a-z])(?:compare|comparison|versus|vs\.?|difference|differences|which is better|"
-                      r"which one is better)(?![a-z])|比较|对比|比一比|区别|哪个好|哪个更好", re.I)
+                      r"which one is better|side by side)(?![a-z])|比较|对比|比一比|比一下|比比|区别|哪个好|哪个更好|pk", re.I)
 _VAGUE = re.compile(r"(?<![a-z])(?:gifts?|presents?|something|anything|ideas?|surprise|recommend(?: me)?|"
                     r"suggest(?:ion)?s?|help me|what should i (?:buy|get)|what (?:do|would) you (?:suggest|recommend)|"
                     r"birthday|anniversary|christmas|shopping)(?![a-z])|生日|纪念日|礼物|送人|送给|买点|推荐|"
@@ -67,7 +67,9 @@ _FIRST_N_EN = re.compile(r"(?<![a-z])(?:the )?(?:first|top) (two|three|four|2|3|
 _FIRST_N_ZH = re.compile(r"前([两二三四2-4])(?:个|款|件|样)?")
 _ORD_EN = re.compile(r"(?<![a-z])(?:the )?(" + "|".join(_EN_ORD) + r")(?: one| item| option| product)?(?![a-z])"
                      r"|(?:#|number |no\. ?|item |option |product )(\d{1,2})(?![0-9])", re.I)
-_ORD_ZH = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:个|款|件|种|项|样)?")
+_ORD_ZH = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:个|款|件|种|项|样)?|"
+                     r"(?<![一二两三四五六七八九十\d第])([一二三四五六七八九十])\s*号(?!码)")
+_AND_ZH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四五六七八九])\s*号?\s*(?:和|与|跟|、)\s*(?:第)?([一二三四五六七八九])(?:号|个)?")
 _LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|最后一[个款件]", re.I)
 _FOCUS = re.compile(r"(?<![a-z])(?:this one|that one|this|that|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
 _AND_NUM = re.compile(r"(?<![0-9#])(\d{1,2})\s*(?:and|&|和|与|跟|vs\.?)\s*(?:#|number )?(\d{1,2})(?![0-9])", re.I)
@@ -111,7 +113,10 @@ def references(text: str, shown: int, prices: list[float | None] | None = None) 
         refs += [int(a) - 1, int(b) - 1]
     for word, num in _ORD_EN.findall(low):
         refs.append((_EN_ORD[word] if word else int(num)) - 1)
-    for tok in _ORD_ZH.findall(text):
+    for a, b in _AND_ZH.findall(text):
+        refs += [_ZH_NUM[a] - 1, _ZH_NUM[b] - 1]
+    for groups in _ORD_ZH.findall(text):
+        tok = next(g for g in groups if g)
         refs.append((_ZH_NUM.get(tok) or int(tok)) - 1)
     if _LAST.search(low) or _LAST.search(text):
         refs.append(shown - 1)
@@ -131,7 +136,7 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     parsed = parse_query(message, vocab, rates=rates, categories_hint=topic or ())
     lang = language_of(message, parsed, default_language)
     norm = normalise_query(message)
-    if _RESET.match(norm):
+    if _RESET.search(norm):
         return Understanding("reset", parsed, lang)
     if _GREET.match(norm):
         return Understanding("greet", parsed, lang)
@@ -148,8 +153,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if move and (parsed.price_max is not None or parsed.price_min is not None):
         move = None  # an amount said outright wins over "cheaper"
     question = _is_question(norm)
-    if shown and question and not move and not parsed.categories and not _AVAILABILITY.search(low) \
-            and (refs or has_focus_word(norm) or asks_about(norm, vocab)):
+    if shown and question and not move and (refs or (not parsed.categories and not _AVAILABILITY.search(low)
+                                                     and (has_focus_word(norm) or asks_about(norm, vocab)))):
         return Understanding("question", parsed, lang, refs)  # "is the second one waterproof?", "第三个防水吗"
     if shown and refs and not move and not question and not parsed.has_constraints() \
             and (_DETAIL.search(low) or not parsed.categories):
@@ -175,7 +180,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
 
 _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actually|how about|what about|make it|"
                           r"let'?s say|say|那|那就|就|嗯|呃|改成|换成)[\s,]*)*[¥$]?\s?(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?"
-                          r"(?:元|块钱?|rmb|yuan|kuai|bucks)?\s*(?:then|instead|please|pls|吧|呢|好了|就行|可以吗)?[\s.!?。！？]*$",
+                          r"(?:元|块钱?|rmb|yuan|kuai|bucks)?\s*(?:then|instead|please|pls|is fine|is ok|works|吧|呢|好了|就行|可以吗|"
+                          r"也可以|也行|也ok|也能接受|可以)?[\s.!?。！？吧]*$",
                           re.I)
 
 
@@ -214,8 +220,9 @@ def _residue(text: str) -> str:
 
 
 def _is_question(message: str) -> bool:
-    return bool(re.search(r"[?？]|(?<![a-z])(?:is|does|do|can|how|what|which|will|has|have)(?![a-z])|吗|么|多少|几|"
-                          r"怎么|是否|能不能|有没有", message.lower()))
+    return bool(re.search(r"[?？]|(?<![a-z])(?:is|does|do|can|how|what|what'?s|whats|which|will|has|have|are|any "
+                          r"idea)(?![a-z])|吗|么|多少|几|怎么|是否|能不能|有没有|啥|什么|多久|多大|多长|哪些|哪个|是不是|"
+                          r"可不可以|能否", message.lower()))
 
 
 def _is_vague(parsed: ParsedQuery, message: str) -> bool:

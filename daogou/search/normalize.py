@@ -133,6 +133,7 @@ _COUNT = {**_DIGIT, "单": 1, "双": 2}
 def chinese_numerals(text: str) -> str:
     text = _CN_BARE_UNIT.sub(lambda m: str(_UNIT.get(m.group(1)) or _BIG[m.group(1)]), text)
     text = _CN_COUNT.sub(lambda m: str(_COUNT[m.group(1)]), text)
+    text = re.sub(r"(\d)个口", r"\1口", text)
     text = _CN_ABOUT.sub(lambda m: f"~{cn_value(_one(m.group('num') or m.group('num2')))}", text)
     text = _CN_PAIR.sub(lambda m: f"{_DIGIT[m.group(1)] * _UNIT_VALUE(m.group(3))}-"
                                   f"{_DIGIT[m.group(2)] * _UNIT_VALUE(m.group(3))}", text)

@@ -64,7 +64,8 @@ _EN_MAX_AFTER = (r"or less|or under|or below|or cheaper|or lower|and under|and b
                  r"tops|top|at the most|(?:is |as )?(?:my |the )?(?:max|limit|budget|ceiling|cap)|budget|limit")
 _ZH_MAX = (r"不超过|不高于|不要超过|别超过|不能超过|不可以超过|不想超过|不得超过|不要高于|别高于|不要贵于|(?<!不)低于|(?<!不)少于|小于|"
            r"不到|最多|最高|"
-           r"顶多|至多|封顶|上限(?:是|为)?|预算(?:是|在|为|只有|就|控制在|不超过)?|控制在|只有|就")
+           r"顶多|至多|封顶|上限(?:是|为)?|预算(?:其实)?(?:是|在|为|只有|有|就|控制在|不超过)?|控制在|只有|就|"
+           r"(?:提|加|放|降|调|改|涨|增加|提高|放宽|降低|减|压)到|最多能?(?:花|接受)|能接受|接受")
 _ZH_MAX_AFTER = r"以内|以下|之内|内|封顶|为上限|是上限|顶天|左右以内|最多|上限|块以内|以内的"
 _EN_MIN = (r"over|above|more than|greater than|higher than|at least|min(?:imum)?|starting (?:at|from)|from|"
            r"pricier than|north of|upwards of|no less than|not less than|not under|nothing under|>=?|≥")
@@ -108,7 +109,8 @@ _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|without|except(?: for)?|exclu
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
-_NEG_AFTER = re.compile(r"\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?)|"
+_NEG_AFTER = re.compile(r"\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|"
+                        r"排除(?:掉|了)?|去掉|删掉|拿掉|划掉|不看了?)|"
                         r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z])", re.I)
 _SIZE_BEFORE = ("size", "尺码", "码数", "鞋码", "尺寸")
 _SIZE_AFTER = ("码", "号", "size")
@@ -347,7 +349,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
     for c in matches:
         cue = _negation_start(view, prev_end, c.start)
         neg = cue is not None or (prev_neg and c.kind == prev_kind and bool(_CONJ.match(view[prev_end:c.start])))
-        after = _NEG_AFTER.match(view, c.end) if c.kind == "brand" and not neg else None
+        after = _NEG_AFTER.match(view, c.end) if c.kind in ("brand", "category") and not neg else None
         if after:  # "Lunasoft的就不要了", "Korvo is a no-go"
             neg = True
             work.take(c.start, after.end())

@@ -96,6 +96,7 @@ orange | 橙色 | 橙的 | 橘色 | 橘黄色
 merino wool | merino | 美利奴 | 羊毛
 bamboo fibre | bamboo fiber | 竹纤维
 wood | wooden | 木质 | 实木 | 木头
+bamboo | 竹子 | 竹制 | 竹的 | 竹子的
 waterproof | water proof | water-proof | rainproof | 防水
 noise cancelling | noise canceling | noise-cancelling | noise-canceling | noise cancellation | noise cancelation | anc | 主动降噪 | 降噪
 grey | gray | 灰色 | 灰
