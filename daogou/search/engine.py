@@ -213,7 +213,10 @@ class Searcher:
         total = len(self.table) if mask is None else int(mask.sum())
         lists, scores = self._signals(text or "", parsed, mask, mode)
         order = self._fuse(lists, scores)
-        order = self._sorted(order, parsed, k)[:k]
+        order = self._sorted(order, parsed, k)
+        if parsed is not None and parsed.attributes and mode == "hybrid":
+            order = self._wanted_first(text or "", parsed, mask, order, k, lists, scores)
+        order = order[:k]
         hits = [self._hit(row, order_score, lists, scores) for row, order_score in order]
         rows = None if mask is None else np.flatnonzero(mask)
         return SearchResults(hits, total, parsed, combined, self.table.facets(rows) if facets else {}, mode, relaxed)
@@ -275,6 +278,32 @@ class Searcher:
         sign = 1 if parsed.sort == "price_asc" else -1
         head = sorted(head, key=lambda rs: (np.isnan(self.table.price[rs[0]]), sign * self.table.price[rs[0]]))
         return head + order[len(head):] if len(head) < k else head  # the less relevant follow, by relevance
+
+    def _wanted_first(self, text: str, parsed: ParsedQuery, mask: np.ndarray | None, order: list[tuple[int, float]],
+                      k: int, lists: dict, scores: dict) -> list[tuple[int, float]]:
+        """Products with the wanted values ("red", "size 42") come first, in their order; when fewer than ``k`` of
+        the candidates have them, the best of the others that do are retrieved under the same filters. The rest
+        follow: product data often lacks a value, so wanted values never filter."""
+        want = self.table.mask(Filters(attributes={key: tuple(v) for key, v in parsed.attributes.items()}))
+        if mask is not None:
+            want = want & mask
+        if not want.any():
+            return order
+        have = [rs for rs in order if want[rs[0]]]
+        if len(have) < k and text.strip():
+            extra_lists, extra_scores = self._signals(text, None, want, "hybrid")
+            seen = {r for r, _ in have}
+            have += [rs for rs in self._fuse(extra_lists, extra_scores) if rs[0] not in seen][:k - len(have)]
+            for name, rows in extra_lists.items():  # the signals of the added hits are reported too
+                lists.setdefault(name, [])
+                lists[name] = lists[name] + [r for r in rows if r not in set(lists[name])]
+                if name in extra_scores:
+                    scores.setdefault(name, {}).update({r: v for r, v in extra_scores[name].items()
+                                                        if r not in scores.get(name, {})})
+        if "attributes" in lists:
+            lists["attributes"] = list(dict.fromkeys(lists["attributes"] + [r for r, _ in have]))
+        seen = {r for r, _ in have}
+        return have + [rs for rs in order if rs[0] not in seen]
 
     def _hit(self, row: int, score: float, lists: dict[str, list[int]], scores: dict[str, dict[int, float]]) -> Hit:
         signals: dict[str, float] = {}

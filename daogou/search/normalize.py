@@ -66,6 +66,8 @@ _ISH = re.compile(r"(?<![a-zA-Z0-9.])(\d+(?:\.\d+)?k?)\s?-?ish(?![a-z])", re.I)
 _RANGE_UNIT = re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s*(?:to|-|or)\s*(\d+)\s*(hundred|thousand|k)(?![a-z])", re.I)
 # Units written many ways → one spelling (the store's values are then found by the vocabulary): 30 litres → 30L.
 _UNITS = (
+    (re.compile(r"(?<![a-zA-Z0-9.+])(\d{1,2})\s?\+\s?(\d{2,4})(?:\s?(?:gb|g))?(?![a-z0-9])", re.I), r"\1GB RAM \2GB"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:t|tb|terabytes?)(?![a-z])", re.I), r"\1TB"),
     (re.compile(r"(?<![a-zA-Z0-9.])(\d+(?:\.\d+)?)\s?(?:l|ltr|litres?|liters?|升)(?![a-z])", re.I), r"\1L"),
     (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:gb|gigs?|gigabytes?|g)(?![a-z])", re.I), r"\1GB"),
     (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:w|watts?|瓦)(?![a-z])", re.I), r"\1W"),

@@ -109,9 +109,10 @@ _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|without|except(?: for)?|exclu
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
-_NEG_AFTER = re.compile(r"\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|"
+_NEG_AFTER = re.compile(r"(?:\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|"
                         r"排除(?:掉|了)?|去掉|删掉|拿掉|划掉|不看了?)|"
-                        r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z])", re.I)
+                        r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z]))"
+                        r"(?=[\s,.;:!?~]*$|\s*[,.;:!?~])", re.I)  # only when nothing follows: "X不要Y" excludes Y
 _SIZE_BEFORE = ("size", "尺码", "码数", "鞋码", "尺寸")
 _SIZE_AFTER = ("码", "号", "size")
 _EDGE_JUNK = re.compile(r"^[\s的,，.。;；:：!！?？、/-]+|[\s的,，.。;；:：!！?？、/-]+$")
