@@ -284,10 +284,16 @@ class Searcher:
         """Products with the wanted values ("red", "size 42") come first, in their order; when fewer than ``k`` of
         the candidates have them, the best of the others that do are retrieved under the same filters. The rest
         follow: product data often lacks a value, so wanted values never filter."""
-        want = self.table.mask(Filters(attributes={key: tuple(v) for key, v in parsed.attributes.items()}))
-        if mask is not None:
-            want = want & mask
-        if not want.any():
+        wanted = {key: tuple(v) for key, v in parsed.attributes.items()}
+        tries = [wanted] + ([{"color": wanted["color"]}] if "color" in wanted and len(wanted) > 1 else []) + \
+            [{key: v} for key, v in wanted.items() if key != "color" and len(wanted) > 1]
+        for attrs in tries:  # all the wanted values; else the colour; else any one of them
+            want = self.table.mask(Filters(attributes=attrs))
+            if mask is not None:
+                want = want & mask
+            if want.any():
+                break
+        else:
             return order
         have = [rs for rs in order if want[rs[0]]]
         if len(have) < k and text.strip():

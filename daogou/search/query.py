@@ -155,10 +155,15 @@ class _Work:
 
     def take(self, start: int, end: int) -> None:
         self.removed[start:end] = b"\x01" * (end - start)
+        self.__dict__.pop("_view", None)
 
     def view(self) -> str:
-        """The lower-cased query with taken-out characters blanked."""
-        return "".join(" " if r else c for c, r in zip(self.low, self.removed, strict=True))
+        """The lower-cased query with taken-out characters blanked (kept until something more is taken)."""
+        got = self.__dict__.get("_view")
+        if got is None:
+            got = self.__dict__["_view"] = "".join(" " if r else c for c, r in zip(self.low, self.removed,
+                                                                                  strict=True))
+        return got
 
     def rest(self) -> str:
         text = " ".join("".join(" " if r else c for c, r in zip(self.base, self.removed, strict=True)).split())
@@ -241,6 +246,8 @@ def _currency(m: re.Match) -> str | None:
 
 
 def _prices(work: _Work, pq: ParsedQuery) -> None:
+    if not any(c.isdigit() for c in work.low):
+        return  # every amount has digits by now (Chinese numerals and number words were normalised)
     for kind, pattern in _PRICE_PATTERNS:
         for m in list(pattern.finditer(work.view())):
             currency = _currency(m)

@@ -113,11 +113,13 @@ def _closest(word: str, words: tuple[str, ...]) -> str | None:
 def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], str], fixed: dict[str, str]) -> str:
     """Replace windows of ``run`` that sound like one of the store's Chinese words (longest first) and do not
     overlap a word of the store already there."""
-    from pypinyin import lazy_pinyin
-    sounds = lazy_pinyin(run)
-    if len(sounds) != len(run):
-        return run
     known = [(c.start, c.end) for c in vocab.candidates(run)]
+    covered = bytearray(len(run))
+    for s, e in known:
+        covered[s:e] = b"\x01" * (e - s)
+    if all(covered):
+        return run  # every character is already a word of the store
+    sounds = [_sound(c) for c in run]
     out, i = [], 0
     while i < len(run):
         for n in (4, 3, 2):
@@ -135,6 +137,13 @@ def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], s
             out.append(run[i])
             i += 1
     return "".join(out)
+
+
+@lru_cache(maxsize=20_000)
+def _sound(ch: str) -> str:
+    from pypinyin import lazy_pinyin
+    got = lazy_pinyin(ch)
+    return got[0] if len(got) == 1 else ch
 
 
 RARE_WORD = 50  # a Chinese word jieba has seen this often or more is meant as written (超过, 柔和), not as a typo
@@ -175,7 +184,7 @@ def _build(categories: tuple[str, ...], brands: tuple[str, ...], attributes: tup
         if lazy_pinyin is not None:
             ambiguous = set()
             for alias in cjk:
-                sound = tuple(lazy_pinyin(alias))
+                sound = tuple(_sound(c) for c in alias)
                 if sound in pinyin_map and pinyin_map[sound] != alias:
                     ambiguous.add(sound)
                 pinyin_map[sound] = alias
