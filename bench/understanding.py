@@ -259,6 +259,9 @@ def library_path(home: Path, utterances: list[dict], dialogues: list[dict]) -> t
     settings = ServeSettings(home=home, llm_backend="template")
     services = build_services(store, settings, default_bundle(settings), EventLog(store))
     searcher, assistant = services.searcher, services.assistant
+    import gc
+    gc.collect()
+    gc.freeze()  # as `daogou serve` does after start-up: the loaded models are not rescanned by every collection
     checker = Checker({p.id: p for p in searcher.products}, searcher.rates, searcher.vocab.currency or "CNY")
     records, times = [], []
     for u in utterances:
@@ -272,9 +275,17 @@ def library_path(home: Path, utterances: list[dict], dialogues: list[dict]) -> t
     for d in dialogues:
         conv = assistant.start(f"bench-{d['id']}", d.get("lang", "en"))
         records += play_dialogue(d, lambda m, conv=conv: assistant.reply(conv, m).to_dict(), checker)
+    again = []
+    for u in utterances:  # the same messages again: the per-word caches (jieba, pinyin, typos) are warm
+        t0 = time.perf_counter()
+        parse_query(u["text"], searcher.vocab, rates=searcher.rates)
+        again.append((time.perf_counter() - t0) * 1000)
     times.sort()
+    again.sort()
     timing = {"understand_ms_p50": round(statistics.median(times), 3),
-              "understand_ms_p99": round(times[int(0.99 * (len(times) - 1))], 3), "messages": len(times)}
+              "understand_ms_p99": round(times[int(0.99 * (len(times) - 1))], 3),
+              "understand_ms_p50_warm": round(statistics.median(again), 3),
+              "understand_ms_p99_warm": round(again[int(0.99 * (len(again) - 1))], 3), "messages": len(times)}
     store.close() if hasattr(store, "close") else None
     return records, timing
 
@@ -384,8 +395,9 @@ def main() -> None:
         currency = next((p.currency for p in products.values() if p.currency), "CNY")
         results["http"] = http_path(args.home, utterances, dialogues, products, store_rates(store), currency)
     print(table(results))
-    print(f"\nquery understanding: p50 {timing.get('understand_ms_p50')} ms, p99 {timing.get('understand_ms_p99')} ms "
-          f"over {timing.get('messages')} messages")
+    print(f"\nquery understanding over {timing.get('messages')} messages: first sight p50 "
+          f"{timing.get('understand_ms_p50')} ms, p99 {timing.get('understand_ms_p99')} ms; seen before p50 "
+          f"{timing.get('understand_ms_p50_warm')} ms, p99 {timing.get('understand_ms_p99_warm')} ms")
     out = {"benchmark": "understanding", "set": {"utterances": len(utterances), "dialogues": len(dialogues),
                                                  "dialogue_turns": sum(len(d["turns"]) for d in dialogues)},
            "machine": {"python": platform.python_version(), "platform": platform.platform(),

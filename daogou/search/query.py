@@ -194,6 +194,8 @@ def parse_query(text: str, vocab: Vocabulary,
     _sort(work, pq)
     negated_paths = _entities(work, vocab, pq, categories_hint)
     pq.text = work.rest()
+    if not pq.categories and not categories_hint and pq.attributes:
+        _value_category(vocab, pq)
     if not pq.categories and category_matcher is not None and pq.text:
         _matcher_category(pq, category_matcher, negated_paths)
     return pq
@@ -425,6 +427,19 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
     for k, v in values:
         _append(table.setdefault(k, []), v)
     _note(pq, f"{'exclude ' if neg else ''}{values[0][0]}={'|'.join(v for _, v in values)} from {said!r}")
+
+
+def _value_category(vocab: Vocabulary, pq: ParsedQuery) -> None:
+    """Values that only one category's products have name that category ("四件套", "ANC under 500")."""
+    leaves: set[str] | None = None
+    for key, values in pq.attributes.items():
+        if vocab.key_share(key) >= GENERAL_KEY_SHARE:
+            continue  # colour, size, material: every kind of product has them
+        here = {leaf for v in values for leaf in vocab.attribute_categories.get((key, v), ())}
+        leaves = here if leaves is None else leaves & here
+    if leaves is not None and len(leaves) == 1:
+        pq.categories = [next(iter(leaves))]
+        _note(pq, f"category {pq.categories[0]} from its values")
 
 
 def _note(pq: ParsedQuery, note: str) -> None:

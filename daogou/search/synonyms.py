@@ -84,6 +84,15 @@ maxi | long dress | 长款 | 长裙
 ankle | low cut | no show | 短筒 | 船袜
 crew | 中筒
 mesh | 网面 | 网布 | 网眼
+4-piece set | 4 piece set | 4 piece | 4pc set | four piece set | 四件套
+1 piece | single piece | 单件
+extra large | xl size | 加大号 | 加大
+1 | 1口 | 1 port | single port | one port | 单口
+2 | 2口 | 2 ports | dual port | two ports | 双口
+3 | 3口 | 3 ports | three ports | 三口
+slim | 超薄 | 轻薄 | thin
+aluminium | aluminum | 铝合金 | 铝
+dishwasher safe | dishwasher-safe | 可洗碗机 | 洗碗机 | 能放洗碗机
 black | 黑色 | 黑的 | 黑色的
 white | 白色 | 白的 | 白色的
 red | 红色 | 红的 | 红色的

@@ -255,12 +255,11 @@ class Vocabulary:
             own, broader = (group if isinstance(group, tuple) else (group, []))
             words = [normalise(w) for w in own if normalise(w)]
             wide = [normalise(w) for w in broader if normalise(w)]
-            anchor = next((w for w in words if w in self.categories), None) or \
-                next((w for w in words if w in self.brands or w in self.attributes), None)
-            if anchor is not None and anchor not in self.categories and wide:
-                anchor = next((w for w in wide if w in self.categories), anchor)
-            elif anchor is None:
-                anchor = next((w for w in wide if w in self.categories), None)
+            anchor = next((w for w in words if w in self.categories or w in self.brands
+                           or (w in self.attributes and ("attribute", w) not in self.mined)), None)
+            if anchor is None:  # only a mined "value" (保温杯 as material=stainless steel): the broader category
+                anchor = next((w for w in wide if w in self.categories), None) or \
+                    next((w for w in words if w in self.attributes), None)
             if anchor is None:
                 continue
             for w in words:
