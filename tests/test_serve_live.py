@@ -176,6 +176,40 @@ def test_chat_page_in_chromium(live, chromium_browser, artifacts):
     page.close()
 
 
+@pytest.mark.parametrize("lang, turns", [
+    ("en", ["hiking boots", "under 800", "the second one", "is it waterproof?"]),
+    ("zh", ["登山鞋", "预算八百", "第二个", "防水吗"]),
+])
+def test_a_dialogue_in_chromium(live, chromium_browser, artifacts, lang, turns):
+    """A bare follow-up keeps the topic, a reference shows the card pointed to, and a product question is answered
+    from the product's attributes — in English and in Chinese, through the page."""
+    page = chromium_browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-US", bypass_csp=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    if lang == "zh":
+        page.click("#lang-zh")
+    search, budget, reference, question = turns
+    _ask(page, search)
+    assert page.locator(".turn").last.locator(".card").count() >= 3
+    _ask(page, budget)
+    prices = _prices(page)
+    assert prices and all(p <= 800 for p in prices)
+    bubble = page.locator(".turn").last.locator(".msg.bot").inner_text()
+    assert ("hiking" in bubble.lower() and "800" in bubble) if lang == "en" else ("登山" in bubble and "800" in bubble)
+    shown = page.locator(".turn").last.locator(".card .title").all_inner_texts()
+    _ask(page, reference)
+    assert page.locator(".turn").last.locator(".card .title").all_inner_texts() == [shown[1]]
+    _ask(page, question)
+    answer = page.locator(".turn").last.locator(".msg.bot").inner_text()
+    said = ("Yes — it is waterproof", "No — it is not waterproof") if lang == "en" else ("是的，这款防水", "不，这款不防水")
+    assert any(s in answer for s in said), answer
+    page.screenshot(path=str(artifacts / f"chat-dialogue-{lang}.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
 def test_serving_an_empty_store_is_a_clear_error(tmp_path):
     from tests.conftest import run_cli
     proc = run_cli("serve", "--encoder", "hashing", "--port", "0", home=tmp_path / "empty", timeout=120)

@@ -22,7 +22,7 @@ KEY_WORDS: dict[str, str] = {
     "material": r"material|made (?:of|from|out of)|fabric|what is it made|materials|ingredients?|材质|材料|面料|"
                 r"什么做的|啥做的|什么材|成分",
     "size": r"\bsizes?\b|how big|dimensions?|fit me|ml\b|how much (?:liquid|product)|尺码|尺寸|大小|多大|几码|多少码|"
-            r"码数|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
+            r"码数|什么码|啥码|哪些码|哪个码|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
     "waterproof": r"water ?proof|water-proof|rain|wet|防水|下雨|淋雨|怕水",
     "noise_cancelling": r"noise|anc\b|cancell?ing|降噪|隔音|噪音",
     "battery": r"battery|batteries|last on a charge|playtime|hours? of|续航|电池|电量|用多久",

@@ -7,6 +7,7 @@ model attempt is withdrawn), then ``done`` with the whole :class:`Reply`. :meth:
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -268,6 +269,9 @@ class Assistant:
             ids, base, signals = [], {}, {}
             mask = self.searcher.table.mask(filters)
             total = len(self.searcher.table) if mask is None else int(mask.sum())
+            if self.recommender is None:  # nothing to personalise with: what the filters allow, in catalog order
+                rows = np.arange(len(self.searcher.table)) if mask is None else np.flatnonzero(mask)
+                ids = [self.searcher.table.ids[r] for r in rows[:n]]
         personal: dict[str, int] = {}
         if self.recommender is not None and (ids or not text):
             rec_filters = Filters(ids=tuple(ids)) if text else filters
@@ -399,9 +403,15 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
 
 
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")  # terminal escape sequences ("\x1b[31m")
+
+
 def _clean(message: str) -> str:
     if not isinstance(message, str) or not message.strip():
         raise ValidationError("message", "empty message")
     if len(message) > MAX_MESSAGE_CHARS:
         raise ValidationError("message", f"too long ({len(message):,} characters; at most {MAX_MESSAGE_CHARS:,})")
-    return "".join(ch for ch in message if ch.isprintable() or ch in "\n\t").strip()
+    text = "".join(ch for ch in _ESCAPES.sub(" ", message) if ch.isprintable() or ch in "\n\t").strip()
+    if not text:
+        raise ValidationError("message", "nothing but control characters")
+    return text

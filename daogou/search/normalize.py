@@ -108,9 +108,9 @@ def cn_value(run: str) -> int | None:
     last_unit, zero = 0, False
     for ch in run:
         if ch in _DIGIT:
-            if num is not None and not zero:
+            if num is not None and num != 0:
                 return None  # "一五": digits without units are not an amount here
-            zero = ch == "零"
+            zero = zero or ch == "零"
             num = _DIGIT[ch]
         elif ch in _UNIT:
             section += (1 if num is None else num) * _UNIT[ch]

@@ -218,6 +218,7 @@ class Vocabulary:
     known_words: frozenset[str] = frozenset()                                  # Latin words of the store's texts
     _index: dict[str, list[tuple[str, object]]] | None = field(default=None, init=False, repr=False, compare=False)
     _lengths: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+    _first: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_products(cls, products: Iterable[Product], synonyms: Iterable[Iterable[str]] = ()) -> Vocabulary:
@@ -291,6 +292,11 @@ class Vocabulary:
                 idx[alias].append(("attribute", tuple(sorted(kvs))))
             self._index = dict(idx)
             self._lengths = tuple(sorted({len(a) for a in idx if a}, reverse=True))
+            by_first: dict[str, set[int]] = defaultdict(set)
+            for a in idx:
+                if a:
+                    by_first[a[0]].add(len(a))
+            self._first = {c: tuple(sorted(ls, reverse=True)) for c, ls in by_first.items()}
         return self._index
 
     def candidates(self, text: str) -> list[VocabMatch]:
@@ -301,7 +307,7 @@ class Vocabulary:
         for i in range(n):
             if m[i] == " " or (i > 0 and _latin(m[i]) and _latin(m[i - 1])):
                 continue
-            for length in self._lengths:
+            for length in self._first.get(m[i], ()):
                 j = i + length
                 hits = idx.get(m[i:j]) if j <= n else None
                 if hits is None or (j < n and _latin(m[j - 1]) and _latin(m[j])):
