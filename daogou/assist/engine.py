@@ -7,6 +7,7 @@ model attempt is withdrawn), then ``done`` with the whole :class:`Reply`. :meth:
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -219,12 +220,20 @@ class Assistant:
         conv.constraints = cons
         ranked, total, signals, personal = self._rank(conv.shopper_id, cons, taste)
         used, relaxed = cons, []
-        for step in RELAX_ORDER:  # nothing matches: drop the weakest stated constraint first, and say so
-            if ranked or not _has(used, step):
-                continue
-            used = _without(used, step)
-            relaxed.append(step)
-            ranked, total, signals, personal = self._rank(conv.shopper_id, used, taste)
+        if not ranked:  # nothing matches: leave out as little as possible, the weakest first, and say so
+            present = [step for step in RELAX_ORDER if _has(cons, step)]
+            for size in range(1, len(present) + 1):
+                for steps in itertools.combinations(present, size):
+                    trial = cons
+                    for step in steps:
+                        trial = _without(trial, step)
+                    got = self._rank(conv.shopper_id, trial, taste)
+                    if got[0]:
+                        used, relaxed = trial, list(steps)
+                        ranked, total, signals, personal = got
+                        break
+                if relaxed:
+                    break
         if relaxed and "price" in relaxed and ranked:  # closest to the stated budget first
             target = cons.price_max if cons.price_max is not None else cons.price_min
             ranked = sorted(ranked[:3 * self.config.cards],

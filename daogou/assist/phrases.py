@@ -10,7 +10,7 @@ _T = {
         "found": "Here are {n} picks{what}{cons}.",
         "found_need": "Here are {n} picks for {need}{cons}.",
         "relaxed": "Nothing matches all of that ({need}{cons}), so I left out the {what}.",
-        "relax_brand": "brand", "relax_price": "budget", "relax_category": "category",
+        "relax_brand": "brand", "relax_price": "budget", "relax_category": "category", "and": " and ",
         "converted": "Prices here are in {store}; {said} ≈ {conv}.",
         "none_need": "Nothing matches {need}{cons}. Try removing a condition.",
         "found_personal": "Here are {n} picks for you{cons}, from what you browsed and bought.",
@@ -33,7 +33,7 @@ _T = {
         "found": "为你找到 {n} 款{what}{cons}。",
         "found_need": "为你找到 {n} 款{need}{cons}。",
         "relaxed": "没有同时满足（{need}{cons}）的商品，所以放宽了{what}。",
-        "relax_brand": "品牌", "relax_price": "预算", "relax_category": "品类",
+        "relax_brand": "品牌", "relax_price": "预算", "relax_category": "品类", "and": "和",
         "converted": "本店以{store}计价，{said} ≈ {conv}。",
         "none_need": "没有符合（{need}{cons}）的商品。试试去掉一个条件。",
         "found_personal": "根据你的浏览和购买记录，为你挑了 {n} 款{cons}。",
@@ -142,7 +142,8 @@ def found_text(n: int, cons, used, relaxed: list[str], asked: dict | None, curre
     if relaxed:
         need = need_words(cons, lang, zh_leaf)
         bounds = bound_phrases(cons, currency, lang, with_brands=bool(cons.category_words or cons.categories))
-        what = sep.join(say(lang, f"relax_{r}") for r in relaxed)
+        names = [say(lang, f"relax_{r}") for r in relaxed]
+        what = names[0] if len(names) == 1 else (sep.join(names[:-1]) + say(lang, "and") + names[-1])
         parts.append(say(lang, "relaxed", need=need or sep.join(bounds),
                          cons=(sep + sep.join(bounds)) if need and bounds else "", what=what))
     need = need_words(used, lang, zh_leaf)
