@@ -361,6 +361,24 @@ def table(results: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def table_from(results: dict) -> str:
+    """The README's table, from a results file (phenomena with their item counts, a column per path)."""
+    paths = list(results["paths"])
+    tags = sorted({t for p in paths for t in results["paths"][p]["by_tag"]}, key=lambda t: (":" in t, t))
+    lines = ["| phenomenon | items | " + " | ".join(paths) + " |", "|---|---:|" + "---:|" * len(paths)]
+    for t in tags:
+        cells = [results["paths"][p]["by_tag"].get(t) for p in paths]
+        n = max(c["n"] for c in cells if c)
+        lines.append(f"| {t} | {n} | " + " | ".join(f"{100 * c['rate']:.1f}%" if c else "–" for c in cells) + " |")
+    lines.append(f"| **overall** | {max(results['paths'][p]['n'] for p in paths)} | "
+                 + " | ".join(f"**{100 * results['paths'][p]['overall']:.1f}%**" for p in paths) + " |")
+    t = results["timing"]
+    lines.append(f"\nQuery understanding ({t['messages']} messages, one at a time): first sight p50 "
+                 f"{t['understand_ms_p50']} ms / p99 {t['understand_ms_p99']} ms; seen before p50 "
+                 f"{t['understand_ms_p50_warm']} ms / p99 {t['understand_ms_p99_warm']} ms.")
+    return "\n".join(lines)
+
+
 def ensure_home(home: Path) -> None:
     if (home / "models" / "daogou-rec" / "manifest.json").exists():
         return
@@ -375,7 +393,11 @@ def main() -> None:
     ap.add_argument("--paths", default="library,http")
     ap.add_argument("--subset", type=int, default=None)
     ap.add_argument("--out", type=Path, default=RESULTS / "understanding.json")
+    ap.add_argument("--table", type=Path, default=None, help="print the table of a results file and stop")
     args = ap.parse_args()
+    if args.table:
+        print(table_from(json.loads(args.table.read_text(encoding="utf-8"))))
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     ensure_home(args.home)
     utterances, dialogues = load(args.subset)

@@ -94,24 +94,17 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
     attrs = {str(k): v for k, v in (product.attributes or {}).items()}
     out: list[Answer] = []
     seen: set[str] = set()
-    for key, value in values:
+    for key, value in [*values, *((k, None) for k in keys)]:  # values asked about, then keys
         if key in seen:
             continue
         seen.add(key)
         have = _value(attrs.get(key))
         if have is None:
             out.append(Answer(product.id, key, None, value, "unknown", _unknown(key, value, vocab, lang)))
-        else:
+        elif value is not None:
             yes = have.lower() == value.lower()
             out.append(Answer(product.id, key, have, value, "yes" if yes else "no",
                               _confirm(key, have, value, yes, vocab, lang)))
-    for key in keys:
-        if key in seen:
-            continue
-        seen.add(key)
-        have = _value(attrs.get(key))
-        if have is None:
-            out.append(Answer(product.id, key, None, None, "unknown", _unknown(key, None, vocab, lang)))
         else:
             boolean = have.lower() in BOOLEAN_WORDS
             verdict = ("yes" if have.lower() in ("yes", "true", "y", "1") else "no") if boolean else "value"

@@ -246,7 +246,8 @@ class Assistant:
                  for p in products]
         self._record_search(conv, cons.query_text() or u.parsed.text)
         if not products:
-            return [], P.say(lang, "none", cons=P.need_text(cons, self._currency, lang, self._zh_leaf)), \
+            need = P.need_text(cons, self._currency, lang, self._zh_leaf) or P.say(lang, "all_that")
+            return [], P.say(lang, "none_need", need=need), \
                 self._chips(conv, lang), 0, None
         text = P.found_text(len(products), cons, used, relaxed, u.parsed.asked, self._currency, lang, self._zh_leaf,
                             personal=bool(personal) and not (cons.words or cons.category_words or cons.categories))

@@ -7,21 +7,20 @@ from daogou.generate.facts import CURRENCY_SIGNS, format_price
 
 _T = {
     "en": {
-        "found": "Here are {n} picks{what}{cons}.",
+        "found": "Here are {n} picks{cons}.",
         "found_need": "Here are {n} picks for {need}{cons}.",
         "relaxed": "Nothing matches all of that ({need}{cons}), so I left out the {what}.",
-        "relax_brand": "brand", "relax_price": "budget", "relax_category": "category", "and": " and ",
+        "all_that": "all of that", "relax_brand": "brand", "relax_price": "budget", "relax_category": "category", "and": " and ",
         "converted": "Prices here are in {store}; {said} ≈ {conv}.",
-        "none_need": "Nothing matches {need}{cons}. Try removing a condition.",
+        "none_need": "Nothing matches {need}. Try removing a condition.",
         "found_personal": "Here are {n} picks for you{cons}, from what you browsed and bought.",
-        "none": "Nothing matches all of that{cons}. Try removing a condition.",
         "clarify": "Happy to help! Who is it for, and roughly what budget? For example: “for my sister, under {p}”.",
         "greet": "Hi! Tell me what you're looking for — e.g. “red running shoes under {p}” or “耳机 不要 {b}”.",
         "reset": "OK, starting over. What are you looking for?",
         "detail": "About {title}:",
         "no_focus": "Which product do you mean? Say “the first one”, “the second one”…",
         "under": "under {p}", "over": "over {p}", "between": "{a}–{b}", "not": "not {x}",
-        "what": " for “{q}”", "sep": ", ", "pre_cons": ", ",
+        "sep": ", ", "pre_cons": ", ",
         "why_attr": "{v}, as you asked", "why_budget": "within your budget", "why_brand": "{b}, a brand you like",
         "why_personal": "picked from your browsing history", "why_match": "closest match to your words",
         "why_cheaper": "cheaper than before", "why_pricier": "a step up in price",
@@ -30,21 +29,20 @@ _T = {
         "chip_not": "Not {b}", "chip_under": "Under {p}",
     },
     "zh": {
-        "found": "为你找到 {n} 款{what}{cons}。",
+        "found": "为你找到 {n} 款商品{cons}。",
         "found_need": "为你找到 {n} 款{need}{cons}。",
         "relaxed": "没有同时满足（{need}{cons}）的商品，所以放宽了{what}。",
-        "relax_brand": "品牌", "relax_price": "预算", "relax_category": "品类", "and": "和",
+        "all_that": "这些条件", "relax_brand": "品牌", "relax_price": "预算", "relax_category": "品类", "and": "和",
         "converted": "本店以{store}计价，{said} ≈ {conv}。",
-        "none_need": "没有符合（{need}{cons}）的商品。试试去掉一个条件。",
+        "none_need": "没有符合（{need}）的商品。试试去掉一个条件。",
         "found_personal": "根据你的浏览和购买记录，为你挑了 {n} 款{cons}。",
-        "none": "没有同时满足这些条件的商品{cons}。试试去掉一个条件。",
         "clarify": "好的！是送给谁的？预算大概多少？比如：“送妹妹，{p}以内”。",
         "greet": "你好！告诉我你想买什么，比如“{p}以内的红色跑鞋”或“耳机 不要 {b}”。",
         "reset": "好的，我们重新开始。你想找什么？",
         "detail": "关于 {title}：",
         "no_focus": "你指的是哪一款？可以说“第一个”、“第二个”……",
         "under": "{p}以内", "over": "{p}以上", "between": "{a}–{b}", "not": "不要{x}",
-        "what": "“{q}”", "sep": "，", "pre_cons": "，",
+        "sep": "，", "pre_cons": "，",
         "why_attr": "{v}，符合你的要求", "why_budget": "在你的预算内", "why_brand": "你喜欢的品牌：{b}",
         "why_personal": "根据你的浏览记录推荐", "why_match": "最符合你的描述",
         "why_cheaper": "比刚才的更便宜", "why_pricier": "价位更高一档",
@@ -70,27 +68,6 @@ def value_name(value: str, lang: str) -> str:
 
 def price_text(price: float | None, currency: str, lang: str) -> str:
     return format_price(price, currency, lang)
-
-
-def constraint_phrases(cons, currency: str, lang: str) -> list[str]:
-    """Short phrases for the hard and soft constraints of a conversation ("under ¥300", "not Echolo", "red")."""
-    out = [value_name(v, lang) for values in cons.attributes.values() for v in values]
-    lo, hi = cons.price_min, cons.price_max
-    if lo is not None and hi is not None:
-        out.append(say(lang, "between", a=price_text(lo, currency, lang), b=price_text(hi, currency, lang)))
-    elif hi is not None:
-        out.append(say(lang, "under", p=price_text(hi, currency, lang)))
-    elif lo is not None:
-        out.append(say(lang, "over", p=price_text(lo, currency, lang)))
-    out += list(cons.brands)
-    out += [say(lang, "not", x=b) for b in cons.exclude_brands]
-    out += [say(lang, "not", x=value_name(v, lang)) for vs in cons.exclude_attributes.values() for v in vs]
-    return out
-
-
-def joined_constraints(cons, currency: str, lang: str) -> str:
-    phrases = constraint_phrases(cons, currency, lang)
-    return (say(lang, "pre_cons") + say(lang, "sep").join(phrases)) if phrases else ""
 
 
 def need_words(cons, lang: str, zh_leaf=None) -> str:
@@ -154,7 +131,7 @@ def found_text(n: int, cons, used, relaxed: list[str], asked: dict | None, curre
     elif personal:
         parts.append(say(lang, "found_personal", n=n, cons=cons_text))
     else:
-        parts.append(say(lang, "found", n=n, what="", cons=cons_text))
+        parts.append(say(lang, "found", n=n, cons=cons_text))
     if asked and asked.get("currency"):
         said = [v for v in (asked.get("price_min"), asked.get("price_max")) if v is not None]
         if said:
