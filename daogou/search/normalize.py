@@ -80,6 +80,9 @@ _UNITS = (
 )
 
 
+_UNIT_HINT = re.compile(r"\d\s?(?:[a-z\"'”+]|升|瓦|寸|英寸|片|颗|粒|小时|岁)", re.I)  # a unit may follow a number
+
+
 def normalise_query(text: str) -> str:
     """The canonical form of a shopper's message (see the module's description)."""
     text = clean(text)
@@ -90,7 +93,7 @@ def normalise_query(text: str) -> str:
         text = _RANGE_UNIT.sub(lambda m: _range_unit(m), text)
         text = english_numbers(text)
     text = _ISH.sub(r"~\1", text)
-    if any(c.isdigit() for c in text):
+    if any(c.isdigit() for c in text) and _UNIT_HINT.search(text):
         for pattern, repl in _UNITS:
             text = pattern.sub(repl, text)
     return text

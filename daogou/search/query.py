@@ -72,24 +72,26 @@ _EN_MIN = (r"over|above|more than|greater than|higher than|at least|min(?:imum)?
 _EN_APPROX = (r"around|about|roughly|approximately|approx\.?|circa|close to|near|somewhere (?:around|near)|"
               r"in the region of|ballpark|give or take|something like|more or less|~|≈")
 _ZH_APPROX = r"大概|大约|差不多|约|估计|大致|左右是|~|≈"
-_PRICE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(p)) for kind, p in (
-    ("range", rf"{_EN_LEAD}(?:between|from|anywhere from|somewhere between)\s+{_A}\s*(?:and|to|-|~|or)\s*{_B}"),
-    ("range", rf"{_ZH_LEAD}(?:介于)?{_FREE}{_A}\s*(?:-|~|to|至|到|和|与)\s*{_B}(?:\s?(?:之间|以内|区间|范围))?"),
-    ("approx", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_APPROX})\s*{_A}"),
-    ("approx", rf"{_ZH_LEAD}(?:{_ZH_APPROX})\s*{_A}(?:\s?(?:左右|上下))?"),
-    ("approx", rf"{_FREE}{_A}\s*(?:左右|上下|出头|来块|多块|多元|多)"),
-    ("approx", rf"{_FREE}{_A}\s*(?:-?ish|or so|give or take|more or less|ballpark|range)(?![a-z])"),
-    ("approx", rf"(?<![a-z])in the\s+{_A}\s*(?:range|region|ballpark|bracket)"),
-    ("max", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_MAX})\s*{_A}"),
-    ("max", rf"{_ZH_LEAD}(?:{_ZH_MAX})\s*{_A}(?:\s?(?:以内|以下|之内|内|封顶)的?)?"),
-    ("max", rf"{_FREE}{_A}\s*(?:{_ZH_MAX_AFTER})"),
-    ("max", rf"{_FREE}{_A}\s*(?:{_EN_MAX_AFTER})(?![a-z])"),
-    ("min", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_MIN})\s*{_A}"),
-    ("min", rf"{_ZH_LEAD}(?:(?<![不别])高于|(?<![不别要能想得])超过|大于|至少|不低于|不少于|最少|最低|起码)\s*{_A}"),
-    ("min", rf"{_FREE}{_A}\s*(?:以上|起步|起|往上|打底|开外)"),
-    ("min", rf"{_FREE}{_A}\s*(?:or more|and up|and above|or above|or higher|or over|and over|plus|minimum|min)"
+# (kind, script the cue needs: "en" | "zh" | "" for none, pattern): a pattern is tried only when its script is there
+_PRICE_PATTERNS: tuple[tuple[str, str, re.Pattern], ...] = tuple((kind, script, re.compile(p)) for kind, script, p in (
+    ("range", "en", rf"{_EN_LEAD}(?:between|from|anywhere from|somewhere between)\s+{_A}\s*(?:and|to|-|~|or)\s*{_B}"),
+    ("range", "", rf"{_ZH_LEAD}(?:介于)?{_FREE}{_A}\s*(?:-|~|to|至|到|和|与)\s*{_B}(?:\s?(?:之间|以内|区间|范围))?"),
+    ("approx", "en", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_APPROX})\s*{_A}"),
+    ("approx", "", rf"{_ZH_LEAD}(?:{_ZH_APPROX})\s*{_A}(?:\s?(?:左右|上下))?"),
+    ("approx", "zh", rf"{_FREE}{_A}\s*(?:左右|上下|出头|来块|多块|多元|多)"),
+    ("approx", "en", rf"{_FREE}{_A}\s*(?:-?ish|or so|give or take|more or less|ballpark|range)(?![a-z])"),
+    ("approx", "en", rf"(?<![a-z])in the\s+{_A}\s*(?:range|region|ballpark|bracket)"),
+    ("max", "en", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_MAX})\s*{_A}"),
+    ("max", "zh", rf"{_ZH_LEAD}(?:{_ZH_MAX})\s*{_A}(?:\s?(?:以内|以下|之内|内|封顶)的?)?"),
+    ("max", "zh", rf"{_FREE}{_A}\s*(?:{_ZH_MAX_AFTER})"),
+    ("max", "en", rf"{_FREE}{_A}\s*(?:{_EN_MAX_AFTER})(?![a-z])"),
+    ("min", "en", rf"{_EN_LEAD}(?<![a-z])(?:{_EN_MIN})\s*{_A}"),
+    ("min", "zh", rf"{_ZH_LEAD}(?:(?<![不别])高于|(?<![不别要能想得])超过|大于|至少|不低于|不少于|最少|最低|起码)\s*{_A}"),
+    ("min", "zh", rf"{_FREE}{_A}\s*(?:以上|起步|起|往上|打底|开外)"),
+    ("min", "en", rf"{_FREE}{_A}\s*(?:or more|and up|and above|or above|or higher|or over|and over|plus|minimum|min)"
             rf"(?![a-z])"),
-    ("min+", rf"{_FREE}{_A}\s?\+(?!\s?(?:pcs|pieces|片|岁|years?|yrs?|yo|months?)(?![a-z]))"),  # "$80+", "500+": a price with a currency or from 20 up ("8+" is an age)
+    # "$80+", "500+": a price with a currency or from 20 up ("8+" is an age)
+    ("min+", "", rf"{_FREE}{_A}\s?\+(?!\s?(?:pcs|pieces|片|岁|years?|yrs?|yo|months?)(?![a-z]))"),
 ))
 _SORTS = (
     ("price_asc", re.compile(r"(?<![a-z])(?:cheapest|lowest[ -]priced?|least expensive|lowest cost|low[ -]cost|"
@@ -250,7 +252,11 @@ def _currency(m: re.Match) -> str | None:
 def _prices(work: _Work, pq: ParsedQuery) -> None:
     if not any(c.isdigit() for c in work.low):
         return  # every amount has digits by now (Chinese numerals and number words were normalised)
-    for kind, pattern in _PRICE_PATTERNS:
+    scripts = {"", *(("en",) if re.search("[a-z<>≤≥]", work.low) else ()),
+               *(("zh",) if any(is_cjk(c) for c in work.low) else ())}
+    for kind, script, pattern in _PRICE_PATTERNS:
+        if script not in scripts:
+            continue
         for m in list(pattern.finditer(work.view())):
             currency = _currency(m)
             if kind == "min+" and currency is None and _number(m, "a") < 20:
