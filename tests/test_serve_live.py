@@ -205,8 +205,21 @@ def test_a_dialogue_in_chromium(live, chromium_browser, artifacts, lang, turns):
     answer = page.locator(".turn").last.locator(".msg.bot").inner_text()
     said = ("Yes — it is waterproof", "No — it is not waterproof") if lang == "en" else ("是的，这款防水", "不，这款不防水")
     assert any(s in answer for s in said), answer
-    page.screenshot(path=str(artifacts / f"chat-dialogue-{lang}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"chat-dialogue-{lang}-1280.png"), full_page=True)
     assert errors == []
+    # the same page on a phone: the header keeps whole words, cards come two a row, pictures stay small
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(200)
+    logo = page.locator(".brand").bounding_box()
+    name = page.locator("#store-name").bounding_box()
+    assert name["height"] < 2.2 * 24 and logo["height"] < 40, (logo, name)  # one line, not a character a line
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    boxes = [c.bounding_box() for c in page.locator(".turn").nth(1).locator(".card").all()[:2]]
+    assert boxes[0]["y"] == boxes[1]["y"] and boxes[0]["width"] < 200, boxes
+    img = page.locator(".turn").nth(1).locator(".card .img").first.bounding_box()
+    assert img["height"] <= 160
+    assert page.evaluate("document.documentElement.lang") == ("zh-CN" if lang == "zh" else "en")
+    page.screenshot(path=str(artifacts / f"chat-dialogue-{lang}-390.png"), full_page=True)
     page.close()
 
 
