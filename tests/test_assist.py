@@ -246,3 +246,23 @@ def test_bad_messages_are_refused(guide):
         assistant.reply(conv, "   ")
     with pytest.raises(ValidationError):
         assistant.reply(conv, "x" * 5000)
+
+
+def test_reasons_on_cards_are_true_for_that_shopper(guide):
+    """A brand-new guest has no history to pick from; a budget reason holds for the card's price; a liked brand is
+    one the shopper's own events name."""
+    assistant, _, products, _ = guide
+    for shopper in ("guest-never-seen-before", "U0002"):
+        conv = assistant.start(shopper)
+        for message in ("headphones", "under 300", "running shoes", "不要Korvo"):
+            reply = assistant.reply(conv, message)
+            for card in reply.cards:
+                p = products[card.id]
+                for why in card.why:
+                    if shopper.startswith("guest"):
+                        assert why not in ("picked from your browsing history", "根据你的浏览记录推荐"), why
+                        assert "a brand you like" not in why
+                    if why == "within your budget":
+                        cons = reply.constraints
+                        assert (cons["price_max"] is None or p.price <= cons["price_max"]) and \
+                            (cons["price_min"] is None or p.price >= cons["price_min"])

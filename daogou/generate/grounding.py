@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from daogou.catalog.models import Product
 from daogou.generate import glossary
+from daogou.generate.claims import claim_violations
 from daogou.generate.numbers import Number, number_values, numbers_in, same_currency
 
 CHECKED_KEYS = ("color", "colour", "material")
@@ -38,7 +39,8 @@ _EPS = 0.005
 
 @dataclass(frozen=True)
 class Violation:
-    kind: str          # price | number | brand | attribute
+    kind: str          # price | number | brand | attribute | third_person | story | meta | count | ungiven |
+                       # contradiction | invented_name (daogou/generate/claims.py)
     value: str         # as written in the output
     product_id: str    # the product the text attributed it to ("" = any of those discussed)
 
@@ -58,6 +60,7 @@ class Truth:
     text: str                      # every fact as lower-case text, all languages
     mentions: tuple[str, ...] = ()  # how text refers to it: label forms, brand names
     names: str = ""                # titles and short attribute values: where "1 Pound" may be a weight, not a price
+    attributes: tuple[tuple[str, str], ...] = ()  # (key, value) of the product, for claims about yes/no keys
 
 
 @dataclass
@@ -119,8 +122,9 @@ def truth_of(p: Product, label: str = "") -> Truth:
     mentions = tuple(m for m in (*label_forms(label), p.brand, *glossary.brand_aliases(p.brand)) if m)
     names = [p.title, *(t.get("title", "") for t in p.translations.values()),
              *(str(v) for v in p.attributes.values() if isinstance(v, (str, int, float)) and len(str(v)) <= 40)]
+    attrs = tuple((str(k), str(v)) for k, v in p.attributes.items() if isinstance(v, (str, int, float, bool)))
     return Truth(p.id, p.price, p.currency, p.brand, frozenset(numbers), text.lower(), mentions,
-                 "\n".join(names).lower())
+                 "\n".join(names).lower(), attrs)
 
 
 def context_truth(texts: Sequence[str], budget: float | None = None, currency: str = "") -> Truth:
@@ -165,6 +169,7 @@ class Checker:
                 who = owners(m.start())
                 if not self._text_ok(m.group(1).lower(), who, context):
                     found.append(Violation("attribute", m.group(1), _pid(who)))
+        found += claim_violations(text, subjects, context, self.lexicon.brands)
         return found
 
     def _number_ok(self, n: Number, who: Sequence[Truth], context: Truth | None, counts: set[float]) -> bool:
