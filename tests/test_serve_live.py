@@ -122,7 +122,7 @@ def _ask(page, text: str) -> None:
     turns = page.locator(".turn[data-done='1']").count()
     page.fill("#message", text)
     page.press("#message", "Enter")
-    page.wait_for_function(f"document.querySelectorAll(\".turn[data-done='1']\").length > {turns}", timeout=60_000)
+    page.wait_for_function(f"document.querySelectorAll(\".turn[data-done='1']\").length > {turns}", timeout=120_000)
 
 
 def _prices(page) -> list[float]:

@@ -187,6 +187,11 @@ class Searcher:
             self._understood.pop(next(iter(self._understood)), None)
         return parsed, derived, parsed.text
 
+    def warm(self) -> None:
+        """Load what query understanding loads on first use (jieba's dictionary, pinyin, the English word list,
+        the typo index), so the first shopper does not wait for it."""
+        parse_query("想买个耳机，三百以内 hedphones", self.vocab, rates=self.rates)
+
     def needs_encoding(self, query: str) -> bool:
         """Whether searching ``query`` would run the text encoder (its vector is not remembered yet)."""
         text = self.understand(query)[2]

@@ -91,6 +91,7 @@ def build_services(store: Store, settings: ServeSettings, bundle: Path | None, r
     else:
         searcher, search_info = open_searcher(store, SearchConfig(encoder=settings.encoder))
         searcher.encoder = Serialized(searcher.encoder)
+        searcher.warm()
     recommender = None
     if bundle is not None:
         from daogou.rec.realtime import LiveRecommender
