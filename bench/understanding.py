@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -381,14 +380,6 @@ def table_from(results: dict) -> str:
     return "\n".join(lines)
 
 
-def ensure_home(home: Path) -> None:
-    if (home / "models" / "daogou-rec" / "manifest.json").exists():
-        return
-    print(f"building the demo home in {home} (daogou demo --no-serve) …", flush=True)
-    subprocess.run([sys.executable, "-m", "daogou.cli", "--home", str(home), "demo", "--no-serve"], check=True,
-                   cwd=ROOT)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--home", type=Path, default=ROOT / "bench" / ".work" / "understanding")
@@ -401,7 +392,8 @@ def main() -> None:
         print(table_from(json.loads(args.table.read_text(encoding="utf-8"))))
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
-    ensure_home(args.home)
+    from serve import ensure_demo  # bench/serve.py: builds the demo home (daogou demo --no-serve) when missing
+    ensure_demo(args.home)
     utterances, dialogues = load(args.subset)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     results, timing = {}, {}
