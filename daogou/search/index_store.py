@@ -19,7 +19,6 @@ from daogou.encode import TextEncoder, get_encoder
 from daogou.search.dense import DenseIndex
 from daogou.search.engine import SearchConfig, Searcher, store_rates, store_vocabulary
 from daogou.search.lexical import BM25Index
-from daogou.search.vocab import Vocabulary
 
 INDEX_VERSION = 1
 
