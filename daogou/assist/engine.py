@@ -27,7 +27,7 @@ from daogou.catalog.store import Store
 from daogou.errors import ValidationError
 from daogou.generate import Chunk, Done, Reasons, Reset, Writer
 from daogou.generate.tasks import answer_task, compare_task, copy_task, explain_task
-from daogou.search.engine import Searcher
+from daogou.search.engine import RELAX_ORDER, Searcher  # the search's order: colour and wanted values never filter
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -261,8 +261,17 @@ class Assistant:
 
     def _zh_leaf(self, path: str) -> str:
         """The Chinese name of a category path's last level, when the catalog has it."""
-        self._category_chips("zh", 0)
-        return self._zh_leaves.get(path, "") if self._zh_leaves else ""
+        return self._zh_leaf_names().get(path, "")
+
+    def _zh_leaf_names(self) -> dict[str, str]:
+        """category path → Chinese leaf name, built on first use."""
+        if self._zh_leaves is None:
+            self._zh_leaves = {}
+            for p in self.searcher.products:
+                zh = (p.translations or {}).get("zh", {}).get("category")
+                if zh:
+                    self._zh_leaves.setdefault(" > ".join(p.category), zh.split(" > ")[-1].strip())
+        return self._zh_leaves
 
     # ------------------------------------------------------------------ retrieval and personalisation
     def _rank(self, shopper: str, cons: Constraints, taste: Taste) -> tuple[list[str], int, dict, dict[str, int]]:
@@ -355,15 +364,10 @@ class Assistant:
 
     def _category_chips(self, lang: str, n: int) -> list[str]:
         """The leaf names of the first ``n`` categories, in Chinese when the catalog has the translation."""
-        if self._zh_leaves is None:
-            self._zh_leaves = {}
-            for p in self.searcher.products:
-                zh = (p.translations or {}).get("zh", {}).get("category")
-                if zh:
-                    self._zh_leaves.setdefault(" > ".join(p.category), zh.split(" > ")[-1].strip())
         leaves = [path.split(" > ")[-1] for path in self.searcher.categories[:n]]
         if lang == "zh":
-            leaves = [self._zh_leaves.get(path, leaf) for path, leaf in zip(self.searcher.categories, leaves)]
+            names = self._zh_leaf_names()
+            leaves = [names.get(path, leaf) for path, leaf in zip(self.searcher.categories, leaves)]
         return leaves
 
     def _a_brand(self) -> str:
@@ -374,9 +378,6 @@ class Assistant:
 
     def _record_click(self, conv: Conversation, product: Product) -> None:
         self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "click", product.id, "")])
-
-
-RELAX_ORDER = ("brand", "price", "category")  # colour and other wanted values are soft: they never empty a result
 
 
 def _has(cons: Constraints, step: str) -> bool:

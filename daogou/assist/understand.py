@@ -192,10 +192,6 @@ def asks_about(message: str, vocab: Vocabulary) -> bool:
     return bool(keys or values)
 
 
-def _has_need(parsed: ParsedQuery) -> bool:
-    return bool(parsed.categories or parsed.brands or parsed.attributes or _residue(parsed.text))
-
-
 def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...]) -> bool:
     """A message naming another kind of product starts a new topic ("…instead", "算了，看看耳机"); a bare budget,
     colour, brand or value refines the current one ("预算一千", "in black", "max 200"), and so does the same

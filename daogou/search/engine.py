@@ -7,8 +7,8 @@ products are encoded); ``search(query, k, filters)`` returns hits with the signa
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -306,8 +306,8 @@ class Searcher:
             seen = {r for r, _ in have}
             have += [rs for rs in self._fuse(extra_lists, extra_scores) if rs[0] not in seen][:k - len(have)]
             for name, rows in extra_lists.items():  # the signals of the added hits are reported too
-                lists.setdefault(name, [])
-                lists[name] = lists[name] + [r for r in rows if r not in set(lists[name])]
+                known = set(lists.get(name, ()))
+                lists[name] = lists.get(name, []) + [r for r in rows if r not in known]
                 if name in extra_scores:
                     scores.setdefault(name, {}).update({r: v for r, v in extra_scores[name].items()
                                                         if r not in scores.get(name, {})})
@@ -333,16 +333,21 @@ def _has(f: Filters, step: str) -> bool:
     return any(getattr(f, name) not in ((), None) for name in RELAX_FIELDS[step])
 
 
+def _home(store: Store) -> Path | None:
+    home = getattr(getattr(store, "config", None), "home", None)
+    return Path(home) if home else None
+
+
 def store_vocabulary(store: Store, products: list[Product]) -> Vocabulary:
     """The catalog's vocabulary with the store's own synonym groups (``HOME/synonyms.txt``) and the built-in ones."""
-    home = getattr(getattr(store, "config", None), "home", None)
-    return Vocabulary.from_products(products, store_groups(Path(home) / "synonyms.txt") if home else ())
+    home = _home(store)
+    return Vocabulary.from_products(products, store_groups(home / "synonyms.txt") if home else ())
 
 
 def store_rates(store: Store) -> dict[str, float]:
     """The currency table: the defaults, overridden by ``HOME/currency.json``."""
-    home = getattr(getattr(store, "config", None), "home", None)
-    return load_rates(Path(home) / "currency.json") if home else dict(DEFAULT_RATES)
+    home = _home(store)
+    return load_rates(home / "currency.json") if home else dict(DEFAULT_RATES)
 
 
 def _clean(query: str) -> str:
