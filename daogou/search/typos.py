@@ -174,7 +174,6 @@ def _index(vocab: Vocabulary) -> tuple[tuple[str, ...], dict[tuple[str, ...], st
     return got[1]
 
 
-@lru_cache(maxsize=8)
 def _build(categories: tuple[str, ...], brands: tuple[str, ...], attributes: tuple[str, ...]):
     latin, cjk = set(), {}
     for alias in (*categories, *brands, *attributes):
