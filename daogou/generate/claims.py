@@ -11,7 +11,9 @@ A generated text is rejected (each finding is a :class:`daogou.generate.groundin
 * claims a pack size or count ("a pack of 20", "set of 4", "20 backpacks") the facts do not have;
 * gives properties the facts say nothing about: safety, flammability, ingredients, what is included or comes with
   it, what the price covers, warranties and certifications — unless the product's own facts use that word;
-* names a product ("Korvo Shoe Shredding Shocker": a brand followed by capitalised words) that is not in the facts.
+* names a product ("Korvo Shoe Shredding Shocker": a brand followed by capitalised words) that is not in the facts;
+* has a sentence unrelated to the products: four or more content words of which none is in the facts, the request
+  or the few words any shop reply uses (for Chinese: no two-character word of the sentence in them).
 """
 
 from __future__ import annotations
@@ -53,6 +55,20 @@ _NEGATION_EN = re.compile(r"(?:not|no|isn'?t|doesn'?t|does not|is not|without|la
                           re.I)
 _NEGATION_ZH = re.compile(r"(?:不|没有|无|不是|不具备|不支持)$")
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]?")
+_LATIN_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+# function words, and words a reply about products may use without naming one of the facts
+_FUNCTION = frozenset("""the and for with from that this these those there their they them you your yours are was
+were been being have has had having its it's not but can could will would should may might must very also just only
+more most less than then too about into onto over under again once here what which who whom whose when where why
+how all any each every both either some such same other another our ours out off per via one ones lot lots really
+quite much many well even still yet""".split())
+_SHOP_WORDS = frozenset("""pick picks option options choice choices product products item items price priced prices
+budget cheaper cheap pricier premium match matches compare comparison listing seller store buy order great good
+nice best better ideal perfect popular quality design style value money everyday daily use using used wear wearing
+look looks looking feel feels comfortable comfort practical reliable solid simple classic modern durable""".split())
+_ZH_SHOP = ("商品", "产品", "价格", "预算", "推荐", "选择", "适合", "颜色", "材质", "品牌", "这款", "一款", "性价比",
+            "款式", "设计", "日常", "使用", "品质", "质量", "舒适", "实用", "不错", "喜欢", "需要", "可以", "如果")
 _TITLE_RUN = r"(?:\s+[A-Z][a-z]+){2,}"
 
 
@@ -77,6 +93,27 @@ def claim_violations(text: str, subjects: Sequence, context=None, brands: dict[s
     out += _contradictions(text, subjects)
     if brands:
         out += _invented_names(text, subjects, brands, facts)
+    out += _unrelated(text, facts.lower(), pid)
+    return out
+
+
+def _unrelated(text: str, facts: str, pid: str) -> list:
+    from daogou.generate.grounding import Violation
+    out = []
+    for sentence in _SENTENCE.findall(text):
+        low = sentence.lower()
+        words = [w for w in _LATIN_WORD.findall(low) if w not in _FUNCTION]
+        runs = _CJK_RUN.findall(sentence)
+        if runs:
+            pairs = {run[i:i + 2] for run in runs for i in range(len(run) - 1)}
+            if len(pairs) >= 5 and not any(p in facts for p in pairs) and not any(w in sentence for w in _ZH_SHOP) \
+                    and not any(w in facts for w in words):
+                out.append(Violation("unrelated", sentence.strip()[:60], pid))
+            continue
+        if len(words) < 4:
+            continue
+        if not any(w in _SHOP_WORDS or (w[:5] if len(w) > 5 else w) in facts for w in words):
+            out.append(Violation("unrelated", sentence.strip()[:60], pid))
     return out
 
 

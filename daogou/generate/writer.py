@@ -1,7 +1,7 @@
 """The writer: runs tasks on a backend with the grounding check, one retry, and the template as the last resort.
 
-Streaming holds back each word (and number, and brand) until it is complete and the text so far passes the checker,
-so nothing ungrounded is ever released. When a model's attempt fails after some text went out, a
+Streaming holds back each sentence until it is complete and the text so far passes the checker, so nothing
+ungrounded is ever released. When a model's attempt fails after some text went out, a
 :class:`Reset` tells the page to clear it before the next attempt streams. ``run`` is the stream, collected.
 """
 
@@ -16,7 +16,7 @@ from daogou.errors import GenerationError
 from daogou.generate.base import LLMBackend, Request
 from daogou.generate.facts import Reasons
 from daogou.generate.grounding import Checker, Lexicon, Truth, Violation
-from daogou.generate.output import broken, cut, safe_boundary, sentence_end
+from daogou.generate.output import broken, cut, sentence_end
 from daogou.generate.prompts import PROMPT_VERSION, build_messages
 from daogou.generate.tasks import Task, answer_task, compare_task, copy_task, explain_task
 from daogou.generate.template import TemplateBackend
@@ -226,10 +226,8 @@ class Writer:
 
     @staticmethod
     def _boundary(out: _Attempt, max_chars: int) -> int:
-        """Where released text may end now: any word end, or only a sentence end once close to the limit (so a
-        cut at the limit ends at a sentence end that is not before what was released)."""
-        if len(out.text) < 0.7 * max_chars:
-            return len(out.text[:safe_boundary(out.text)].rstrip())
+        """Where released text may end now: a sentence end. A sentence is judged whole (what it claims, whether it
+        is about the products at all) before any of it reaches the page, and a cut at the limit ends there too."""
         return max(out.released, len(out.text[:sentence_end(out.text)].rstrip()))
 
     def _release(self, out: _Attempt, subjects, context, lang: str, upto: int, model: bool = True):

@@ -82,11 +82,8 @@ def _english(word: str) -> bool:
     wordfreq's tokenising ``zipf_frequency``, which costs ~0.4 ms a call)."""
     global _FREQ
     if _FREQ is None:
-        try:
-            from wordfreq import get_frequency_dict
-            _FREQ = get_frequency_dict("en")
-        except ImportError:  # pragma: no cover - a dependency; without it only the short list of common words counts
-            _FREQ = {}
+        from wordfreq import get_frequency_dict  # a dependency: without it English words would read as typos
+        _FREQ = get_frequency_dict("en")
     return _FREQ.get(word, 0.0) >= 10 ** (KNOWN_ZIPF - 9)
 
 
