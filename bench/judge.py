@@ -37,6 +37,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
 _NUM = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d])")
 _CURRENCY_BEFORE = re.compile(r"(?:[¥￥$£€]|RMB|CNY|USD|GBP|EUR|HK\$)\s*$", re.I)
 _CURRENCY_AFTER = re.compile(r"^\s*(?:元|块|rmb|yuan|dollars?|pounds?|euros?|gbp|usd|cny)", re.I)
+_NOT_STATED = r"doesn't state|does not state|not stated|doesn't say|does not say|没有写|没有提到|未注明"
 _SENTENCES = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
 
 # the rules' words (English and Chinese); kept short and literal
@@ -109,7 +110,12 @@ class Judge:
         self.brands: dict[str, str] = {}
         self.values: dict[str, str] = {}
         self.vocab: set[str] = set(SHOP_WORDS)
+        self.keys: set[str] = set()
+        self.titles = {t: p for p in self.products.values()
+                       for t in [p.title] + [tr.get("title", "") for tr in (p.translations or {}).values()]
+                       if len(t) >= 12}
         for p in self.products.values():
+            self.keys.update(k.replace("_", " ").lower() for k in (p.attributes or {}))
             if p.brand and len(p.brand) > 2 and p.brand.lower() not in ("generic", "unbranded", "unknown", "none"):
                 self.brands[_lower(p.brand)] = p.brand
             for key, value in (p.attributes or {}).items():
@@ -149,19 +155,23 @@ class Judge:
     # ------------------------------------------------------------------ one text
     def text(self, text: str, products: Sequence, request: str = "", budget: float | None = None,
              lang: str | None = None, allow_numbers: Iterable[float] = ()) -> list[str]:
-        low = _lower(text)
         facts = self.facts(products) + "\n" + self._zh_facts(products).lower()
         req = _lower(request)
-        problems: list[str] = []
+        problems: list[str] = self._echo(text, request)
+        # an example offered to the shopper ("e.g. “red running shoes under ¥300”") is a suggestion, not a claim
+        text = re.sub(r"(?i)(?:e\.g\.|for example|such as|like|or|比如|例如|或)[:：]?\s*[“\"「]([^”\"」]{1,80})[”\"」]", " ",
+                      text)
+        named = [p for title, p in self.titles.items() if title in text]  # products the text names in full
+        facts += "\n" + self.facts(named)
+        low = _lower(text)
         problems += self._numbers(text, products, facts, req, budget, set(allow_numbers))
         problems += self._brands(low, products, facts, req)
         problems += self._names(text, facts, req)
         problems += self._values(low, facts, req)
         problems += self._contradictions(low, products)
-        problems += self._words(low, facts)
+        problems += self._words(low, facts, req)
         problems += self._counts(low, facts)
         problems += self._unrelated(text, facts, req)
-        problems += self._echo(text, request)
         if lang in ("en", "zh") and text.strip():
             cjk = len(_CJK.findall(text))
             latin = len(_WORD.findall(text))
@@ -216,6 +226,8 @@ class Judge:
 
     def _values(self, low, facts, req) -> list[str]:
         out = []
+        # "the listing doesn't state whether it is black": naming a value the data lacks, to say so, is no claim
+        low = " ".join(x for x in _SENTENCES.findall(low) if not re.search(_NOT_STATED, x))
         for surface, key in self.values.items():
             if _has_word(low, surface) and not _has_word(facts, surface) and surface not in req:
                 # "silk" in "silky" is not a claim; a negated value ("not leather") is no claim of having it
@@ -239,7 +251,7 @@ class Judge:
             names |= set(YES_NO_ZH.get(key, ()))
             said = set()
             for sentence in _SENTENCES.findall(low):
-                for clause in re.split(r"[,;，；:：]| but | and ", sentence):
+                for clause in re.split(r"[,;，；•]| but | and ", sentence):
                     for name in names:
                         i = clause.find(name)
                         if i < 0 or (not _CJK.search(name) and not _has_word(clause, name)):
@@ -247,7 +259,9 @@ class Judge:
                         before = clause[:i]
                         after = clause[i + len(name):]
                         if _CJK.search(name):
-                            negative = any(n in before[-3:] for n in NEG_ZH) or after.startswith(("：否", ":否"))
+                            label = re.match(r"[\u4e00-\u9fff]{0,4}\s*[:：]\s*(\S+)", after)
+                            negative = any(n in before[-3:] for n in NEG_ZH) or bool(label and (
+                                label.group(1)[:1] in NEG_ZH or label.group(1).startswith(self._zh_no(key))))
                         else:
                             negative = any(_has_word(before, n) for n in NEGATIONS) or \
                                 bool(re.match(r"\s*[:：]\s*no\b", after))
@@ -256,15 +270,18 @@ class Judge:
                 out.append(f"contradiction: {key.replace('_', ' ')} is {value}, the text says {'/'.join(sorted(said))}")
         return out
 
-    def _words(self, low, facts) -> list[str]:
+    def _words(self, low, facts, req) -> list[str]:
         out = []
         for kind, words in (("third_person", THIRD), ("third_person", THIRD_ZH), ("story", STORY),
                             ("story", STORY_ZH), ("meta", META), ("meta", META_ZH)):
             for w in words:
-                if _has_word(low, w):
+                if _has_word(low, w) and not _has_word(facts, w):  # the seller's own words may be quoted
                     out.append(f"{kind}: {w}")
+        for key in self.keys:  # a property's own name ("dishwasher safe") is no claim of an ungiven property
+            low = low.replace(key, " ")
+        low = " ".join(x for x in _SENTENCES.findall(low) if not re.search(_NOT_STATED, x))
         for w in UNGIVEN + UNGIVEN_ZH:
-            if _has_word(low, w) and not _has_word(facts, w):
+            if _has_word(low, w) and not _has_word(facts, w) and not _has_word(req, w):
                 stem = w[:5]
                 if not _CJK.search(w) and len(w) > 5 and re.search(rf"(?<![a-z]){re.escape(stem)}", facts):
                     continue  # "includes" when the data says "including"
@@ -356,6 +373,12 @@ class Judge:
         if not any(f and f in low.replace(" ", "") or f in low for f in forms):
             return [f"answer: the {key} {value} is not given"]
         return []
+
+    @staticmethod
+    def _zh_no(key: str) -> str:
+        """The store's Chinese word for "no" of a yes/no property (防水 → 透气), as data."""
+        found = Judge._zh_value(key, "no")
+        return found[0] if found and found[0] != "no" else "否"
 
     @staticmethod
     def _zh_value(key: str, value: str) -> tuple[str, ...]:

@@ -109,7 +109,7 @@ class Play:
         self.records: list[dict] = []
 
     def turn(self, conv, message: str, lang: str, source: str, question: dict | None = None,
-             previous_ids: list[str] | None = None) -> dict:
+             previous_ids: list[str] | None = None, focus: str | None = None) -> dict:
         t0 = time.perf_counter()
         first = None
         final = {}
@@ -133,8 +133,12 @@ class Play:
         if question and question.get("intent") == "attribute" and previous_ids:
             ref = question.get("ref", 0)
             pos = len(previous_ids) - 1 if ref == "last" else ref if isinstance(ref, int) else 0
-            if pos < len(previous_ids) and previous_ids[pos] in self.products:
-                problems += self.judge.answer(text, self.products[previous_ids[pos]], question["key"], lang)
+            named = {"position-word", "ordinal-number"} & set(question.get("tags", ())) or ref == "last"
+            target = previous_ids[pos] if pos < len(previous_ids) else None
+            if not named and focus:  # "颜色呢", "is it waterproof": the product talked about last
+                target = focus
+            if target in self.products:
+                problems += self.judge.answer(text, self.products[target], question["key"], lang)
         rec = {"catalog": self.catalog, "source": source, "message": message, "lang": lang, "kind": kind,
                "text": text, "backend_used": final.get("backend") or "facts", "problems": problems,
                "first_ms": round(1000 * first, 1) if first is not None else None, "full_ms": round(1000 * full, 1),
@@ -155,10 +159,17 @@ class Play:
         for i in range(0, len(questions), 3):
             name = names[(offset + i // 3) % len(names)]
             conv = self.s.assistant.start(f"bench-replies-{self.backend}-{self.catalog}-{lang}-{i}", lang)
-            found = self.turn(conv, name, lang, "question search")
+            said = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in name) else "en"
+            found = self.turn(conv, name, said, "question search")
             shown = [c["id"] for c in found.get("cards", [])]
+            focus = None
             for q in questions[i:i + 3]:
-                self.turn(conv, q["text"], lang, f"question {q['id']}", question=q, previous_ids=shown)
+                got = self.turn(conv, q["text"], lang, f"question {q['id']}", question=q, previous_ids=shown,
+                                focus=focus)
+                if got.get("kind") in ("search", "refine"):  # the conversation shows other cards now
+                    shown, focus = [c["id"] for c in got.get("cards", [])], None
+                elif got.get("kind") in ("question", "detail") and got.get("cards"):
+                    focus = got["cards"][0]["id"]
 
     def copy(self, n: int, writer) -> None:
         priced = [p for p in self.products.values() if p.price is not None]

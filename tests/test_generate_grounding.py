@@ -123,19 +123,21 @@ def test_extension_backend_registers_like_builtins():
     assert (result.text, result.backend, result.attempts) == ("Folliq Tea Tree Conditioner, ¥259.", "scripted", 1)
 
 
-def test_grounded_first_draft_is_streamed_as_written():
-    writer = Writer(Scripted(["A tea tree conditioner from Folliq, 750ml, for ¥259."]), LEXICON)
+def test_grounded_first_draft_is_streamed_as_written_a_sentence_at_a_time():
+    text = "A tea tree conditioner from Folliq. It holds 750ml. Yours for ¥259."
+    writer = Writer(Scripted([text]), LEXICON)
     events, shown, result = events_of(writer, copy_task(CONDITIONER))
-    assert shown == result.text == "A tea tree conditioner from Folliq, 750ml, for ¥259."
-    assert len([e for e in events if isinstance(e, Chunk)]) >= 5
+    assert shown == result.text == text
+    chunks = [e.text for e in events if isinstance(e, Chunk)]
+    assert chunks == ["A tea tree conditioner from Folliq.", " It holds 750ml.", " Yours for ¥259."]
     assert not any(isinstance(e, Reset) for e in events)
     assert (result.backend, result.model, result.attempts, result.fallback) == ("scripted", "scripted-1", 1, False)
-    assert result.first_token_s is not None and result.tokens == 9
+    assert result.first_token_s is not None and result.tokens == len(text.split())
     assert writer.stats.first_try_ok == 1 and writer.stats.violations_first == 0
 
 
 def test_violation_is_retried_with_the_rejected_values_named():
-    model = Scripted(["Folliq conditioner, now only ¥99!", "Folliq conditioner for ¥259."])
+    model = Scripted(["A Folliq conditioner. Now only ¥99!", "Folliq conditioner for ¥259."])
     writer = Writer(model, LEXICON)
     events, shown, result = events_of(writer, copy_task(CONDITIONER))
     assert result.text == "Folliq conditioner for ¥259." and result.attempts == 2 and not result.fallback
@@ -148,16 +150,24 @@ def test_violation_is_retried_with_the_rejected_values_named():
 
 
 def test_two_failures_fall_back_to_the_template_and_nothing_ungrounded_is_shown():
-    model = Scripted(["Great Folliq conditioner, made of canvas, now ¥99 and 2 for 1!"])
+    model = Scripted(["A great Folliq conditioner. Made of canvas, now ¥99 and 2 for 1!"])
     writer = Writer(model, LEXICON)
     task = copy_task(CONDITIONER)
     events, shown, result = events_of(writer, task)
     assert result.text == write(task) and result.backend == "template" and result.fallback
     assert result.attempts == 2 and len(model.requests) == 2 and model.closed == 2
     everything = "".join(e.text for e in events if isinstance(e, Chunk))
-    assert "Great Folliq conditioner, made of" in everything  # released before the claim, then reset
+    assert "A great Folliq conditioner." in everything  # the sound first sentence was shown, then reset
     assert "canvas" not in everything and "¥99" not in everything and shown == result.text
+    assert sum(isinstance(e, Reset) for e in events) == 2
     assert writer.stats.fallbacks == 1 and writer.stats.ungrounded_shown == 0
+
+
+def test_a_failing_first_sentence_is_never_shown_in_part():
+    model = Scripted(["Great Folliq conditioner, made of canvas, now ¥99!"])
+    events, shown, result = events_of(Writer(model, LEXICON), copy_task(CONDITIONER))
+    assert not any(isinstance(e, Reset) for e in events) and result.backend == "template"
+    assert "Great" not in "".join(e.text for e in events if isinstance(e, Chunk))
 
 
 def test_counting_mode_lets_a_failing_draft_finish():

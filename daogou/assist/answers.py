@@ -22,7 +22,7 @@ KEY_WORDS: dict[str, str] = {
     "material": r"material|made (?:of|from|out of)|fabric|what is it made|materials|ingredients?|材质|材料|面料|"
                 r"什么做的|啥做的|什么材|成分",
     "size": r"\bsizes?\b|how big|dimensions?|fit me|ml\b|how much (?:liquid|product)|尺码|尺寸|大小|多大|几码|多少码|"
-            r"码数|什么码|啥码|哪些码|哪个码|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
+            r"码数|什么码|啥码|哪些码|哪个码|\d{2}(?:\.5)?\s*码|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
     "waterproof": r"water ?proof|water-proof|rain|wet|防水|下雨|淋雨|怕水",
     "noise_cancelling": r"noise|anc\b|cancell?ing|降噪|隔音|噪音",
     "battery": r"battery|batteries|last on a charge|playtime|hours? of|续航|电池|电量|用多久",
@@ -47,6 +47,8 @@ KEY_WORDS: dict[str, str] = {
     "dishwasher_safe": r"dishwasher|洗碗机",
 }
 _KEY_RE = {k: re.compile(p, re.I) for k, p in KEY_WORDS.items()}
+_COMES_IN = re.compile(r"(?<![a-z])(?:comes?|available|avail) in(?![a-z])|有.{1,6}(?:码|号|色)的?吗", re.I)
+YES_NO_KEYS = ("waterproof", "noise_cancelling", "dishwasher_safe")  # asked as yes/no where a store has no values
 KEY_NAMES_ZH = {"color": "颜色", "material": "材质", "size": "尺码/规格", "waterproof": "防水", "noise_cancelling": "主动降噪",
                 "battery": "续航", "capacity": "容量", "power": "功率", "ports": "接口数", "age": "适用年龄",
                 "storage": "存储", "ram": "运行内存", "pieces": "件数", "skin_type": "适用肤质", "hair_type": "适用发质",
@@ -92,6 +94,9 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
     """What the product's attributes say to the question (empty when it names no attribute)."""
     keys, values = asked(message, vocab)
     attrs = {str(k): v for k, v in (product.attributes or {}).items()}
+    if not keys and not values and _COMES_IN.search(message):
+        # "does it come in queen?": a value the store does not know; what the product comes in answers it
+        keys = [k for k in ("size", "color", "colour") if _value(attrs.get(k)) is not None][:1]
     out: list[Answer] = []
     seen: set[str] = set()
     for key, value in [*values, *((k, None) for k in keys)]:  # values asked about, then keys
@@ -133,7 +138,7 @@ def value_name(key: str, value: str, vocab: Vocabulary, lang: str) -> str:
     if lang != "zh":
         return value
     names = [a for a in vocab.aliases_of("attribute", (key, value)) if any(is_cjk(c) for c in a)]
-    return min(names, key=len) if names else value
+    return min(names, key=lambda a: (a.endswith("的"), len(a), a)) if names else value  # 黄色 before 黄的
 
 
 def _confirm(key: str, have: str, asked_value: str, yes: bool, vocab: Vocabulary, lang: str) -> str:
@@ -165,8 +170,15 @@ def _state(key: str, have: str, vocab: Vocabulary, lang: str) -> str:
     return f"{key_name(key, lang).capitalize()}: {have}."
 
 
+def _yes_no_key(key: str, vocab: Vocabulary) -> bool:
+    """Whether the store's values of ``key`` are yes / no (waterproof, dishwasher_safe …)."""
+    values = {v.lower() for v in vocab.key_values.get(key, ())}
+    return (bool(values) and values <= BOOLEAN_WORDS) or (not values and key in YES_NO_KEYS)
+
+
 def _unknown(key: str, asked_value: str | None, vocab: Vocabulary, lang: str) -> str:
-    boolean = asked_value is not None and asked_value.lower() in BOOLEAN_WORDS
+    boolean = (asked_value is not None and asked_value.lower() in BOOLEAN_WORDS) or \
+        (asked_value is None and _yes_no_key(key, vocab))
     if lang == "zh":
         name = value_name(key, "yes", vocab, lang) if boolean else ""
         name = name if name and name != "yes" else KEY_NAMES_ZH.get(key, key)

@@ -68,9 +68,11 @@ _FIRST_N_ZH = re.compile(r"前([两二三四2-4])(?:个|款|件|样)?")
 _ORD_EN = re.compile(r"(?<![a-z])(?:the )?(" + "|".join(_EN_ORD) + r")(?: one| item| option| product)?(?![a-z])"
                      r"|(?:#|number |no\. ?|item |option |product )(\d{1,2})(?![0-9])", re.I)
 _ORD_ZH = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:个|款|件|种|项|样)?|"
-                     r"(?<![一二两三四五六七八九十\d第])([一二三四五六七八九十])\s*号(?!码)")
+                     r"(?<![一二两三四五六七八九十\d第])([一二三四五六七八九十]|[1-9])\s*号(?!码)")
 _AND_ZH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四五六七八九])\s*号?\s*(?:和|与|跟|、)\s*(?:第)?([一二三四五六七八九])(?:号|个)?")
-_LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|最后一[个款件]", re.I)
+_LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|(?<![a-z])the last (?!time|week|year|month|"
+                   r"night|day|minute|few|two|three|couple)[a-z][a-z-]+|最后一[个款件]", re.I)
+_FOCUS_STRONG = re.compile(r"(?<![a-z])(?:this one|that one|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
 _FOCUS = re.compile(r"(?<![a-z])(?:this one|that one|this|that|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
 _AND_NUM = re.compile(r"(?<![0-9#])(\d{1,2})\s*(?:and|&|和|与|跟|vs\.?)\s*(?:#|number )?(\d{1,2})(?![0-9])", re.I)
 
@@ -152,8 +154,10 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         parsed.sort = None  # "便宜一点" is a move relative to what was shown, not a sort order
     if move and (parsed.price_max is not None or parsed.price_min is not None):
         move = None  # an amount said outright wins over "cheaper"
-    question = _is_question(norm)
-    if shown and question and not move and (refs or (not parsed.categories and not _AVAILABILITY.search(low)
+    question = _is_question(norm) or (shown > 0 and "呢" in norm and _asks_key_only(norm, vocab))
+    about_focus = bool(_FOCUS_STRONG.search(norm))  # "does it come in white", "这个有白的吗": of the product
+    if shown and question and not move and (refs or (not parsed.categories
+                                                     and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or asks_about(norm, vocab)))):
         return Understanding("question", parsed, lang, refs)  # "is the second one waterproof?", "第三个防水吗"
     if shown and refs and not move and not question and not parsed.has_constraints() \
@@ -192,6 +196,14 @@ def asks_about(message: str, vocab: Vocabulary) -> bool:
     return bool(keys or values)
 
 
+def _asks_key_only(message: str, vocab: Vocabulary) -> bool:
+    """"材质呢", "续航呢": a property named with no value is a question about the product in focus ("红色的呢", a
+    value, refines the list instead)."""
+    from daogou.assist.answers import asked
+    keys, values = asked(message, vocab)
+    return bool(keys) and not values
+
+
 def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...]) -> bool:
     """A message naming another kind of product starts a new topic ("…instead", "算了，看看耳机"); a bare budget,
     colour, brand or value refines the current one ("预算一千", "in black", "max 200"), and so does the same
@@ -218,7 +230,7 @@ def _residue(text: str) -> str:
 def _is_question(message: str) -> bool:
     return bool(re.search(r"[?？]|(?<![a-z])(?:is|does|do|can|how|what|what'?s|whats|which|will|has|have|are|any "
                           r"idea)(?![a-z])|吗|么|多少|几|怎么|是否|能不能|有没有|啥|什么|多久|多大|多长|哪些|哪个|是不是|"
-                          r"可不可以|能否", message.lower()))
+                          r"可不可以|能否|是.{1,12}还是", message.lower()))
 
 
 def _is_vague(parsed: ParsedQuery, message: str) -> bool:

@@ -68,7 +68,8 @@ budget cheaper cheap pricier premium match matches compare comparison listing se
 nice best better ideal perfect popular quality design style value money everyday daily use using used wear wearing
 look looks looking feel feels comfortable comfort practical reliable solid simple classic modern durable""".split())
 _ZH_SHOP = ("商品", "产品", "价格", "预算", "推荐", "选择", "适合", "颜色", "材质", "品牌", "这款", "一款", "性价比",
-            "款式", "设计", "日常", "使用", "品质", "质量", "舒适", "实用", "不错", "喜欢", "需要", "可以", "如果")
+            "款式", "设计", "日常", "使用", "品质", "质量", "舒适", "实用", "不错", "喜欢", "需要", "可以", "如果",
+            "心动", "入手", "下单", "值得", "快来", "看看")
 _TITLE_RUN = r"(?:\s+[A-Z][a-z]+){2,}"
 
 
@@ -103,7 +104,7 @@ def _unrelated(text: str, facts: str, pid: str) -> list:
     for sentence in _SENTENCE.findall(text):
         low = sentence.lower()
         words = [w for w in _LATIN_WORD.findall(low) if w not in _FUNCTION]
-        runs = _CJK_RUN.findall(sentence)
+        runs = _CJK_RUN.findall(re.sub(r"[零〇一二两三四五六七八九十百千万亿元块]", " ", sentence))
         if runs:
             pairs = {run[i:i + 2] for run in runs for i in range(len(run) - 1)}
             if len(pairs) >= 5 and not any(p in facts for p in pairs) and not any(w in sentence for w in _ZH_SHOP) \

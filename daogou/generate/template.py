@@ -78,7 +78,9 @@ def write_copy(f: Facts, truth: Truth, style: str = "short", tone: str = "neutra
     if features:
         parts.append(("，".join(features) + "。") if zh else (_capital("; ".join(features)) + "."))
     if style == "long":
-        parts += grounded_sentences(f.description, truth, 3) if f.text_lang == f.lang else []
+        if f.text_lang == f.lang:  # the seller's sentences that add to what is already said, not repeat it
+            said = _plain(" ".join(parts))
+            parts += [x for x in grounded_sentences(f.description, truth, 6) if _plain(x) not in said][:3]
         if f.rating:
             parts.append(rating_sentence(f))
     if f.price is not None:
@@ -121,13 +123,18 @@ def phrase(a: Attribute, lang: str) -> str:
 def rating_sentence(f: Facts) -> str:
     if f.lang == "zh":
         return f"评分{f.rating}" + (f"（{f.n_reviews}条评价）。" if f.n_reviews else "。")
-    return f"Rated {f.rating} by shoppers" + (f" ({f.n_reviews} reviews)." if f.n_reviews else ".")
+    count = f" across {f.n_reviews} review{'s' if f.n_reviews != 1 else ''}" if f.n_reviews else ""
+    return f"Rated {f.rating}{count}."
 
 
 def grounded_sentences(text: str, truth: Truth, limit: int) -> list[str]:
     """Up to ``limit`` sentences of seller text whose numbers and prices hold (a quoted "¥1" does not)."""
     checker = Checker()
     return [s for s in sentences(text) if not checker.check(s, [truth])][:limit]
+
+
+def _plain(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def _capital(text: str) -> str:
