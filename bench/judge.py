@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
-_NUM = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d])")
+_NUM = re.compile(r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d])")
 _CURRENCY_BEFORE = re.compile(r"(?:[¥￥$£€]|RMB|CNY|USD|GBP|EUR|HK\$)\s*$", re.I)
 _CURRENCY_AFTER = re.compile(r"^\s*(?:元|块|rmb|yuan|dollars?|pounds?|euros?|gbp|usd|cny)", re.I)
 _NOT_STATED = r"doesn't state|does not state|not stated|doesn't say|does not say|没有写|没有提到|未注明"
@@ -99,6 +99,26 @@ def _numbers(text: str) -> list[tuple[float, int, int]]:
         whole = m.group(1).replace(",", "")
         value = float(whole + ("." + m.group(2) if m.group(2) else ""))
         out.append((value, m.start(), m.end()))
+    return out
+
+
+_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _chinese_numbers(text: str) -> list[int]:
+    """Numbers written in Chinese numerals up to the thousands ("四十" 40, "两百五十" 250, "三千" 3000)."""
+    out = []
+    for run in re.findall(r"[零一二两三四五六七八九十百千]+", text):
+        total, digit = 0, 0
+        for ch in run:
+            if ch in _ZH_DIGITS:
+                digit = _ZH_DIGITS[ch]
+            else:
+                unit = {"十": 10, "百": 100, "千": 1000}[ch]
+                total += (digit or 1) * unit
+                digit = 0
+        total += digit
+        out.append(total)
     return out
 
 
@@ -170,7 +190,7 @@ class Judge:
         problems += self._values(low, facts, req)
         problems += self._contradictions(low, products)
         problems += self._words(low, facts, req)
-        problems += self._counts(low, facts)
+        problems += self._counts(low, facts, req)
         problems += self._unrelated(text, facts, req)
         if lang in ("en", "zh") and text.strip():
             cjk = len(_CJK.findall(text))
@@ -183,6 +203,7 @@ class Judge:
 
     def _numbers(self, text, products, facts, req, budget, allowed) -> list[str]:
         known = {v for v, _, _ in _numbers(facts)} | {v for v, _, _ in _numbers(req)} | allowed
+        known |= {float(v) for v in _chinese_numbers(req)}
         known |= {float(i) for i in range(0, 11)} | {float(len(products))}
         prices = {round(p.price, 2) for p in products if p.price is not None}
         out = []
@@ -288,7 +309,7 @@ class Judge:
                 out.append(f"ungiven: {w}")
         return out
 
-    def _counts(self, low, facts) -> list[str]:
+    def _counts(self, low, facts, req) -> list[str]:
         out = []
         num = r"(\d+|" + "|".join(NUMBER_WORDS) + r")"
         patterns = [rf"(?:pack|set|box|bundle|lot|case) of {num}", rf"{num}[\s-]?(?:{'|'.join(COUNT_WORDS)})\b",
@@ -298,7 +319,8 @@ class Judge:
                 n = m.group(1)
                 value = NUMBER_WORDS.get(n, None) if not n.isdigit() else int(n)
                 near = re.findall(r"(\d+)\s*[-\s]?(?:pairs|pcs|pieces|piece|pack|双|片|件|装)", facts)
-                if value is not None and str(value) not in near and m.group() not in facts:
+                if value is not None and str(value) not in near and m.group() not in facts and \
+                        str(value) not in req:
                     out.append(f"count: {m.group()}")
         return out
 
@@ -346,7 +368,7 @@ class Judge:
                                r"not mention|没有(?:提到|说明|写明|标注)|未(?:注明|说明|标明)|没写", low)
         if value in (None, ""):
             return [] if not_stated or not text.strip() else ([] if key not in low else [])
-        if not_stated:
+        if not_stated and not self._gives(low, key, value):
             return [f"answer: says not stated, the product's {key} is {value}"]
         if key == "price":
             found = any(abs(v - float(value)) < 0.01 for v, _, _ in _numbers(text))
@@ -368,11 +390,18 @@ class Judge:
             if sv == "no" and not said_no:
                 return [f"answer: {key} is no, the reply does not say so"]
             return []
-        forms = {sv, sv.replace(" ", "")}
-        forms |= {_lower(f) for f in self._zh_value(key, str(value))}
-        if not any(f and f in low.replace(" ", "") or f in low for f in forms):
+        if not self._gives(low, key, value):
             return [f"answer: the {key} {value} is not given"]
         return []
+
+    def _gives(self, low: str, key: str, value) -> bool:
+        if key == "price":
+            return any(abs(v - float(value)) < 0.01 for v, _, _ in _numbers(low))
+        sv = str(value).lower()
+        if sv in ("yes", "no"):
+            return False
+        forms = {sv, sv.replace(" ", "")} | {_lower(f) for f in self._zh_value(key, str(value))}
+        return any(f and (f in low.replace(" ", "") or f in low) for f in forms)
 
     @staticmethod
     def _zh_no(key: str) -> str:

@@ -29,7 +29,7 @@ KEY_WORDS: dict[str, str] = {
     "capacity": r"capacity|litres?|liters?|how much (?:can it|does it) (?:hold|fit)|how many l\b|容量|多少升|几升|装得下|"
                 r"能装",
     "power": r"watts?|wattage|power|how fast|fast charg|功率|多少瓦|几瓦|快充|充电速度",
-    "ports": r"ports?|how many (?:devices|things|plugs)|几口|几个口|接口|多少个口|几个接口|口的",
+    "ports": r"\bports?\b|how many (?:devices|things|plugs)|几口|几个口|接口|多少个口|几个接口|口的",
     "age": r"\bage\b|ages|how old|years? old|suitable for (?:kids|children)|年龄|几岁|多大的孩子|适合多大",
     "storage": r"storage|how much space|\bgb\b|存储|内存多大|多少g|容量多大",
     "ram": r"\bram\b|memory|运行内存|运存",
@@ -149,8 +149,10 @@ def _confirm(key: str, have: str, asked_value: str, yes: bool, vocab: Vocabulary
         said = value_name(key, have, vocab, lang)
         return f"是的，{key_name(key, lang)}是{said}。" if yes else \
             f"不是，它的{key_name(key, lang)}是{said}，不是{value_name(key, asked_value, vocab, lang)}。"
-    return f"Yes — its {key_name(key, lang)} is {have}." if yes else \
-        f"No — its {key_name(key, lang)} is {have}, not {asked_value}."
+    name = key_name(key, lang)
+    if name.endswith("s") and not name.endswith("ss"):  # "pieces: 1 piece", not "its pieces is 1 piece"
+        return f"Yes — {name}: {have}." if yes else f"No — {name}: {have}, not {asked_value}."
+    return f"Yes — its {name} is {have}." if yes else f"No — its {name} is {have}, not {asked_value}."
 
 
 def _boolean(key: str, yes: bool, vocab: Vocabulary, lang: str) -> str:

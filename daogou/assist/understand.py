@@ -99,7 +99,7 @@ def references(text: str, shown: int, prices: list[float | None] | None = None) 
     the shown ``prices``: "the cheaper one", "贵的那个")."""
     if shown <= 0:
         return []
-    low = text.lower()
+    low = _ordinal_typos(text.lower())
     refs: list[int] = []
     m = _BY_PRICE_REF.search(low)
     if m and prices and any(p is not None for p in prices[:shown]):
@@ -123,6 +123,24 @@ def references(text: str, shown: int, prices: list[float | None] | None = None) 
     if _LAST.search(low) or _LAST.search(text):
         refs.append(shown - 1)
     return [r for r in dict.fromkeys(refs) if 0 <= r < shown]
+
+
+_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "last")
+
+
+def _ordinal_typos(low: str) -> str:
+    """"frist", "secnd", "lst" → first, second, last: one edit from an ordinal and not an English word itself
+    ("list", "fast" stay)."""
+    from rapidfuzz.distance import OSA
+    from daogou.search.typos import is_english_word
+
+    def fix(m: re.Match) -> str:
+        word = m.group()
+        if word in _ORDINAL_WORDS or is_english_word(word, zipf=3.5):  # "lst" (2.9) is chat shorthand
+            return word
+        near = [o for o in _ORDINAL_WORDS if OSA.distance(word, o) <= (1 if len(word) < 6 else 2)]
+        return near[0] if len(near) == 1 else word
+    return re.sub(r"(?<![a-z])[a-z]{3,7}(?![a-z])", fix, low)
 
 
 def has_focus_word(text: str) -> bool:
@@ -230,7 +248,8 @@ def _residue(text: str) -> str:
 def _is_question(message: str) -> bool:
     return bool(re.search(r"[?？]|(?<![a-z])(?:is|does|do|can|how|what|what'?s|whats|which|will|has|have|are|any "
                           r"idea)(?![a-z])|吗|么|多少|几|怎么|是否|能不能|有没有|啥|什么|多久|多大|多长|哪些|哪个|是不是|"
-                          r"可不可以|能否|是.{1,12}还是", message.lower()))
+                          r"可不可以|能否|是.{1,12}还是|(?:isn'?t|is|aren'?t|doesn'?t|does|right) (?:it|they|that)\s*[.!]*$|"
+                          r"(?<![a-z])right\s*[.!]*$|不会.{0,16}吧[\s。！!]*$", message.lower()))
 
 
 def _is_vague(parsed: ParsedQuery, message: str) -> bool:

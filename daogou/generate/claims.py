@@ -69,7 +69,7 @@ nice best better ideal perfect popular quality design style value money everyday
 look looks looking feel feels comfortable comfort practical reliable solid simple classic modern durable""".split())
 _ZH_SHOP = ("商品", "产品", "价格", "预算", "推荐", "选择", "适合", "颜色", "材质", "品牌", "这款", "一款", "性价比",
             "款式", "设计", "日常", "使用", "品质", "质量", "舒适", "实用", "不错", "喜欢", "需要", "可以", "如果",
-            "心动", "入手", "下单", "值得", "快来", "看看")
+            "心动", "入手", "下单", "值得", "快来", "看看", "商家", "咨询", "建议", "标明", "提到")
 _TITLE_RUN = r"(?:\s+[A-Z][a-z]+){2,}"
 
 

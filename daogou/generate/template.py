@@ -80,7 +80,7 @@ def write_copy(f: Facts, truth: Truth, style: str = "short", tone: str = "neutra
     if style == "long":
         if f.text_lang == f.lang:  # the seller's sentences that add to what is already said, not repeat it
             said = _plain(" ".join(parts))
-            parts += [x for x in grounded_sentences(f.description, truth, 6) if _plain(x) not in said][:3]
+            parts += [_ended(x, zh) for x in grounded_sentences(f.description, truth, 6) if _plain(x) not in said][:3]
         if f.rating:
             parts.append(rating_sentence(f))
     if f.price is not None:
@@ -131,6 +131,11 @@ def grounded_sentences(text: str, truth: Truth, limit: int) -> list[str]:
     """Up to ``limit`` sentences of seller text whose numbers and prices hold (a quoted "¥1" does not)."""
     checker = Checker()
     return [s for s in sentences(text) if not checker.check(s, [truth])][:limit]
+
+
+def _ended(sentence: str, zh: bool) -> str:
+    """A seller's sentence closed, so the next one does not run on into it."""
+    return sentence if sentence.endswith((".", "!", "?", "。", "！", "？", "…")) else sentence + ("。" if zh else ".")
 
 
 def _plain(text: str) -> str:

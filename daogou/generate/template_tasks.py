@@ -10,9 +10,10 @@ from daogou.generate.tasks import Task
 from daogou.generate.template import _capital, feature_phrases, grounded_sentences, rating_sentence
 
 INTENTS = (
-    ("price", r"price|cost|how much|expensive|cheap|afford|价格|多少钱|价钱|贵|便宜|售价"),
+    ("price", r"price|cost|how much|expensive|cheap|afford|under [$¥£€]?\d|价格|多少钱|价钱|价位|价个|什么价|贵|便宜|售价|"
+              r"\d+\s*(?:块|元)"),
     ("stock", r"in stock|available|availability|sold out|有货|库存|缺货|现货"),
-    ("brand", r"brand|who makes|manufacturer|made by|品牌|牌子|厂家|哪家"),
+    ("brand", r"brand|who makes|manufacturer|made by|品牌|牌子|厂家|哪家|大牌|杂牌"),
     ("rating", r"review|rating|stars|rated|customers say|people say|评价|评分|口碑|好评"),
 )
 KEY_WORDS = {
@@ -138,7 +139,12 @@ def answer(question: str, f: Facts, truth: Truth, context: Truth | None) -> str:
     best = _best_sentence(q, f, truth)
     if best:
         return f"商品信息中提到：{best}" if zh else f"From the listing: {best}"
-    return "商品信息中没有提到这一点，建议咨询商家。" if zh else "The listing does not say; please ask the seller."
+    listed = [phrase_answer(a, zh) for a in f.attributes[:3]]
+    listed = [x.rstrip("。.") for x in listed if x]
+    if zh:
+        return "商品信息中没有提到这一点" + (f"；已标明的有：{'，'.join(listed)}" if listed else "") + "。建议咨询商家。"
+    return "The listing does not say" + (f"; what it does list: {'; '.join(listed)}" if listed else "") + \
+        ". Please ask the seller."
 
 
 def phrase_answer(a, zh: bool) -> str:

@@ -77,14 +77,19 @@ def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
 _FREQ: dict[str, float] | None = None
 
 
-def _english(word: str) -> bool:
+def is_english_word(word: str, zipf: float = KNOWN_ZIPF) -> bool:
+    """Whether ``word`` (lower case) is an English word at least this frequent (a typo corrector leaves it alone)."""
+    return _english(word, zipf)
+
+
+def _english(word: str, zipf: float = KNOWN_ZIPF) -> bool:
     """Whether ``word`` is an English word (wordfreq's frequency list, loaded once: a dictionary look-up, not
     wordfreq's tokenising ``zipf_frequency``, which costs ~0.4 ms a call)."""
     global _FREQ
     if _FREQ is None:
         from wordfreq import get_frequency_dict  # a dependency: without it English words would read as typos
         _FREQ = get_frequency_dict("en")
-    return _FREQ.get(word, 0.0) >= 10 ** (KNOWN_ZIPF - 9)
+    return _FREQ.get(word, 0.0) >= 10 ** (zipf - 9)
 
 
 def _split(word: str, vocab: Vocabulary) -> str | None:
