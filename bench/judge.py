@@ -22,6 +22,7 @@ patterns. A text is judged bad when it has any of these problems (each a string 
 - ``ungiven``     properties the data does not give: safety, ingredients, what is included, warranty, certificates;
 - ``unrelated``   a sentence that shares no word with the products, the store's vocabulary or the request;
 - ``echo``        the message's own filler words repeated back as if they were the query ("picks for “I need”");
+- ``made_up``     a word no dictionary, fact or brand has ("toshoyashin");
 - ``language``    a reply in the other language than the message.
 
 Answers to attribute questions are judged by :meth:`Judge.answer` against the product's own value.
@@ -51,12 +52,14 @@ STORY_ZH = ("感到满意", "很满意", "非常满意", "惊喜", "失望", "�
 META = ("rewritten", "rewrite", "here's a", "here is a", "here's the", "here is the", "below is", "as an ai",
         "language model", "the prompt", "the data provided", "the information provided", "the facts provided",
         "facts that appear", "provided data", "provided information", "the answer to the question",
-        "the answer to your question is", "based on the data", "based on the information", "based on the facts")
+        "the answer to your question is", "based on the data", "based on the information", "based on the facts",
+        "write it again", "appear in the data", "in the data", "using only")
 META_ZH = ("以下是", "根据提供", "根据以上", "根据给出", "作为ai", "作为人工智能", "提示词", "重写")
 UNGIVEN = ("safe", "safety", "flammable", "fireproof", "fire-proof", "toxic", "non-toxic", "bpa", "ingredient",
            "ingredients", "allergen", "hypoallergenic", "included", "includes", "including", "comes with",
            "in the box", "bundled", "warranty", "guarantee", "guaranteed", "certified", "certification", "fda",
-           "approved", "dermatologist", "organic", "eco-friendly", "recyclable", "lifetime")
+           "approved", "dermatologist", "organic", "eco-friendly", "recyclable", "lifetime", "available for purchase",
+           "available at", "sold at", "shop in", "store in", "free shipping", "free delivery", "ships free")
 UNGIVEN_ZH = ("安全", "易燃", "阻燃", "无毒", "有毒", "成分", "配料", "包含", "附赠", "赠送", "含有", "保修", "质保",
               "认证", "有机", "环保")
 COUNT_WORDS = ("pack", "packs", "pcs", "pieces", "piece", "pairs", "pair", "count", "units", "items", "set")
@@ -192,6 +195,7 @@ class Judge:
         problems += self._words(low, facts, req)
         problems += self._counts(low, facts, req)
         problems += self._unrelated(text, facts, req)
+        problems += self._made_up(text, facts, req)
         if lang in ("en", "zh") and text.strip():
             cjk = len(_CJK.findall(text))
             latin = len(_WORD.findall(text))
@@ -336,6 +340,18 @@ class Judge:
                 continue
             if not any(w in known or w.rstrip("s") in known or w + "s" in known for w in content):
                 out.append(f"unrelated: {sentence.strip()[:60]}")
+        return out
+
+    def _made_up(self, text, facts, req) -> list[str]:
+        """Words no English dictionary (wordfreq, Zipf ≥ 1) and no fact or brand holds."""
+        from wordfreq import zipf_frequency
+        out = []
+        for w in set(re.findall(r"\b[A-Za-z]{5,}\b", text)):
+            low = w.lower()
+            if low in facts or low in req or low in self.brands:
+                continue
+            if zipf_frequency(low, "en") < 1.0 and zipf_frequency(low.rstrip("s"), "en") < 1.0:
+                out.append(f"made_up: {w}")
         return out
 
     def _echo(self, text, request) -> list[str]:

@@ -12,6 +12,8 @@ A generated text is rejected (each finding is a :class:`daogou.generate.groundin
 * gives properties the facts say nothing about: safety, flammability, ingredients, what is included or comes with
   it, what the price covers, warranties and certifications — unless the product's own facts use that word;
 * names a product ("Korvo Shoe Shredding Shocker": a brand followed by capitalised words) that is not in the facts;
+* uses a word no dictionary, fact or brand has (a small model's invention: "toshoyashin"), or says where it is
+  sold, how it ships or what comes free;
 * has a sentence unrelated to the products: four or more content words of which none is in the facts, the request
   or the few words any shop reply uses (for Chinese: no two-character word of the sentence in them).
 """
@@ -25,7 +27,7 @@ from daogou.generate import glossary
 
 _THIRD_PERSON = re.compile(
     r"(?<![\w])(?:the|this|our|a|each|every|that)\s+(?:shopper|customer|user|buyer|client|consumer)s?(?![\w])|"
-    r"(?<![\w])(?:shoppers|customers|users|buyers|clients|consumers)\s+(?:who|will|can|are|love|like)(?![\w])|"
+    r"(?<![\w])(?:shoppers|customers|users|buyers|clients|consumers|purchasers)(?![\w])|"
     r"(?<![\w])(?:their|his|her) (?:customers|clients|friends|family|kids|children|team)(?![\w])|"
     r"该(?:顾客|客户|用户|买家)|(?:这位|那位)(?:顾客|客户|用户|买家)|顾客们|用户们|消费者们", re.I)
 _STORY = re.compile(
@@ -39,7 +41,8 @@ _META = re.compile(
     r"(?:only|the)\s+facts\s+(?:that\s+)?(?:appear|given|provided|listed)|"
     r"(?:based on|according to|from)\s+the\s+(?:data|facts|information|details|prompt|context)\s+(?:provided|given|"
     r"above|below)|the answer to (?:the|your) question is|as an ai|as a language model|i (?:cannot|can'?t) browse|"
-    r"(?<![\w])the prompt(?![\w])|以下是|根据(?:提供的|以上|给出的)(?:信息|数据|资料)|作为(?:一个)?(?:ai|人工智能)",
+    r"(?<![\w])the prompt(?![\w])|write it again|(?:values|facts|words) that appear|(?:in|from) the data(?![\w])|"
+    r"(?<![\w])the data(?: given| shows| says)|以下是|根据(?:提供的|以上|给出的)(?:信息|数据|资料)|作为(?:一个)?(?:ai|人工智能)",
     re.I)
 _COUNT = re.compile(
     r"(?<![\w])(?:(?:a\s+)?(?:pack|set|bundle|box|case|lot)\s+of\s+(?P<n1>\d+|two|three|four|five|six|ten|twelve|"
@@ -49,7 +52,9 @@ _COUNT = re.compile(
 _UNGIVEN = re.compile(
     r"(?<![\w])(?:safety|safe to use|flammable|non[- ]?flammable|fire[- ]?proof|toxic|non[- ]?toxic|bpa[- ]?free|"
     r"ingredients?|allerg\w+|includes?|included|including|comes? with|bundled|in the box|warranty|guarantee[d]?|"
-    r"certified|certification|fda|ce[- ]marked|price (?:of [^.]{0,40})?(?:includes|covers)|covers? (?:both|the))"
+    r"certified|certification|fda|ce[- ]marked|price (?:of [^.]{0,40})?(?:includes|covers)|covers? (?:both|the)|"
+    r"available (?:for purchase|to buy|at|from|online|in stores)|sold (?:at|in|by)|(?:shop|store|stores|shops) in|"
+    r"free (?:shipping|delivery)|ships? (?:free|within|in))"
     r"(?![\w])|安全|易燃|阻燃|无毒|成分|配料|包含|附赠|赠送|含有|保修|质保|认证", re.I)
 _NEGATION_EN = re.compile(r"(?:not|no|isn'?t|doesn'?t|does not|is not|without|lacks?|non)[\s-]+(?:\w+[\s-]+){0,2}$",
                           re.I)
@@ -95,6 +100,23 @@ def claim_violations(text: str, subjects: Sequence, context=None, brands: dict[s
     if brands:
         out += _invented_names(text, subjects, brands, facts)
     out += _unrelated(text, facts.lower(), pid)
+    out += _invented_words(text, facts.lower(), brands or {}, pid)
+    return out
+
+
+def _invented_words(text: str, facts: str, brands: dict[str, str], pid: str) -> list:
+    """Latin words of five letters or more that no dictionary, no fact and no brand has ("toshoyashin",
+    "tiyamama-style"): a small model's inventions."""
+    from daogou.generate.grounding import Violation
+    from daogou.search.typos import is_english_word
+    out = []
+    known = {b.lower() for b in brands}
+    for m in re.finditer(r"(?<![\w-])[A-Za-z]{5,}(?![\w])", text):
+        word = m.group().lower()
+        if word in facts or word in known or is_english_word(word, zipf=1.5) or \
+                is_english_word(word.rstrip("s"), zipf=1.5):
+            continue
+        out.append(Violation("invented_word", m.group(), pid))
     return out
 
 

@@ -40,7 +40,7 @@ _EPS = 0.005
 @dataclass(frozen=True)
 class Violation:
     kind: str          # price | number | brand | attribute | third_person | story | meta | count | ungiven |
-                       # contradiction | invented_name | unrelated (daogou/generate/claims.py)
+                       # contradiction | invented_name | invented_word | unrelated (generate/claims.py)
     value: str         # as written in the output
     product_id: str    # the product the text attributed it to ("" = any of those discussed)
 
