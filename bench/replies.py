@@ -3,6 +3,7 @@
     python bench/replies.py                               # every backend available: template, llamacpp, openai
     python bench/replies.py --backends template           # one backend (its entry in the JSON is replaced)
     python bench/replies.py --copy 20 --subset 10          # a quick look
+    python bench/replies.py --llm-subset 15 --llm-copy 15  # the whole set for the template, a part for models
 
 Plays, on the demo store (home: bench/.work/understanding, built with `daogou demo --no-serve` if missing) and on
 the toys catalog of ../shared/datasets (imported once into bench/.work/replies-toys):
@@ -214,6 +215,9 @@ def make_backend(name: str, threads: int):
 
 
 def run_backend(name: str, guides: dict, judge_for: dict, questions: dict, args) -> dict | None:
+    if name != "template":  # a model takes seconds a text: it may play a part of the set (stated in the JSON)
+        args = argparse.Namespace(**{**vars(args), "copy": args.llm_copy if args.llm_copy is not None else args.copy,
+                                     "subset": args.llm_subset if args.llm_subset is not None else args.subset})
     backend, proc = make_backend(name, args.threads)
     if backend is None:
         print(f"{name}: not available here (llama-cpp-python or the model is missing) — skipped")
@@ -238,7 +242,9 @@ def run_backend(name: str, guides: dict, judge_for: dict, questions: dict, args)
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=20)
-    return summarise(name, getattr(backend, "model_id", ""), records, dict(gate), time.perf_counter() - started)
+    entry = summarise(name, getattr(backend, "model_id", ""), records, dict(gate), time.perf_counter() - started)
+    entry["options"] = {"copy": args.copy, "subset": args.subset, "threads": args.threads}
+    return entry
 
 
 def _pct(values: list[float], q: float):
@@ -329,6 +335,8 @@ def main() -> None:
     ap.add_argument("--backends", nargs="+", default=["template", "llamacpp", "openai"])
     ap.add_argument("--copy", type=int, default=100, help="products of each store written in every style")
     ap.add_argument("--subset", type=int, default=None, help="the first N dialogues per file, 3N questions")
+    ap.add_argument("--llm-copy", type=int, default=None, help="--copy for the model backends (default: --copy)")
+    ap.add_argument("--llm-subset", type=int, default=None, help="the first N dialogues per file for the model backends")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--home", type=Path, default=WORK / "understanding")
     ap.add_argument("--toys-home", type=Path, default=WORK / "replies-toys")
@@ -340,16 +348,16 @@ def main() -> None:
     guides = {"demo": demo_guide(args.home), "toys": toys_guide(args.toys_home)}
     judges = {name: Judge(s.searcher.products) for name, s in guides.items()}
     questions = load_questions(args.subset)
+    questions_llm = questions  # every product question for every backend; --llm-subset cuts the dialogues
     out_path = RESULTS / "replies.json"
     old = json.loads(out_path.read_text(encoding="utf-8")) if out_path.exists() else {}
     entries = dict(old.get("backends", {}))
     for name in args.backends:
         print(f"{name}: playing …", flush=True)
-        entry = run_backend(name, guides, judges, questions, args)
+        entry = run_backend(name, guides, judges, questions if name == "template" else questions_llm, args)
         if entry is None:
             continue
         entry["machine"] = {**before, "load_after": os.getloadavg() if hasattr(os, "getloadavg") else None}
-        entry["options"] = {"copy": args.copy, "subset": args.subset, "threads": args.threads}
         entries[name] = entry
         print(f"{name}: {entry['bad']} of {entry['texts']} texts judged bad, {entry['seconds']} s", flush=True)
         result = {"benchmark": "replies", "goal": {"bad_default": GOAL_BAD, "full_reply_ms_p95": GOAL_FULL_P95_MS},
