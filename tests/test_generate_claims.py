@@ -44,6 +44,14 @@ def checker() -> Checker:
     (BOOTS, "这款登山鞋防水，适合雨天。", {"contradiction"}),
     (PHONES, "这款耳机不支持主动降噪。", {"contradiction"}),
     (BACKPACK, "该顾客非常满意，决定购买。", {"third_person", "story"}),
+    # drafts of the default small model on the replies benchmark that an earlier gate let through
+    (BACKPACK, "The product boasts an impressive 25L size, offering customers a wide range of options.",
+     {"third_person"}),
+    (SHOE, "This shoe is a game-changer. Write it again using only values that appear in the data.", {"meta"}),
+    (SHOE, "These are Korvo toshoyashin runners, available for purchase at the tamyamiya shop in Tokyo.",
+     {"invented_word", "ungiven"}),
+    (DRIPPER, "The stock market closed higher on Friday after a volatile week of trading.", {"unrelated"}),
+    (DRIPPER, "股市周五收高，投资者情绪回暖。", {"unrelated"}),
 ])
 def test_bad_replies_are_rejected(checker, product, text, kinds):
     found = {v.kind for v in checker.check(text, [truth_of(product)])}
@@ -58,6 +66,8 @@ def test_bad_replies_are_rejected(checker, product, text, kinds):
     (BOOTS, "Suede hiking boots; waterproof: no."),
     (DRIPPER, "A white ceramic dripper that fits a standard #2 paper filter."),
     (SHOE, "You asked for running shoes: these Korvo Mesh Running Shoes are light for daily runs."),
+    (DRIPPER, "A good pick for a slow morning brew."),
+    (BOOTS, "Trailcrest hiking boots in suede. A solid choice for dry trails."),
 ])
 def test_good_replies_pass(checker, product, text):
     assert checker.check(text, [truth_of(product)]) == []

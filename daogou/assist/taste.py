@@ -15,6 +15,7 @@ MIN_BRAND_WEIGHT = 3.0
 class Taste:
     brands: dict[str, float] = field(default_factory=dict)    # liked brand → weight
     recent: list[Product] = field(default_factory=list)       # most recent first
+    bought: set[str] = field(default_factory=set)             # ids of products the shopper purchased
 
     def brand_for(self, product: Product) -> str:
         return product.brand if product.brand in self.brands else ""
@@ -30,6 +31,7 @@ def taste_of(store: Store, shopper_id: str, products: dict[str, Product], max_ev
     weights: dict[str, float] = {}
     recent: list[Product] = []
     seen: set[str] = set()
+    bought = {pid for pid, kind in rows if kind == "purchase"}
     for pid, kind in reversed(rows):
         p = products.get(pid)
         if p is None:
@@ -40,4 +42,4 @@ def taste_of(store: Store, shopper_id: str, products: dict[str, Product], max_ev
             seen.add(pid)
             recent.append(p)
     liked = {b: w for b, w in sorted(weights.items(), key=lambda kv: -kv[1])[:5] if w >= MIN_BRAND_WEIGHT}
-    return Taste(liked, recent)
+    return Taste(liked, recent, bought)

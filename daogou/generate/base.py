@@ -94,18 +94,27 @@ def backend_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def resolve_backend_name(name: str, model: str = "") -> str:
-    """``auto``: ``llamacpp`` when llama-cpp-python and a model (given or the default) are there, else ``template``."""
+def resolve_backend_name(name: str, model: str = "", base_url: str = "") -> str:
+    """``auto``: the model the store configured — ``openai`` with a server's base URL, ``llamacpp`` with a GGUF path
+    (when llama-cpp-python is installed) — else ``template``, the facts-first text.
+
+    The bundled SmolLM2-135M is never chosen by itself: on the replies benchmark most of its drafts fail the
+    grounding gate, so the shopper would wait seconds for the template's text anyway
+    (bench/results/replies.json, README "Words a shopper can trust"). ``--llm llamacpp`` runs it."""
     if name != "auto":
         return name
-    from daogou.generate.llamacpp import llamacpp_available
-    return "llamacpp" if llamacpp_available(model) else "template"
+    if base_url:
+        return "openai"
+    if model:
+        from daogou.generate.llamacpp import llamacpp_available
+        return "llamacpp" if llamacpp_available(model) else "template"
+    return "template"
 
 
 def get_backend(config: LLMConfig) -> LLMBackend:
     """A new backend instance for ``config`` (loads the model where there is one)."""
     _builtins()
-    name = resolve_backend_name(config.backend, config.model)
+    name = resolve_backend_name(config.backend, config.model, config.base_url)
     if name not in _REGISTRY:
         raise UnknownNameError("LLM backend", name, list(_REGISTRY) + ["auto"])
     return _REGISTRY[name](config)
