@@ -297,13 +297,25 @@ def samples(records: list[dict], n: int = 30) -> list[dict]:
 
 # ---------------------------------------------------------------- output
 
+def gate_rates(gate: dict) -> tuple[float | None, float | None]:
+    """Of the tasks a model wrote: the share whose first draft passed the gate, and the share shown (after the retry)."""
+    tasks = gate.get("tasks", 0) - gate.get("language_fallbacks", 0)
+    if not gate.get("model_attempts") or tasks <= 0:
+        return None, None
+    return (round(100 * gate["first_try_ok"] / tasks, 1),
+            round(100 * (gate["first_try_ok"] + gate["retry_ok"]) / tasks, 1))
+
+
 def table(entries: dict) -> str:
-    head = ("| backend | turns | copy texts | texts judged bad | attribute answers wrong | model texts shown | "
-            "first text p50 / p95 ms | full reply p95 ms | copy p95 ms |\n|---|---|---|---|---|---|---|---|---|")
+    head = ("| backend | turns | copy texts | texts judged bad | attribute answers wrong | model drafts passing the "
+            "gate: first try / with the retry | first text p50 / p95 ms | full reply p95 ms | copy p95 ms |\n"
+            "|---|---|---|---|---|---|---|---|---|")
     rows = []
     for e in entries.values():
+        first, shown = gate_rates(e["gate"])
+        drafts = "–" if first is None else f"{first}% / {shown}%"
         rows.append(f"| {e['backend']} | {e['turns']} | {e['copy_texts']} | {e['bad']} of {e['texts']} | "
-                    f"{e['attribute_answers_wrong']} | {e['model_texts_shown']} | {e['first_text_ms_p50']} / "
+                    f"{e['attribute_answers_wrong']} | {drafts} | {e['first_text_ms_p50']} / "
                     f"{e['first_text_ms_p95']} | {e['full_reply_ms_p95']} | {e['copy_ms_p95']} |")
     return "\n".join([head] + rows)
 
@@ -340,7 +352,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--home", type=Path, default=WORK / "understanding")
     ap.add_argument("--toys-home", type=Path, default=WORK / "replies-toys")
+    ap.add_argument("--table", type=Path, default=None, help="print the table of a results file and stop")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.loads(args.table.read_text(encoding="utf-8"))["backends"]))
+        return
     from judge import Judge
 
     RESULTS.mkdir(parents=True, exist_ok=True)
