@@ -103,6 +103,9 @@ def categories(services, lang: str) -> list[str]:
 
 # ---------------------------------------------------------------- playing
 
+RUN = f"{int(time.time()):x}"  # shoppers of this run are new: no history from earlier runs changes the replies
+
+
 class Play:
     def __init__(self, services, judge, catalog: str, backend: str):
         self.s, self.judge, self.catalog, self.backend = services, judge, catalog, backend
@@ -151,7 +154,7 @@ class Play:
         for path in sorted(DIALOGUES.glob("dialogues_*.jsonl")):
             rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
             for d in rows[:subset] if subset else rows:
-                conv = self.s.assistant.start(f"bench-replies-{self.backend}-{d['id']}", d.get("lang", "en"))
+                conv = self.s.assistant.start(f"bench-replies-{RUN}-{self.backend}-{d['id']}", d.get("lang", "en"))
                 for t in d["turns"]:
                     self.turn(conv, t["text"], d.get("lang", "en"), f"dialogue {d['id']}")
 
@@ -159,7 +162,7 @@ class Play:
         names = categories(self.s, lang) or categories(self.s, "en")
         for i in range(0, len(questions), 3):
             name = names[(offset + i // 3) % len(names)]
-            conv = self.s.assistant.start(f"bench-replies-{self.backend}-{self.catalog}-{lang}-{i}", lang)
+            conv = self.s.assistant.start(f"bench-replies-{RUN}-{self.backend}-{self.catalog}-{lang}-{i}", lang)
             said = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in name) else "en"
             found = self.turn(conv, name, said, "question search")
             shown = [c["id"] for c in found.get("cards", [])]

@@ -139,7 +139,7 @@ def answer(question: str, f: Facts, truth: Truth, context: Truth | None) -> str:
     best = _best_sentence(q, f, truth)
     if best:
         return f"商品信息中提到：{best}" if zh else f"From the listing: {best}"
-    listed = [phrase_answer(a, zh) for a in f.attributes[:3]]
+    listed = [phrase_answer(a, zh) for a in f.attributes[:6]]  # not understood: everything the listing states
     listed = [x.rstrip("。.") for x in listed if x]
     if zh:
         return "商品信息中没有提到这一点" + (f"；已标明的有：{'，'.join(listed)}" if listed else "") + "。建议咨询商家。"
