@@ -106,11 +106,12 @@ def test_comparison_labels_each_product(writer):
     ("Is it noise cancelling?", "en", "Noise cancelling: yes."),
     ("Is it in stock?", "en", "It is in stock."),
     ("Does it fold flat?", "en",
-     "The listing does not say; what it does list: Color: grey; Material: aluminium; Battery: 40h. Please ask the seller."),
+     "The listing does not say; what it does list: Color: grey; Material: aluminium; Battery: 40h; Noise cancelling: "
+     "yes. Please ask the seller."),
     ("多少钱？", "zh", "售价969元。"),
     ("续航多久？", "zh", "续航：40小时。"),
     ("是什么颜色的？", "zh", "颜色：灰色。"),
-    ("能折叠吗？", "zh", "商品信息中没有提到这一点；已标明的有：颜色：灰色，材质：铝合金，续航：40小时。建议咨询商家。"),
+    ("能折叠吗？", "zh", "商品信息中没有提到这一点；已标明的有：颜色：灰色，材质：铝合金，续航：40小时，支持主动降噪。建议咨询商家。"),
 ])
 def test_answers_from_facts(writer, question, lang, expected):
     assert writer.answer(HEADPHONES, question, lang).text == expected
