@@ -59,7 +59,8 @@ UNGIVEN = ("safe", "safety", "flammable", "fireproof", "fire-proof", "toxic", "n
            "ingredients", "allergen", "hypoallergenic", "included", "includes", "including", "comes with",
            "in the box", "bundled", "warranty", "guarantee", "guaranteed", "certified", "certification", "fda",
            "approved", "dermatologist", "organic", "eco-friendly", "recyclable", "lifetime", "available for purchase",
-           "available at", "sold at", "shop in", "store in", "free shipping", "free delivery", "ships free")
+           "available at", "sold at", "shop in", "store in", "free shipping", "free delivery", "ships free",
+           "sustainable", "environmentally friendly", "biodegradable")
 UNGIVEN_ZH = ("安全", "易燃", "阻燃", "无毒", "有毒", "成分", "配料", "包含", "附赠", "赠送", "含有", "保修", "质保",
               "认证", "有机", "环保")
 COUNT_WORDS = ("pack", "packs", "pcs", "pieces", "piece", "pairs", "pair", "count", "units", "items", "set")
@@ -188,7 +189,7 @@ class Judge:
         facts += "\n" + self.facts(named)
         low = _lower(text)
         problems += self._numbers(text, products, facts, req, budget, set(allow_numbers))
-        problems += self._brands(low, products, facts, req)
+        problems += self._brands(text, low, products, facts, req)
         problems += self._names(text, facts, req)
         problems += self._values(low, facts, req)
         problems += self._contradictions(low, products)
@@ -221,13 +222,18 @@ class Judge:
                 out.append(f"number: {text[start:end]}")
         return out
 
-    def _brands(self, low, products, facts, req) -> list[str]:
+    def _brands(self, text, low, products, facts, req) -> list[str]:
+        from wordfreq import zipf_frequency
         own = {_lower(p.brand) for p in products}
         out = []
         for surface, brand in self.brands.items():
             if surface in own or surface in req or surface in facts:
                 continue
-            if _has_word(low, surface):
+            if zipf_frequency(surface, "en") >= 3.0:
+                # a brand that is also a word ("Unique", "Ideal"): only written as the name, mid-sentence
+                if re.search(rf"(?<![.!?]\s)(?<!^)(?<![A-Za-z]){re.escape(brand)}(?![a-z])", text.strip()):
+                    out.append(f"brand: {brand}")
+            elif _has_word(low, surface):
                 out.append(f"brand: {brand}")
         return out
 

@@ -47,14 +47,16 @@ _META = re.compile(
 _COUNT = re.compile(
     r"(?<![\w])(?:(?:a\s+)?(?:pack|set|bundle|box|case|lot)\s+of\s+(?P<n1>\d+|two|three|four|five|six|ten|twelve|"
     r"twenty)|(?P<n2>\d+)[-\s]?(?:pack|count|ct)(?![\w])|(?P<n3>\d+|two|three|four|five|six|ten|twelve|twenty)\s+"
-    r"(?:pieces|units|items|pairs|sets|backpacks|shoes|bottles|pans|cases|chargers|mats))|(?P<n4>\d+)(?:件装|只装|个装|双装|支装)",
+    r"(?:pieces?|units?|items?|pairs?|sets?|backpacks|shoes|bottles|pans|cases|chargers|mats))|"
+    r"(?P<n4>\d+)(?:件装|只装|个装|双装|支装)",
     re.I)
 _UNGIVEN = re.compile(
     r"(?<![\w])(?:safety|safe to use|flammable|non[- ]?flammable|fire[- ]?proof|toxic|non[- ]?toxic|bpa[- ]?free|"
     r"ingredients?|allerg\w+|includes?|included|including|comes? with|bundled|in the box|warranty|guarantee[d]?|"
     r"certified|certification|fda|ce[- ]marked|price (?:of [^.]{0,40})?(?:includes|covers)|covers? (?:both|the)|"
     r"available (?:for purchase|to buy|at|from|online|in stores)|sold (?:at|in|by)|(?:shop|store|stores|shops) in|"
-    r"free (?:shipping|delivery)|ships? (?:free|within|in))"
+    r"free (?:shipping|delivery)|ships? (?:free|within|in)|eco[- ]?friendly|sustainabl[ey]|environmentally friendly|"
+    r"organic|hypoallergenic|recyclable|biodegradable)"
     r"(?![\w])|安全|易燃|阻燃|无毒|成分|配料|包含|附赠|赠送|含有|保修|质保|认证", re.I)
 _NEGATION_EN = re.compile(r"(?:not|no|isn'?t|doesn'?t|does not|is not|without|lacks?|non)[\s-]+(?:\w+[\s-]+){0,2}$",
                           re.I)

@@ -11,7 +11,7 @@ _SENTENCE_ENDS = ("。", "！", "？", ". ", "! ", "? ", "\n")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LETTERS = re.compile(r"[A-Za-z\u3400-\u9fff]")
 _RUN = re.compile(r"(.)\1{11,}")
-_ECHO = re.compile(r"</?(data|shopper|question)\b|^\s*(title|brand|category|price|in stock):", re.M)
+_ECHO = re.compile(r"</?[a-z][a-z_]*(?:[\s>/]|$)|^\s*(title|brand|category|price|in stock):", re.M)  # any tag
 _SENT_SPLIT = re.compile(r"(?<=[.!?。！？\n])")
 
 
