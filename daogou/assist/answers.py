@@ -48,6 +48,8 @@ KEY_WORDS: dict[str, str] = {
 }
 _KEY_RE = {k: re.compile(p, re.I) for k, p in KEY_WORDS.items()}
 _COMES_IN = re.compile(r"(?<![a-z])(?:comes?|available|avail) in(?![a-z])|有.{1,6}(?:码|号|色)的?吗", re.I)
+_WHAT_EN = {"age": "which ages it suits", "pieces": "how many pieces it has", "pack": "how many come in a pack",
+            "ports": "how many ports it has", "fit": "how it fits"}
 YES_NO_KEYS = ("waterproof", "noise_cancelling", "dishwasher_safe")  # asked as yes/no where a store has no values
 KEY_NAMES_ZH = {"color": "颜色", "material": "材质", "size": "尺码/规格", "waterproof": "防水", "noise_cancelling": "主动降噪",
                 "battery": "续航", "capacity": "容量", "power": "功率", "ports": "接口数", "age": "适用年龄",
@@ -188,5 +190,6 @@ def _unknown(key: str, asked_value: str | None, vocab: Vocabulary, lang: str) ->
                                           else key_name(key, lang))
         return f"商品信息里没有写{what}，可以咨询商家，或者让我找标明这一点的商品。"
     name = key.replace("_", " ")
-    what = f"whether it is {name}" if boolean else f"whether it is {asked_value}" if asked_value else f"its {name}"
+    what = f"whether it is {name}" if boolean else f"whether it is {asked_value}" if asked_value else \
+        _WHAT_EN.get(key, f"its {name}")
     return f"The listing doesn't state {what}. You could ask the seller, or I can look for ones that state it."
