@@ -27,7 +27,7 @@ $(VENV)/.llm: $(VENV)/.core
 
 ## The main job: build the demo store, index it, train the recommender, serve the shopping guide on :8000.
 demo: $(VENV)/.core
-	$(BIN)/daogou demo
+	$(BIN)/daogou demo $(DEMO_ARGS)
 
 ## Run the test suite (slow real-model runs are marked and excluded; the local-LLM tests run after `make llm`).
 test: $(VENV)/.installed
