@@ -139,6 +139,10 @@ def value_name(key: str, value: str, vocab: Vocabulary, lang: str) -> str:
     """The store's own word for a value in ``lang`` (红色 for color=red, 网布 for material=mesh)."""
     if lang != "zh":
         return value
+    from daogou.generate.glossary import value_zh
+    named = value_zh(key, value)
+    if named != value and any(is_cjk(c) for c in named):
+        return named  # the name the product's own copy uses (橙色, not 橘色)
     names = [a for a in vocab.aliases_of("attribute", (key, value)) if any(is_cjk(c) for c in a)]
     return min(names, key=lambda a: (a.endswith("的"), len(a), a)) if names else value  # 黄色 before 黄的
 
