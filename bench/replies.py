@@ -202,11 +202,17 @@ def load_questions(subset: int | None) -> dict[str, list[dict]]:
 
 # ---------------------------------------------------------------- one backend
 
+OPENAI = {"url": "", "model": ""}
+
+
 def make_backend(name: str, threads: int):
     from daogou.generate import LLMConfig, get_backend
     if name == "template":
         return get_backend(LLMConfig(backend="template")), None
     from daogou.generate.llamacpp import default_model_path, llamacpp_available
+    if name == "openai" and OPENAI["url"]:
+        return get_backend(LLMConfig(backend="openai", model=OPENAI["model"], base_url=OPENAI["url"],
+                                     api_key=os.environ.get("DAOGOU_LLM_API_KEY", ""))), None
     if not llamacpp_available():
         return None, None
     gguf = default_model_path()
@@ -355,11 +361,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--home", type=Path, default=WORK / "understanding")
     ap.add_argument("--toys-home", type=Path, default=WORK / "replies-toys")
+    ap.add_argument("--openai-url", default="", help="an OpenAI-compatible server to judge (default: llama_cpp.server "
+                    "started here on the packaged SmolLM2)")
+    ap.add_argument("--openai-model", default="", help="the served model's name")
     ap.add_argument("--table", type=Path, default=None, help="print the table of a results file and stop")
     args = ap.parse_args()
     if args.table:
         print(table(json.loads(args.table.read_text(encoding="utf-8"))["backends"]))
         return
+    OPENAI.update(url=args.openai_url, model=args.openai_model)
     from judge import Judge
 
     RESULTS.mkdir(parents=True, exist_ok=True)
