@@ -72,6 +72,7 @@ _ORD_ZH = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:
 _AND_ZH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四五六七八九])\s*号?\s*(?:和|与|跟|、)\s*(?:第)?([一二三四五六七八九])(?:号|个)?")
 _LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|(?<![a-z])the last (?!time|week|year|month|"
                    r"night|day|minute|few|two|three|couple)[a-z][a-z-]+|最后一[个款件]", re.I)
+_DEMONSTRATIVE = re.compile(r"(?<![a-z])(?:this|that|these|those)(?![a-z])|[这那](?![里边儿些样么])", re.I)
 _FOCUS_STRONG = re.compile(r"(?<![a-z])(?:this one|that one|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
 _FOCUS = re.compile(r"(?<![a-z])(?:this one|that one|this|that|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
 _AND_NUM = re.compile(r"(?<![0-9#])(\d{1,2})\s*(?:and|&|和|与|跟|vs\.?)\s*(?:#|number )?(\d{1,2})(?![0-9])", re.I)
@@ -174,9 +175,15 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         move = None  # an amount said outright wins over "cheaper"
     question = _is_question(norm) or (shown > 0 and "呢" in norm and _asks_key_only(norm, vocab))
     about_focus = bool(_FOCUS_STRONG.search(norm))  # "does it come in white", "这个有白的吗": of the product
-    if shown and question and not move and (refs or (not parsed.categories
+    # "这袜子是短筒还是中筒的", "are these socks cotton?": the topic's own kind with a demonstrative is the product
+    this_kind = bool(parsed.categories) and bool(topic) and _DEMONSTRATIVE.search(norm) is not None and \
+        (lang == "zh" or re.search(r"(?<![a-z])(?:is|are|does|do|can|will|has|have)(?![a-z])", low) is not None) and \
+        all(any(c == t or c.startswith(t + " > ") or t.startswith(c + " > ") for t in topic) for c in parsed.categories)
+    about_focus = about_focus or this_kind
+    if shown and question and not move and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
-                                                     and (has_focus_word(norm) or asks_about(norm, vocab)))):
+                                                     and (has_focus_word(norm) or this_kind
+                                                          or asks_about(norm, vocab)))):
         return Understanding("question", parsed, lang, refs)  # "is the second one waterproof?", "第三个防水吗"
     if shown and refs and not move and not question and not parsed.has_constraints() \
             and (_DETAIL.search(low) or not parsed.categories):
