@@ -68,7 +68,7 @@ _FIRST_N_ZH = re.compile(r"前([两二三四2-4])(?:个|款|件|样)?")
 _ORD_EN = re.compile(r"(?<![a-z])(?:the )?(" + "|".join(_EN_ORD) + r")(?: one| item| option| product)?(?![a-z])"
                      r"|(?:#|number |no\. ?|item |option |product )(\d{1,2})(?![0-9])", re.I)
 _ORD_ZH = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:个|款|件|种|项|样)?|"
-                     r"(?<![一二两三四五六七八九十\d第])([一二三四五六七八九十]|[1-9])\s*号(?!码)")
+                     r"(?<![一二两三四五六七八九十\d第])([一二三四五六七八九十]|[1-9])\s*号(?!码|电池|线|店|楼|球)")  # 5号电池 is a battery
 _AND_ZH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四五六七八九])\s*号?\s*(?:和|与|跟|、)\s*(?:第)?([一二三四五六七八九])(?:号|个)?")
 _LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|(?<![a-z])the last (?!time|week|year|month|"
                    r"night|day|minute|few|two|three|couple)[a-z][a-z-]+|最后一[个款件]", re.I)
