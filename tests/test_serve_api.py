@@ -149,6 +149,9 @@ def test_admin_needs_the_key(client, served_home):
     assert client.post("/v1/admin/reload", json={}).status_code == 401
     assert client.post("/v1/admin/reload", json={}, headers={"X-API-Key": "wrong"}).status_code == 401
     assert client.post("/v1/products/P00001/copy", json={}).status_code == 401
+    for bad in ({"style": "marketing"}, {"tone": "shouty"}, {"lang": "fr"}):  # what the library refuses is a 422
+        r = client.post("/v1/products/P00001/copy", json=bad, headers=ADMIN)
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), bad
     r = client.post("/v1/products/P00001/copy", json={"lang": "zh"}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["text"]
     r = client.post("/v1/admin/reload", json={"bundle": str(served_home / "nope")}, headers=ADMIN)

@@ -19,6 +19,7 @@ from sse_starlette.sse import EventSourceResponse
 from daogou.catalog.filters import Filters
 from daogou.catalog.models import Event, Product, Shopper
 from daogou.errors import AccessDenied, DaogouError, NotFoundError, ValidationError
+from daogou.generate.tasks import LANGS, STYLES, TONES
 from daogou.serve.security import check_admin_key
 
 log = logging.getLogger("daogou.serve")
@@ -274,9 +275,10 @@ def events(body: EventIn, request: Request, who: str = Depends(shopper)) -> dict
 # ---------------------------------------------------------------- admin
 
 class CopyIn(BaseModel):
-    lang: Literal["en", "zh"] = "en"
-    style: Literal["short", "long", "bullets", "marketing"] = "short"
-    tone: str = Field("neutral", max_length=40)
+    """The library's own choices (daogou.generate.tasks), so a value it would refuse is a 422 here, not a 503."""
+    lang: Literal[LANGS] = "en"
+    style: Literal[STYLES] = "short"
+    tone: Literal[TONES] = "neutral"
 
 
 @shop.post("/products/{product_id}/copy", dependencies=[Depends(admin_key)])
