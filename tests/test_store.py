@@ -53,6 +53,7 @@ def test_write_read_round_trip(store):
         assert store.write_events(conn, [Event("u1", "s1", 1, "view", "p1")]) == 0
     assert store.get_product("p1") == p
     assert store.get_product("nope") is None
+    assert store.has_shopper("u1") and not store.has_shopper("nope")
     assert [x.id for x in store.iter_products(batch=1)] == ["p1"]
     assert store.events_frame()["type"].tolist() == ["view", "purchase"]
     assert [e.type for e in store.iter_events()] == ["view", "purchase"]
@@ -100,6 +101,7 @@ def test_same_store_code_on_postgresql(datasets, tmp_path):
                            force=True, progress=False).to_dict()
         assert again["totals"]["events_added"] == 0
         assert store.count("products") == 55_368
+        assert store.has_shopper(store.get_shoppers()[0].id) and not store.has_shopper("no-such-shopper")
         seed = tmp_path / "seed.csv"
         seed.write_text('1,"case",["c1","c2"],["c1"]\n,"bad",[],[]\n', encoding="utf-8")
         bad = run_import(store, "seed-csv", seed, progress=False)

@@ -237,6 +237,11 @@ class Store:
                 yield _product_of(row)
             last = rows[-1].id
 
+    def has_shopper(self, shopper_id: str) -> bool:
+        table = self.t["shoppers"]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(table.c.id).where(table.c.id == shopper_id)).first() is not None
+
     def get_shoppers(self) -> list[Shopper]:
         table = self.t["shoppers"]
         with self.engine.connect() as conn:

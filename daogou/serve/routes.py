@@ -101,7 +101,7 @@ def demo_login(body: DemoLogin, request: Request, _=Depends(optional_shopper)) -
     s = _state(request)
     if not s.settings.demo_login:
         raise NotFoundError("endpoint", "/v1/auth/demo")
-    if not _shopper_exists(s.store, body.shopper_id):
+    if not s.store.has_shopper(body.shopper_id):
         raise NotFoundError("shopper", body.shopper_id)
     return _token(s, body.shopper_id)
 
@@ -117,13 +117,6 @@ def demo_shoppers(request: Request, _=Depends(optional_shopper)) -> dict:
     out = [{"id": k, "language": v["language"], "categories": v["categories"], "brands": v["brands"],
             "price_level": v["price_level"], "colour": v["colour"]} for k, v in list(truth["shoppers"].items())[:12]]
     return {"shoppers": out}
-
-
-def _shopper_exists(store, shopper_id: str) -> bool:
-    import sqlalchemy as sa
-    t = store.t["shoppers"]
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(t.c.id).where(t.c.id == shopper_id)).first() is not None
 
 
 # ---------------------------------------------------------------- chat
