@@ -101,10 +101,6 @@ class EfficientNetLite(nn.Module):
         self._bn1 = nn.BatchNorm2d(cfg.head, **bn)
         self._fc = nn.Linear(cfg.head, cfg.num_classes)
 
-    @property
-    def feature_dim(self) -> int:
-        return self.config.head
-
     def features(self, x: torch.Tensor) -> torch.Tensor:
         h = F.relu6(self._bn0(self._conv_stem(x)))
         for block in self._blocks:

@@ -40,10 +40,6 @@ class ProductImages:
     errors: dict[str, str] = field(default_factory=dict)   # product id → "path: reason" (absent pictures excluded)
     encoded: int = 0                                        # pictures run through the network now (cache misses)
 
-    @property
-    def coverage(self) -> float:
-        return float(self.has_image.mean()) if len(self.ids) else 0.0
-
 
 def resolve_image(ref: str, home: Path) -> Path | None:
     """The local file of a product's ``image`` (relative to the home, or absolute); None when there is none."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +114,3 @@ def store_alignment(store: Store, cfg: MultimodalConfig, products: Sequence[Prod
 def _identity(text_enc: TextEncoder, image_enc: ImageEncoder) -> dict[str, str]:
     return {"text": text_enc.cache_key, "image": image_enc.cache_key}
 
-
-def with_encoders(cfg: MultimodalConfig, text_encoder: str | None = None,
-                  image_encoder: str | None = None) -> MultimodalConfig:
-    return replace(cfg, text_encoder=text_encoder or cfg.text_encoder, image_encoder=image_encoder or cfg.image_encoder)

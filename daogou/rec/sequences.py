@@ -105,16 +105,6 @@ class EventSequences:
             query_texts=list(texts),
             sessions=np.array([session_codes.setdefault(x, len(session_codes)) for x in sessions], dtype=np.int64))
 
-    @classmethod
-    def from_lists(cls, sequences: dict[str, list[str]], items: ItemSpace, kind: str = "purchase") -> EventSequences:
-        """Plain item-id lists (no time, no queries), e.g. a benchmark file."""
-        shoppers = list(sequences)
-        lengths = np.array([len(sequences[s]) for s in shoppers], dtype=np.int64)
-        flat = [i for s in shoppers for i in sequences[s]]
-        pos = np.concatenate([np.arange(n) for n in lengths]) if len(lengths) else np.zeros(0, np.int64)
-        return cls(shoppers, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), items.rows(flat),
-                   np.full(len(flat), TYPE_ID[kind], np.int64), pos * 1000, pos.astype(np.int64),
-                   np.full(len(flat), -1, np.int64), [], np.repeat(np.arange(len(shoppers)), lengths))
 
 
 def gap_buckets(ts: np.ndarray) -> np.ndarray:
