@@ -10,8 +10,10 @@ too vague to search at all ("a gift").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from daogou.assist.answers import asked
 from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.vocab import Vocabulary
@@ -73,8 +75,9 @@ _AND_ZH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四�
 _LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|(?<![a-z])the last (?!time|week|year|month|"
                    r"night|day|minute|few|two|three|couple)[a-z][a-z-]+|最后一[个款件]", re.I)
 _DEMONSTRATIVE = re.compile(r"(?<![a-z])(?:this|that|these|those)(?![a-z])|[这那](?![里边儿些样么])", re.I)
-_FOCUS_STRONG = re.compile(r"(?<![a-z])(?:this one|that one|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
-_FOCUS = re.compile(r"(?<![a-z])(?:this one|that one|this|that|it)(?![a-z])|这个|那个|这款|那款|它", re.I)
+_FOCUS_ZH = "这个|那个|这款|那款|它"
+_FOCUS_STRONG = re.compile(r"(?<![a-z])(?:this one|that one|it)(?![a-z])|" + _FOCUS_ZH, re.I)
+_FOCUS = re.compile(r"(?<![a-z])(?:this one|that one|this|that|it)(?![a-z])|" + _FOCUS_ZH, re.I)
 _AND_NUM = re.compile(r"(?<![0-9#])(\d{1,2})\s*(?:and|&|和|与|跟|vs\.?)\s*(?:#|number )?(\d{1,2})(?![0-9])", re.I)
 
 
@@ -173,17 +176,18 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         parsed.sort = None  # "便宜一点" is a move relative to what was shown, not a sort order
     if move and (parsed.price_max is not None or parsed.price_min is not None):
         move = None  # an amount said outright wins over "cheaper"
-    question = _is_question(norm) or (shown > 0 and "呢" in norm and _asks_key_only(norm, vocab))
-    about_focus = bool(_FOCUS_STRONG.search(norm))  # "does it come in white", "这个有白的吗": of the product
+    keys, values = asked(norm, vocab) if shown else ([], [])  # the attribute keys and values the message names
+    # "材质呢": a property named with no value asks about the product in focus ("红色的呢", a value, refines)
+    question = _is_question(norm) or ("呢" in norm and bool(keys) and not values)
     # "这袜子是短筒还是中筒的", "are these socks cotton?": the topic's own kind with a demonstrative is the product
     this_kind = bool(parsed.categories) and bool(topic) and _DEMONSTRATIVE.search(norm) is not None and \
         (lang == "zh" or re.search(r"(?<![a-z])(?:is|are|does|do|can|will|has|have)(?![a-z])", low) is not None) and \
-        all(any(c == t or c.startswith(t + " > ") or t.startswith(c + " > ") for t in topic) for c in parsed.categories)
-    about_focus = about_focus or this_kind
+        all(_same_kind(c, topic) for c in parsed.categories)
+    # "does it come in white", "这个有白的吗": of the product, not a search for others
+    about_focus = this_kind or bool(_FOCUS_STRONG.search(norm))
     if shown and question and not move and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
-                                                     and (has_focus_word(norm) or this_kind
-                                                          or asks_about(norm, vocab)))):
+                                                     and (has_focus_word(norm) or this_kind or keys or values))):
         return Understanding("question", parsed, lang, refs)  # "is the second one waterproof?", "第三个防水吗"
     if shown and refs and not move and not question and not parsed.has_constraints() \
             and (_DETAIL.search(low) or not parsed.categories):
@@ -214,19 +218,9 @@ _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actu
                           re.I)
 
 
-def asks_about(message: str, vocab: Vocabulary) -> bool:
-    """Whether a question names an attribute key or value of the store ("waterproof?", "what sizes", "多大容量")."""
-    from daogou.assist.answers import asked
-    keys, values = asked(message, vocab)
-    return bool(keys or values)
-
-
-def _asks_key_only(message: str, vocab: Vocabulary) -> bool:
-    """"材质呢", "续航呢": a property named with no value is a question about the product in focus ("红色的呢", a
-    value, refines the list instead)."""
-    from daogou.assist.answers import asked
-    keys, values = asked(message, vocab)
-    return bool(keys) and not values
+def _same_kind(category: str, topic: Sequence[str]) -> bool:
+    """The category is one of the topic's, or above or below one of them."""
+    return any(category == t or category.startswith(t + " > ") or t.startswith(category + " > ") for t in topic)
 
 
 def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...]) -> bool:
@@ -235,8 +229,7 @@ def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...]) -> bool:
     category or one above or below it. A need in the shopper's own words with nothing the store knows in it
     ("something for camping") is a new topic too."""
     if parsed.categories:
-        return not any(c == t or c.startswith(t + " > ") or t.startswith(c + " > ")
-                       for c in parsed.categories for t in topic)
+        return not any(_same_kind(c, topic) for c in parsed.categories)
     if parsed.has_constraints():
         return False
     return len(_residue(parsed.text).split()) >= 2

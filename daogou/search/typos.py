@@ -49,7 +49,7 @@ def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
     """(text with typos of the store's words fixed, {what was written: what it was read as})."""
     fixed: dict[str, str] = {}
     index = _index(vocab)
-    _english("")  # the word list loads with the index, not on a shopper's query
+    is_english_word("")  # the word list loads with the index, not on a shopper's query
     if index is None:
         return text, fixed
     words, pinyin_map = index
@@ -57,7 +57,7 @@ def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
     def latin(m: re.Match) -> str:
         w = m.group()
         low = w.lower()
-        if len(low) < 4 or low in COMMON_WORDS or low in vocab.known_words or _known(vocab, low) or _english(low):
+        if len(low) < 4 or low in COMMON_WORDS or low in vocab.known_words or _known(vocab, low) or is_english_word(low):
             return w
         split = _split(low, vocab)
         if split:
@@ -78,13 +78,8 @@ _FREQ: dict[str, float] | None = None
 
 
 def is_english_word(word: str, zipf: float = KNOWN_ZIPF) -> bool:
-    """Whether ``word`` (lower case) is an English word at least this frequent (a typo corrector leaves it alone)."""
-    return _english(word, zipf)
-
-
-def _english(word: str, zipf: float = KNOWN_ZIPF) -> bool:
-    """Whether ``word`` is an English word (wordfreq's frequency list, loaded once: a dictionary look-up, not
-    wordfreq's tokenising ``zipf_frequency``, which costs ~0.4 ms a call)."""
+    """Whether ``word`` (lower case) is an English word at least this frequent, so no typo (wordfreq's frequency
+    list, loaded once: a dictionary look-up, not wordfreq's tokenising ``zipf_frequency``, ~0.4 ms a call)."""
     global _FREQ
     if _FREQ is None:
         from wordfreq import get_frequency_dict  # a dependency: without it English words would read as typos
