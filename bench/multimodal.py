@@ -242,7 +242,7 @@ def rec_rows(home: Path, encoder_name: str, epochs: int) -> dict:
     from daogou.catalog.store import Store
     from daogou.config import StoreConfig
     from daogou.evaluate.protocols import evaluate
-    from daogou.rec.base import model_class
+    from daogou.rec.base import RECOMMENDERS
     from daogou.rec.data import DataConfig, prepare
     from daogou.rec.workflow import train_config_for
     rows = {}
@@ -253,7 +253,7 @@ def rec_rows(home: Path, encoder_name: str, epochs: int) -> dict:
                     (None, IMAGE_ENCODER)}
     for label, img, fusion in specs:
         prep = prepared[img]
-        model = model_class("daogou-rec")(prep.data.items, fusion=fusion)
+        model = RECOMMENDERS.get("daogou-rec")(prep.data.items, fusion=fusion)
         tc = train_config_for("daogou-rec", epochs=epochs, patience=3, progress=False, seed=0)
         started = time.perf_counter()
         result = model.fit(prep.data, tc, log=lambda m: print(m, file=sys.stderr, flush=True))

@@ -28,7 +28,7 @@ from daogou.config import StoreConfig  # noqa: E402
 from daogou.encode.mlm import MLMConfig, pretrain  # noqa: E402
 from daogou.encode.product_text import product_text  # noqa: E402
 from daogou.evaluate.protocols import evaluate  # noqa: E402
-from daogou.rec.base import model_class  # noqa: E402
+from daogou.rec.base import RECOMMENDERS  # noqa: E402
 from daogou.rec.data import DataConfig, prepare  # noqa: E402
 from daogou.rec.train import TrainConfig  # noqa: E402
 from daogou.search.engine import SearchConfig, Searcher  # noqa: E402
@@ -43,7 +43,7 @@ def search_rows(home: Path, products, queries, encoder: str, label: str) -> list
 def rec_ndcg(home: Path, encoder: str, budget: float) -> dict:
     with Store.open(StoreConfig(home=home)) as store:
         prep = prepare(store, DataConfig(encoder=encoder))
-    model = model_class("daogou-rec")(prep.data.items)
+    model = RECOMMENDERS.get("daogou-rec")(prep.data.items)
     result = model.fit(prep.data, TrainConfig(budget_s=budget, progress=False), log=lambda m: None)
     full = evaluate(model, prep.test, prep.data.item_counts())["full"]
     return {"encoder": Path(encoder).name, "ndcg@10": full["ndcg@10"], "hr@10": full["hr@10"],

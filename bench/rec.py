@@ -58,7 +58,7 @@ def worker(args: argparse.Namespace) -> None:
     from daogou.catalog.store import Store
     from daogou.config import StoreConfig
     from daogou.evaluate.protocols import evaluate
-    from daogou.rec.base import model_class
+    from daogou.rec.base import RECOMMENDERS
     from daogou.rec.data import DataConfig, prepare
     from daogou.rec.workflow import train_config_for
     spec = json.loads(args.spec)
@@ -68,7 +68,7 @@ def worker(args: argparse.Namespace) -> None:
     if spec.get("cold_fraction"):
         prep = _with_cold_items(prep, spec["cold_fraction"], spec.get("seed", 0))
     name = spec["model"]
-    model = model_class(name)(prep.data.items, **spec.get("options", {}))
+    model = RECOMMENDERS.get(name)(prep.data.items, **spec.get("options", {}))
     tc = train_config_for(name, budget_s=spec.get("budget"), epochs=spec.get("epochs", 10_000),
                           patience=spec.get("patience", 5), progress=False, seed=spec.get("seed", 0))
     started, cpu0 = time.perf_counter(), _cpu_s()

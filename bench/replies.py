@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import time
 from collections import Counter

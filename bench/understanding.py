@@ -44,12 +44,12 @@ EPS = 0.011  # relative tolerance on converted amounts
 
 # ---------------------------------------------------------------- the set
 
-def load(subset: int | None) -> tuple[list[dict], list[dict]]:
+def load(subset: int | None, folder: Path = SET) -> tuple[list[dict], list[dict]]:
     utterances, dialogues = [], []
-    for path in sorted(SET.glob("utterances_*.jsonl")):
+    for path in sorted(folder.glob("utterances_*.jsonl")):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         utterances += rows[:subset] if subset else rows
-    for path in sorted(SET.glob("dialogues_*.jsonl")):
+    for path in sorted(folder.glob("dialogues_*.jsonl")):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         dialogues += rows[:max(1, subset // 5)] if subset else rows
     return utterances, dialogues
@@ -385,6 +385,8 @@ def main() -> None:
     ap.add_argument("--home", type=Path, default=ROOT / "bench" / ".work" / "understanding")
     ap.add_argument("--paths", default="library,http")
     ap.add_argument("--subset", type=int, default=None)
+    ap.add_argument("--set", dest="folder", type=Path, default=SET,
+                    help="folder of utterances_*.jsonl / dialogues_*.jsonl (default: bench/understanding)")
     ap.add_argument("--out", type=Path, default=RESULTS / "understanding.json")
     ap.add_argument("--table", type=Path, default=None, help="print the table of a results file and stop")
     args = ap.parse_args()
@@ -394,7 +396,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     from serve import ensure_demo  # bench/serve.py: builds the demo home (daogou demo --no-serve) when missing
     ensure_demo(args.home)
-    utterances, dialogues = load(args.subset)
+    utterances, dialogues = load(args.subset, args.folder)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     results, timing = {}, {}
     t0 = time.perf_counter()

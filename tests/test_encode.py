@@ -7,7 +7,7 @@ import pytest
 
 from daogou.catalog.store import Store
 from daogou.config import StoreConfig
-from daogou.encode import EmbeddingCache, encoder_names, get_encoder
+from daogou.encode import ENCODERS, EmbeddingCache, get_encoder
 from daogou.errors import UnknownNameError
 
 PAIRS = [  # (query, closer passage, farther passage)
@@ -17,7 +17,7 @@ PAIRS = [  # (query, closer passage, farther passage)
 ZH_PAIRS = [("红色跑鞋", "red running shoes", "厨房刀具套装"), ("蓝牙耳机", "无线蓝牙耳机 降噪", "纯棉床单")]
 
 
-@pytest.fixture(scope="module", params=encoder_names())
+@pytest.fixture(scope="module", params=ENCODERS.names())
 def encoder(request):
     return get_encoder(request.param)
 

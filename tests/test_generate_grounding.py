@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from daogou.errors import GenerationError, UnknownNameError
-from daogou.generate import (Capabilities, Checker, Chunk, Lexicon, LLMConfig, Reasons, Reset, Writer,
-                             backend_names, compare_task, copy_task, explain_task, get_backend, register_backend)
+from daogou.generate import (BACKENDS, Capabilities, Checker, Chunk, Lexicon, LLMConfig, Reasons, Reset, Writer,
+                             compare_task, copy_task, explain_task, get_backend)
 from daogou.generate.grounding import truth_of
 from daogou.generate.numbers import numbers_in
 from daogou.generate.output import safe_boundary
@@ -109,7 +109,7 @@ def test_safe_boundary_holds_back_unfinished_numbers_and_words():
 
 
 def test_registry_names_and_unknown_backend():
-    assert {"llamacpp", "openai", "template"} <= set(backend_names())
+    assert {"llamacpp", "openai", "template"} <= set(BACKENDS.names())
     with pytest.raises(UnknownNameError, match="unknown LLM backend 'nope'"):
         get_backend(LLMConfig(backend="nope"))
     with pytest.raises(GenerationError, match="base URL"):
@@ -117,7 +117,7 @@ def test_registry_names_and_unknown_backend():
 
 
 def test_extension_backend_registers_like_builtins():
-    register_backend("scripted-test")(lambda config: Scripted(["Folliq Tea Tree Conditioner, ¥259."]))
+    BACKENDS.register("scripted-test", lambda config: Scripted(["Folliq Tea Tree Conditioner, ¥259."]))
     backend = get_backend(LLMConfig(backend="scripted-test"))
     result = Writer(backend, LEXICON).copy([CONDITIONER])[0]
     assert (result.text, result.backend, result.attempts) == ("Folliq Tea Tree Conditioner, ¥259.", "scripted", 1)

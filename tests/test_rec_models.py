@@ -15,7 +15,7 @@ from daogou.config import StoreConfig
 from daogou.errors import ConfigError
 from daogou.evaluate.protocols import evaluate
 from daogou.rec import bundle as bundles
-from daogou.rec.base import model_class
+from daogou.rec.base import RECOMMENDERS
 from daogou.rec.data import DataConfig, prepare
 from daogou.rec.realtime import LiveRecommender
 from daogou.rec.workflow import train_config_for
@@ -41,7 +41,7 @@ def trained(demo_home):
     with Store.open(StoreConfig(home=demo_home)) as store:
         prep = prepare(store, DataConfig(encoder="hashing"))
         for name, overrides in MODELS.items():
-            model = model_class(name)(prep.data.items)
+            model = RECOMMENDERS.get(name)(prep.data.items)
             result = model.fit(prep.data, train_config_for(name, progress=False, **overrides), log=lambda m: None)
             folder = bundles.save(model, demo_home / "models" / name, fingerprint=prep.data.fingerprint,
                                   encoder="hashing", training=result.to_dict(),

@@ -68,7 +68,7 @@ def test_validation_ranks_are_computed_block_by_block(tmp_path, monkeypatch):
     from daogou.catalog.demo_store import build_demo_store
     from daogou.catalog.store import Store
     from daogou.config import StoreConfig
-    from daogou.evaluate.metrics import ranks_of_targets
+    from daogou.ranking_metrics import ranks_of_targets
     from daogou.rec import sequential
     from daogou.rec.data import DataConfig, prepare
     with Store.open(StoreConfig(home=tmp_path)) as store:

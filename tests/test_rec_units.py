@@ -11,9 +11,9 @@ import pytest
 from daogou.catalog.models import Product
 from daogou.catalog.splits import leave_one_out
 from daogou.errors import ConfigError, UnknownNameError
-from daogou.evaluate.metrics import hit_rate, mrr, ndcg, ranks_of_targets, summarize
+from daogou.ranking_metrics import hit_rate, mrr, ndcg, ranks_of_targets, summarize
 from daogou.evaluate.protocols import evaluate, ranks
-from daogou.rec.base import model_class, model_names
+from daogou.rec.base import RECOMMENDERS
 from daogou.rec.items import ItemSpace, content_tokens
 from daogou.rec.sequences import (
     BOS_TYPE,
@@ -135,14 +135,14 @@ def test_item_space_grows_with_new_products():
 
 def test_bad_configs_are_clear():
     with pytest.raises(UnknownNameError, match="unknown recommender 'sasrec'"):
-        model_class("sasrec")
-    assert {"popularity", "item-knn", "seed-bert", "daogou-rec"} <= set(model_names())
+        RECOMMENDERS.get("sasrec")
+    assert {"popularity", "item-knn", "seed-bert", "daogou-rec"} <= set(RECOMMENDERS.names())
     with pytest.raises(ConfigError, match="unknown option"):
-        model_class("daogou-rec")(ItemSpace.from_ids(["a"]), dimension=3)
+        RECOMMENDERS.get("daogou-rec")(ItemSpace.from_ids(["a"]), dimension=3)
     with pytest.raises(ConfigError, match="lr"):
         TrainConfig(lr=-1.0)
     with pytest.raises(ConfigError, match="item-knn"):
-        model_class("item-knn")(ItemSpace.from_ids(["a"]), window=0)
+        RECOMMENDERS.get("item-knn")(ItemSpace.from_ids(["a"]), window=0)
 
 
 def test_training_resumes_from_its_checkpoint(tiny, tmp_path):

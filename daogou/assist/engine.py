@@ -92,7 +92,6 @@ class Assistant:
         self.record = record or (lambda events: None)
         self._products = {p.id: p for p in searcher.products}
         self._currency = next((p.currency for p in searcher.products if p.currency), "")
-        self._write_lock = threading.Lock()  # a writer (and a local model) serves one task at a time
         self._zh_leaves: dict[str, str] | None = None  # category path → Chinese leaf name, built on first use
         self._local = threading.local()  # what one turn adds to its reply (answers, relaxed constraints)
 
@@ -136,7 +135,8 @@ class Assistant:
         if text:
             yield Update("delta", {"text": text})
         if task is not None and self.writer is not None:
-            generated, backend = yield from self._generate(task, lead=" " if text else "")
+            lead = " " if text and not text.endswith(("。", "！", "？", "：", "；")) else ""  # no space after 。
+            generated, backend = yield from self._generate(task, lead=lead)
             pieces.append(generated)
         full = "".join(pieces).strip()
         conv.add(Turn("assistant", full, u.kind, tuple(c.id for c in cards)))
@@ -147,20 +147,19 @@ class Assistant:
     def _generate(self, task, lead: str):
         """Stream the writer's grounded text; returns (text, backend) to the caller of ``yield from``."""
         out: list[str] = []
-        with self._write_lock:
-            first = True
-            for piece in self.writer.stream(task):
-                if isinstance(piece, Chunk) and piece.text:
-                    text = (lead if first else "") + piece.text
-                    first = False
-                    out.append(text)
-                    yield Update("delta", {"text": text})
-                elif isinstance(piece, Reset):
-                    out.clear()
-                    first = True
-                    yield Update("reset", {"reason": piece.reason})
-                elif isinstance(piece, Done):
-                    return "".join(out), piece.result.backend
+        first = True
+        for piece in self.writer.stream(task):  # the writer takes its model's lock itself
+            if isinstance(piece, Chunk) and piece.text:
+                text = (lead if first else "") + piece.text
+                first = False
+                out.append(text)
+                yield Update("delta", {"text": text})
+            elif isinstance(piece, Reset):
+                out.clear()
+                first = True
+                yield Update("reset", {"reason": piece.reason})
+            elif isinstance(piece, Done):
+                return "".join(out), piece.result.backend
         return "".join(out), ""
 
     # ------------------------------------------------------------------ kinds of turn

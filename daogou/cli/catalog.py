@@ -32,8 +32,8 @@ def _parse_maps(maps: tuple[str, ...], mapping_file: str | None) -> dict[str, li
 
 
 def _format_names() -> list[str]:
-    from daogou.catalog.importers import importer_names
-    return importer_names()
+    from daogou.catalog.importers import IMPORTERS
+    return IMPORTERS.names()
 
 
 @cli.command("import")

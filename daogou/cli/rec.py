@@ -102,7 +102,7 @@ def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float
 def evaluate(ctx: Ctx, models: str | None, report_dir: Path | None, negatives: int) -> int:
     """Test-set metrics of trained models: full ranking (HR, NDCG, MRR @5/10/20) and sampled negatives."""
     from daogou.evaluate.report import write_report
-    from daogou.rec.workflow import evaluate_bundles
+    from daogou.evaluate.bundles import evaluate_bundles
     with ctx.store() as store:
         root = _models_dir(store)
         if models:

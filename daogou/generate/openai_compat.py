@@ -11,10 +11,9 @@ import urllib.request
 from collections.abc import Iterator
 
 from daogou.errors import GenerationError
-from daogou.generate.base import Capabilities, LLMConfig, Request, register_backend
+from daogou.generate.base import Capabilities, LLMConfig, Request
 
 
-@register_backend("openai")
 class OpenAIBackend:
     name = "openai"
 

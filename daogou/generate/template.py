@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from daogou.generate.base import Capabilities, LLMConfig, Request, register_backend
+from daogou.generate.base import Capabilities, LLMConfig, Request
 from daogou.generate.facts import Attribute, Facts, join_sentences, sentences
 from daogou.generate.grounding import Checker, Truth
 from daogou.generate.tasks import Task
@@ -34,7 +34,6 @@ PHRASE_ZH = {"color": "{v}", "colour": "{v}", "material": "{v}材质", "size": "
              "hair_type": "适合{v}发质", "skin_type": "适合{v}肌肤", "age": "适合{v}"}
 
 
-@register_backend("template")
 class TemplateBackend:
     name = "template"
     capabilities = Capabilities(streaming=True, languages=("en", "zh"), needs_prompt=False)
@@ -76,7 +75,7 @@ def write_copy(f: Facts, truth: Truth, style: str = "short", tone: str = "neutra
         parts.append(f"{f.brand_shown}出品。" if zh else f"By {f.brand_shown}.")
     features = feature_phrases(f, 3 if style == "short" else 8)
     if features:
-        parts.append(("，".join(features) + "。") if zh else (_capital("; ".join(features)) + "."))
+        parts.append(("，".join(features) + "。") if zh else (capital("; ".join(features)) + "."))
     if style == "long":
         if f.text_lang == f.lang:  # the seller's sentences that add to what is already said, not repeat it
             said = _plain(" ".join(parts))
@@ -96,7 +95,7 @@ def bullets(f: Facts) -> list[str]:
     zh = f.lang == "zh"
     lines = [f"• {'品牌' if zh else 'Brand'}：{f.brand_shown}" if zh else f"• Brand: {f.brand_shown}"] \
         if f.brand_shown else []
-    lines += [f"• {a.label}：{a.shown}" if zh else f"• {_capital(a.label)}: {a.shown}" for a in f.attributes[:8]]
+    lines += [f"• {a.label}：{a.shown}" if zh else f"• {capital(a.label)}: {a.shown}" for a in f.attributes[:8]]
     if f.rating:
         lines.append(f"• 评分：{f.rating}" if zh else f"• Rating: {f.rating}")
     if f.price is not None:
@@ -142,5 +141,5 @@ def _plain(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def _capital(text: str) -> str:
+def capital(text: str) -> str:
     return text[:1].upper() + text[1:]

@@ -7,7 +7,7 @@ import re
 from daogou.generate.facts import Facts, Reasons, format_price, sentences
 from daogou.generate.grounding import Truth
 from daogou.generate.tasks import Task
-from daogou.generate.template import _capital, feature_phrases, grounded_sentences, rating_sentence
+from daogou.generate.template import capital, feature_phrases, grounded_sentences, rating_sentence
 
 INTENTS = (
     ("price", r"price|cost|how much|expensive|cheap|afford|under [$¥£€]?\d|价格|多少钱|价钱|价位|价个|什么价|贵|便宜|售价|"
@@ -114,7 +114,7 @@ def _summary(facts: list[Facts], zh: bool) -> list[str]:
         if zh:
             out.append(f"{label}：" + "，".join(f"[{lab}] {a.shown}" for lab, a in cells) + "。")
         else:
-            out.append(f"{_capital(label)}: " + ", ".join(f"[{lab}] {a.shown}" for lab, a in cells) + ".")
+            out.append(f"{capital(label)}: " + ", ".join(f"[{lab}] {a.shown}" for lab, a in cells) + ".")
     return out
 
 
@@ -149,8 +149,8 @@ def answer(question: str, f: Facts, truth: Truth, context: Truth | None) -> str:
 
 def phrase_answer(a, zh: bool) -> str:
     if a.label and a.label in a.shown:
-        return f"支持{a.shown}。" if zh else f"{_capital(a.shown)}."
-    return f"{a.label}：{a.shown}。" if zh else f"{_capital(a.label)}: {a.shown}."
+        return f"支持{a.shown}。" if zh else f"{capital(a.shown)}."
+    return f"{a.label}：{a.shown}。" if zh else f"{capital(a.label)}: {a.shown}."
 
 
 def _intent(intent: str, f: Facts, zh: bool) -> str:

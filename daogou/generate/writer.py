@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 from daogou.catalog.models import Product
 from daogou.errors import GenerationError
-from daogou.generate.base import LLMBackend, Request
+from daogou.generate.base import LLMBackend, Request, backend_lock
 from daogou.generate.facts import Reasons
 from daogou.generate.grounding import Checker, Lexicon, Truth, Violation
 from daogou.generate.output import broken, cut, sentence_end
@@ -154,21 +155,27 @@ class Writer:
             self.stats.language_fallbacks += 1
         attempts = (1 + self.config.retries) if use_model else 0
         first: _Attempt | None = None
-        for n in range(attempts):
-            request = Request(task, build_messages(task, rejected), task.limits[0], self.config.temperature,
-                              self.config.seed + n)
-            attempt = yield from self._attempt(self.backend, request, subjects, context)
-            first = first or attempt
-            self._count(n, attempt)
-            if attempt.ok:
-                yield Done(self._result(task, attempt.text, first, self.backend, n + 1, False, rejected, problems,
-                                        started))
-                return
-            rejected += attempt.violations
-            problems += [attempt.problem] if attempt.problem else []
-            if attempt.released:
-                yield Reset("ungrounded: " + ", ".join(v.value for v in attempt.violations) if attempt.violations
-                            else attempt.problem)
+        passed: tuple[int, _Attempt] | None = None
+        with backend_lock(self.backend) if use_model else nullcontext():  # templates need no lock
+            for n in range(attempts):
+                request = Request(task, build_messages(task, rejected), task.limits[0], self.config.temperature,
+                                  self.config.seed + n)
+                attempt = yield from self._attempt(self.backend, request, subjects, context)
+                first = first or attempt
+                self._count(n, attempt)
+                if attempt.ok:
+                    passed = (n, attempt)
+                    break
+                rejected += attempt.violations
+                problems += [attempt.problem] if attempt.problem else []
+                if attempt.released:
+                    yield Reset("ungrounded: " + ", ".join(v.value for v in attempt.violations) if attempt.violations
+                                else attempt.problem)
+        if passed is not None:  # outside the lock: the consumer may stop reading at Done
+            n, attempt = passed
+            yield Done(self._result(task, attempt.text, first, self.backend, n + 1, False, rejected, problems,
+                                    started))
+            return
         self.stats.fallbacks += 1 if use_model else 0
         final = yield from self._template(task, subjects, context)
         yield Done(self._result(task, final.text, first or final, self.template, attempts, use_model, rejected,

@@ -8,10 +8,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from daogou.errors import UnknownNameError
 from daogou.rec.items import ItemSpace
 from daogou.rec.sequences import Cases, EventSequences
 from daogou.rec.train import TrainConfig, TrainResult
+from daogou.registry import Registry
 
 QueryVectors = Callable[[list[str]], np.ndarray]
 Log = Callable[[str], None]
@@ -52,32 +52,10 @@ class Recommender(Protocol):
         """The item space grew (new products at ``rows``): make room to score them."""
 
 
-_REGISTRY: dict[str, Callable[..., Recommender]] = {}
-
-
-def register_model(name: str, factory: Callable[..., Recommender]) -> None:
-    _REGISTRY[name] = factory
-
-
-def model_class(name: str) -> Callable[..., Recommender]:
-    _register_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("recommender", name, sorted(_REGISTRY)) from None
-
-
-def model_names() -> list[str]:
-    _register_builtins()
-    return sorted(_REGISTRY)
-
-
-def _register_builtins() -> None:
-    if "popularity" in _REGISTRY:
-        return
-    from daogou.rec.baselines import ItemKNN, Popularity
-    from daogou.rec.seed import SeedBertRecommender
-    from daogou.rec.sequential import DaogouRecRecommender
-    for cls in (Popularity, ItemKNN, DaogouRecRecommender, SeedBertRecommender):
-        register_model(cls.name, cls)
+RECOMMENDERS: Registry[Callable[..., Recommender]] = Registry("recommender", "daogou.recommenders", {
+    "popularity": "daogou.rec.baselines:Popularity",
+    "item-knn": "daogou.rec.baselines:ItemKNN",
+    "daogou-rec": "daogou.rec.sequential:DaogouRecRecommender",
+    "seed-bert": "daogou.rec.seed:SeedBertRecommender",
+})
 

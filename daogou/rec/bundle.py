@@ -26,7 +26,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from daogou.errors import ConfigError
-from daogou.rec.base import QueryVectors, Recommender, model_class
+from daogou.rec.base import RECOMMENDERS, QueryVectors, Recommender
 from daogou.rec.items import ItemSpace
 
 FORMAT, FORMAT_VERSION = "daogou-rec-bundle", 1
@@ -107,7 +107,7 @@ def load(folder: Path, query_vectors: QueryVectors | None = None, verify: bool =
                           npz["image"] if "image" in npz.files else None)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     arrays = load_file(str(folder / "weights.safetensors"))
-    model = model_class(manifest["model"]).from_state(config, arrays, items, query_vectors=query_vectors)
+    model = RECOMMENDERS.get(manifest["model"]).from_state(config, arrays, items, query_vectors=query_vectors)
     return Bundle(model, manifest, folder)
 
 

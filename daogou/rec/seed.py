@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from daogou.errors import ConfigError
-from daogou.evaluate.metrics import ndcg, ranks_of_targets
+from daogou.ranking_metrics import ndcg, ranks_of_targets
 from daogou.rec.base import Log, TrainData
 from daogou.rec.items import ItemSpace
 from daogou.rec.seed_bert import SeedBert, SeedBertConfig

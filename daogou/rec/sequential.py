@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from daogou.errors import ConfigError
-from daogou.evaluate.metrics import ndcg, ranks_of_targets
+from daogou.ranking_metrics import ndcg, ranks_of_targets
 from daogou.rec.base import Log, QueryVectors, TrainData
 from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
 from daogou.rec.items import ItemSpace

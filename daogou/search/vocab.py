@@ -37,7 +37,7 @@ BOOLEAN_WORDS = frozenset({"yes", "no", "true", "false", "y", "n", "1", "0"})
 _TRUE_WORDS = ("yes", "true", "y", "1")
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-_CJK_RE = re.compile(f"[{_CJK}]")
+CJK_RE = re.compile(f"[{_CJK}]")
 _TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+(?:[.'’][^\W_{_CJK}]+)*)")
 _WORD_RE = re.compile(rf"[^\W_{_CJK}]+(?:[.'’][^\W_{_CJK}]+)*")
 _NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
@@ -46,15 +46,15 @@ _TARGET_FIELD = {"brand": "brand", "category": "paths", "attribute": "values"}
 
 
 def is_cjk(ch: str) -> bool:
-    return bool(_CJK_RE.match(ch))
+    return bool(CJK_RE.match(ch))
 
 
-def _latin(ch: str) -> bool:
-    return ch.isalnum() and not _CJK_RE.match(ch)
+def is_latin(ch: str) -> bool:
+    return ch.isalnum() and not CJK_RE.match(ch)
 
 
 @lru_cache(maxsize=200_000)
-def _cut(run: str) -> tuple[str, ...]:
+def cut_words(run: str) -> tuple[str, ...]:
     """jieba's precise-mode words of one run of CJK characters (jieba loads its dictionary on first use)."""
     import logging
 
@@ -73,7 +73,7 @@ def jieba_word(word: str) -> bool:
 @lru_cache(maxsize=200_000)
 def _cut_for_search(run: str) -> tuple[str, ...]:
     """jieba's search-mode words of one CJK run: the words plus their shorter parts (better recall for BM25)."""
-    _cut("")  # same lazy set-up as precise mode
+    cut_words("")  # same lazy set-up as precise mode
     import jieba
     return tuple(w for w in jieba.lcut_for_search(run) if w.strip())
 
@@ -86,7 +86,7 @@ def _spans(text: str) -> list[tuple[str, int, int, bool]]:
             out.append((m.group(), m.start(), m.end(), False))
             continue
         pos = m.start()
-        for w in _cut(m.group()):
+        for w in cut_words(m.group()):
             out.append((w, pos, pos + len(w), True))
             pos += len(w)
     return out
@@ -109,11 +109,11 @@ def tokens(text: str, for_search: bool = False) -> list[str]:
 _CHUNK_RE = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 
 
-def _grams(text: str, cache: dict[str, tuple[str, ...]]) -> set[str]:
+def grams(text: str, cache: dict[str, tuple[str, ...]]) -> set[str]:
     """Tokens, plus bigrams and trigrams of touching tokens (no space between: "43码", jieba's "飞"+"骋") where
     CJK is involved. Latin n-grams are not needed: mined Latin aliases are single words."""
     norm = unicodedata.normalize("NFKC", text[:MAX_FIELD_CHARS]).lower()
-    if not _CJK_RE.search(norm):
+    if not CJK_RE.search(norm):
         return set(_WORD_RE.findall(norm))
     out: set[str] = set()
     for chunk in _CHUNK_RE.findall(norm):
@@ -125,7 +125,7 @@ def _grams(text: str, cache: dict[str, tuple[str, ...]]) -> set[str]:
 
 
 def _chunk_grams(chunk: str) -> tuple[str, ...]:
-    if not _CJK_RE.search(chunk):
+    if not CJK_RE.search(chunk):
         return tuple(_WORD_RE.findall(chunk))
     sp = _spans(chunk)
     out = [t for t, _, _, _ in sp]
@@ -169,10 +169,10 @@ def value_str(value: object) -> str | None:
 
 def weak_alias(alias: str) -> bool:
     """Numbers and one- or two-letter values ("42", "M", "XL") count only with their key named ("size 42", "42码")."""
-    return bool(_NUMBER_RE.match(alias)) or (len(alias) <= 2 and all(_latin(c) for c in alias))
+    return bool(_NUMBER_RE.match(alias)) or (len(alias) <= 2 and all(is_latin(c) for c in alias))
 
 
-def _singular(alias: str) -> str | None:
+def singular(alias: str) -> str | None:
     """English plural → singular of the last word ("phone cases" → "phone case"); None when not plural."""
     if not alias.isascii() or len(alias.rsplit(" ", 1)[-1]) <= 3:
         return None
@@ -305,12 +305,12 @@ class Vocabulary:
         idx, m = self._index_(), match_text(text)
         n, out = len(m), []
         for i in range(n):
-            if m[i] == " " or (i > 0 and _latin(m[i]) and _latin(m[i - 1])):
+            if m[i] == " " or (i > 0 and is_latin(m[i]) and is_latin(m[i - 1])):
                 continue
             for length in self._first.get(m[i], ()):
                 j = i + length
                 hits = idx.get(m[i:j]) if j <= n else None
-                if hits is None or (j < n and _latin(m[j - 1]) and _latin(m[j])):
+                if hits is None or (j < n and is_latin(m[j - 1]) and is_latin(m[j])):
                     continue
                 out.extend(VocabMatch(i, j, m[i:j], kind, **{_TARGET_FIELD[kind]: target},  # type: ignore[arg-type]
                                       weak=kind == "attribute" and weak_alias(m[i:j])) for kind, target in hits)
@@ -335,34 +335,34 @@ class Vocabulary:
 
 # ---------------------------------------------------------------- building
 
-def _add(table: dict, alias: str, target: object) -> None:
+def add_alias(table: dict, alias: str, target: object) -> None:
     if alias:
         table.setdefault(alias, set()).add(target)
 
 
 @lru_cache(maxsize=1024)
-def _lang_code(lang: str) -> str:
+def lang_code(lang: str) -> str:
     return re.split(r"[-_]", str(lang or ""))[0].lower()
 
 
-def _texts(p: Product) -> dict[str, tuple[str, str]]:
+def product_texts(p: Product) -> dict[str, tuple[str, str]]:
     """language → (title, description) of the product and of its translations."""
-    out = {_lang_code(p.language) or ("zh" if _CJK_RE.search(p.title) else "en"): (p.title, p.description)}
+    out = {lang_code(p.language) or ("zh" if CJK_RE.search(p.title) else "en"): (p.title, p.description)}
     for code, tr in (p.translations or {}).items():
-        if isinstance(tr, dict) and _lang_code(code) and _lang_code(code) not in out:
-            out[_lang_code(code)] = (str(tr.get("title") or ""), str(tr.get("description") or ""))
+        if isinstance(tr, dict) and lang_code(code) and lang_code(code) not in out:
+            out[lang_code(code)] = (str(tr.get("title") or ""), str(tr.get("description") or ""))
     return out
 
 
-def _category_aliases(v: Vocabulary, path: tuple[str, ...], translated: list[str]) -> None:
+def add_category_aliases(v: Vocabulary, path: tuple[str, ...], translated: list[str]) -> None:
     """Each node's name and each prefix path → that prefix path; translated names aligned level by level."""
     for d in range(1, len(path) + 1):
         prefix = " > ".join(path[:d])
         v.category_paths.add(prefix)
-        _add(v.categories, normalise(path[d - 1]), prefix)
-        _add(v.categories, normalise(prefix), prefix)
+        add_alias(v.categories, normalise(path[d - 1]), prefix)
+        add_alias(v.categories, normalise(prefix), prefix)
         if d > 1 and path[d - 1].isascii():  # "Shoes > Running" is also said "running shoes"
-            _add(v.categories, normalise(f"{path[d - 1]} {path[d - 2]}"), prefix)
+            add_alias(v.categories, normalise(f"{path[d - 1]} {path[d - 2]}"), prefix)
     for text in translated:
         try:
             parts = parse_category(text)
@@ -370,18 +370,18 @@ def _category_aliases(v: Vocabulary, path: tuple[str, ...], translated: list[str
             continue
         if len(parts) == len(path):
             for d in range(1, len(path) + 1):
-                _add(v.categories, normalise(parts[d - 1]), " > ".join(path[:d]))
-                _add(v.categories, normalise(" > ".join(parts[:d])), " > ".join(path[:d]))
+                add_alias(v.categories, normalise(parts[d - 1]), " > ".join(path[:d]))
+                add_alias(v.categories, normalise(" > ".join(parts[:d])), " > ".join(path[:d]))
         elif parts:
-            _add(v.categories, normalise(parts[-1]), " > ".join(path))
+            add_alias(v.categories, normalise(parts[-1]), " > ".join(path))
 
 
-def _value_aliases(v: Vocabulary, key: str, values: set[str]) -> None:
+def add_value_aliases(v: Vocabulary, key: str, values: set[str]) -> None:
     """The values themselves; for yes/no keys the key's name stands for "yes" ("waterproof" → waterproof=yes)."""
     v.key_values[key] = set(values)
     boolean = all(x.strip().lower() in BOOLEAN_WORDS for x in values)
     for x in values:
         if not boolean:
-            _add(v.attributes, normalise(x), (key, x))
+            add_alias(v.attributes, normalise(x), (key, x))
         elif x.strip().lower() in _TRUE_WORDS:
-            _add(v.attributes, normalise(key.replace("_", " ")), (key, x))
+            add_alias(v.attributes, normalise(key.replace("_", " ")), (key, x))

@@ -13,10 +13,10 @@ from itertools import chain
 import numpy as np
 
 from daogou.catalog.models import Product, parse_category
-from daogou.search.vocab import (_CJK_RE, _cut, MAX_KEY_VALUES, MAX_OUTSIDE, MIN_COVERAGE, MIN_PRECISION, MIN_SIBLINGS,
-                                 MIN_SUPPORT, SAMPLE, SAMPLE_COVERAGE, Vocabulary, _add, _category_aliases, _grams,
-                                 _lang_code, _latin, _singular, _texts, _value_aliases, normalise, value_str,
-                                 weak_alias)
+from daogou.search.vocab import (CJK_RE, MAX_KEY_VALUES, MAX_OUTSIDE, MIN_COVERAGE, MIN_PRECISION, MIN_SIBLINGS,
+                                 MIN_SUPPORT, SAMPLE, SAMPLE_COVERAGE, Vocabulary, add_alias, add_category_aliases,
+                                 add_value_aliases, cut_words, grams, is_latin, lang_code, normalise, product_texts,
+                                 singular, value_str, weak_alias)
 
 @dataclass
 class _Postings:
@@ -85,7 +85,7 @@ def _mined_aliases(ids: list[int], names: list[str], df: np.ndarray, own_name: s
     own, cands = set(normalise(own_name).split()), {}
     for t in ids:
         a = normalise(names[t])
-        if not a or weak_alias(a) or (a in own or " " in a or len(a) < 3 if not _CJK_RE.search(a) else len(a) < 2):
+        if not a or weak_alias(a) or (a in own or " " in a or len(a) < 3 if not CJK_RE.search(a) else len(a) < 2):
             continue
         cands[a] = max(cands.get(a, 0), int(df[t]))
     return sorted(a for a, c in cands.items() if not any(a != b and a in b and c == cb for b, cb in cands.items()))
@@ -94,10 +94,10 @@ def _mined_aliases(ids: list[int], names: list[str], df: np.ndarray, own_name: s
 def _swallows(v: Vocabulary, alias: str, target: object) -> bool:
     """Whether a mined CJK alias holds another alias with another meaning ("瑜伽垫" holds the category "瑜伽"), which
     longest-match would then hide."""
-    if not _CJK_RE.search(alias):
+    if not CJK_RE.search(alias):
         return False
     n = len(alias)
-    edge = [k in (0, n) or not (_latin(alias[k - 1]) and _latin(alias[k])) for k in range(n + 1)]
+    edge = [k in (0, n) or not (is_latin(alias[k - 1]) and is_latin(alias[k])) for k in range(n + 1)]
     parts = (alias[i:j] for i in range(n) for j in range(i + 2, n + 1) if j - i < n and edge[i] and edge[j])
     return any(p in v.categories or v.brands.get(p, target) != target or (p in v.attributes and target not in
                v.attributes[p]) for p in parts)
@@ -131,7 +131,7 @@ def _mine_language(v: Vocabulary, rows: list[int], titles: list[list[int]], full
             if a in v.brands or a in v.categories or (a in v.attributes and ("attribute", a) not in v.mined):
                 continue
             if not _swallows(v, a, kv):
-                _add(v.attributes, a, kv)
+                add_alias(v.attributes, a, kv)
                 v.mined.add(("attribute", a))
 
 
@@ -150,8 +150,8 @@ def _mine_category_nouns(v: Vocabulary, rows: list[int], titles: list[list[int]]
     whose titles hold them, unless they already name something else or are common words."""
     from daogou.search.typos import COMMON_WORDS
     leaf_of = {i: leaf for leaf, i in leaf_ids.items()}
-    parts = {w for a in (*v.attributes, *v.brands) for w in a.split()} | {w for a in v.attributes for w in _cut(a)}
-    cjk_values = [a for a in (*v.attributes, *v.brands) if _CJK_RE.search(a)]
+    parts = {w for a in (*v.attributes, *v.brands) for w in a.split()} | {w for a in v.attributes for w in cut_words(a)}
+    cjk_values = [a for a in (*v.attributes, *v.brands) if CJK_RE.search(a)]
     per_leaf: Counter = Counter(labels[r][1] for r in rows)
     df: Counter = Counter()
     in_leaf: dict[int, Counter] = defaultdict(Counter)
@@ -175,7 +175,7 @@ def _mine_category_nouns(v: Vocabulary, rows: list[int], titles: list[list[int]]
         if alias in v.brands or alias in v.categories or (alias in v.attributes and not mined_value) \
                 or _swallows(v, alias, leaf_of[leaf]):
             continue
-        if alias in parts or (_CJK_RE.search(alias) and any(alias in a for a in cjk_values)):
+        if alias in parts or (CJK_RE.search(alias) and any(alias in a for a in cjk_values)):
             continue  # a piece of a value or brand ("steel" of stainless steel, 尿酸 of 玻尿酸) names no category
         picked[t] = leaf_of[leaf]
     values_of = {t: v.attributes[names[t]] for t in picked if names[t] in v.attributes}
@@ -197,7 +197,7 @@ def _mine_category_nouns(v: Vocabulary, rows: list[int], titles: list[list[int]]
         if alias in v.attributes:  # "保温杯" was mined as material=stainless steel: it names a kind of product
             v.attributes.pop(alias)
             v.mined.discard(("attribute", alias))
-        _add(v.categories, alias, path)
+        add_alias(v.categories, alias, path)
         v.mined.add(("category", alias))
 
 
@@ -215,14 +215,14 @@ def _corpora(products: list[Product], ids: _Ids) -> dict[str, tuple[list[int], l
     chunks: dict[str, tuple[str, ...]] = {}
     corpora: dict[str, tuple[list[int], list[list[int]], list[list[int]]]] = {}
     for row, p in enumerate(products):
-        for lang, (title, desc) in _texts(p).items():
+        for lang, (title, desc) in product_texts(p).items():
             rows, titles, fulls = corpora.setdefault(lang, ([], [], []))
             t_ids = cache.get(title)
             if t_ids is None:
-                t_ids = cache[title] = list(map(ids.__getitem__, _grams(title or "", chunks)))
+                t_ids = cache[title] = list(map(ids.__getitem__, grams(title or "", chunks)))
             d_ids = cache.get(desc)
             if d_ids is None:
-                d_ids = cache[desc] = list(map(ids.__getitem__, _grams(desc or "", chunks)))
+                d_ids = cache[desc] = list(map(ids.__getitem__, grams(desc or "", chunks)))
             rows.append(row)
             titles.append(t_ids)
             fulls.append(list(set(t_ids).union(d_ids)) if d_ids else t_ids)
@@ -241,7 +241,7 @@ def build(products: list[Product]) -> Vocabulary:
     if len(keys) < len(key_values):
         attrs = [[kv for kv in a if kv[0] in keys] for a in attrs]
     for k in keys:
-        _value_aliases(v, k, key_values[k])
+        add_value_aliases(v, k, key_values[k])
     leaf_ids: dict[str, int] = {}
     leaf_values: dict[str, set[tuple[str, str]]] = defaultdict(set)
     labels: list[tuple[str, int, list[tuple[str, str]]]] = []
@@ -253,7 +253,7 @@ def build(products: list[Product]) -> Vocabulary:
                            if isinstance(t, dict) and t.get("category"))
         if path and (path, translated) not in seen_paths:
             seen_paths.add((path, translated))
-            _category_aliases(v, path, list(translated))
+            add_category_aliases(v, path, list(translated))
         leaf_values[leaf].update(a)
         labels.append(((p.brand or "").strip(), leaf_ids.setdefault(leaf, len(leaf_ids)), a))
     v.leaves = set(leaf_ids) - {""}
@@ -266,14 +266,14 @@ def build(products: list[Product]) -> Vocabulary:
     prices = [p.price for p in products if p.price is not None]
     v.price_min, v.price_max = (min(prices), max(prices)) if prices else (None, None)
     v.currency = next((c for c, _ in Counter(p.currency for p in products).most_common() if c), None)
-    v.language = next((x for x, _ in Counter(_lang_code(p.language) for p in products).most_common() if x), "en")
+    v.language = next((x for x, _ in Counter(lang_code(p.language) for p in products).most_common() if x), "en")
     ids = _Ids()
     corpora = _corpora(products, ids)
     names = list(ids)
     for rows, titles, fulls in corpora.values():
         _mine_language(v, rows, titles, fulls, labels, names)
     for alias in list(v.categories):  # "backpacks" → also "backpack"
-        s = _singular(alias)
+        s = singular(alias)
         if s and s not in v.categories and s not in v.brands and s not in v.attributes:
             v.categories[s] = set(v.categories[alias])
     for rows, titles, fulls in corpora.values():

@@ -279,8 +279,7 @@ def copy(product_id: str, body: CopyIn, request: Request) -> dict:
     """Grounded product copy from the configured LLM (admin key: this writes the store's own text)."""
     services = _state(request).holder.current
     p = _product(services, product_id)
-    with services.assistant._write_lock:
-        result = services.writer.copy([p], lang=body.lang, style=body.style, tone=body.tone)[0]
+    result = services.writer.copy([p], lang=body.lang, style=body.style, tone=body.tone)[0]
     return result.to_dict()
 
 
@@ -318,12 +317,12 @@ def reload(body: ReloadIn, request: Request) -> dict:
 async def import_file(request: Request, format: str = Query(..., max_length=40),
                       filename: str = Query("upload", max_length=200), strict: bool = False) -> dict:
     """Import a file sent as the request body (any format ``daogou import`` knows), then serve the new catalog."""
-    from daogou.catalog.importers import importer_names
+    from daogou.catalog.importers import IMPORTERS
     from daogou.catalog.importers.base import ImportOptions
     from daogou.catalog.importers.runner import run_import
     s = _state(request)
-    if format not in importer_names():
-        raise ValidationError("format", f"{format!r} is not one of {', '.join(importer_names())}")
+    if format not in IMPORTERS.names():
+        raise ValidationError("format", f"{format!r} is not one of {', '.join(IMPORTERS.names())}")
     folder = Path(s.settings.home) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{int(time.time())}-{uuid.uuid4().hex[:8]}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', filename)[-80:]}"

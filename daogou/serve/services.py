@@ -22,24 +22,6 @@ from daogou.search.index_store import open_searcher
 from daogou.serve.settings import ServeSettings
 
 
-class Serialized:
-    """Calls to the wrapped object's methods one at a time (model runtimes that are not thread-safe)."""
-
-    def __init__(self, target):
-        object.__setattr__(self, "_target", target)
-        object.__setattr__(self, "_lock", threading.Lock())
-
-    def __getattr__(self, name):
-        value = getattr(self._target, name)
-        if not callable(value):
-            return value
-
-        def call(*args, **kwargs):
-            with self._lock:
-                return value(*args, **kwargs)
-        return call
-
-
 class EventLog:
     """Writes shopper events to the store at once (the recommender reads them on its next call)."""
 
@@ -90,21 +72,16 @@ def build_services(store: Store, settings: ServeSettings, bundle: Path | None, r
         searcher, search_info = previous.searcher, previous.info.get("search", {})
     else:
         searcher, search_info = open_searcher(store, SearchConfig(encoder=settings.encoder))
-        searcher.encoder = Serialized(searcher.encoder)
         searcher.warm()
     recommender = None
     if bundle is not None:
         from daogou.rec.realtime import LiveRecommender
-        live = LiveRecommender(store, str(bundle))
-        if live._encoder is not None:
-            live._encoder = Serialized(live._encoder)
-        recommender = live
+        recommender = LiveRecommender(store, str(bundle))  # shares the searcher's encoder instance and its lock
     backend = previous.writer.backend if previous is not None else get_backend(llm_config(settings))
     writer = Writer(backend, Lexicon.from_products(searcher.products))
     assistant = Assistant(store, searcher, recommender, writer, AssistConfig(cards=settings.cards), record)
     if previous is not None:
         assistant.conversations = previous.assistant.conversations
-        assistant._write_lock = previous.assistant._write_lock
     info = {"search": search_info, "bundle": str(bundle) if bundle else None, "products": len(searcher.products),
             "llm": getattr(backend, "model_id", ""), "llm_backend": getattr(backend, "name", type(backend).__name__),
             "loaded_ms": int(time.time() * 1000), "seconds": round(time.perf_counter() - t0, 2)}

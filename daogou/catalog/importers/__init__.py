@@ -1,9 +1,6 @@
-"""Importers, one module per family of formats; importing this package registers the built-ins."""
+"""Importers, one module per family of formats, registered by name in :data:`IMPORTERS`."""
 
-from daogou.catalog.importers import events, products, recbole, seed_csv, sequences  # noqa: F401
-from daogou.catalog.importers.base import (ImportOptions, Importer, Record, Reject, get_importer, importer_names,
-                                           register_importer)
+from daogou.catalog.importers.base import IMPORTERS, ImportOptions, Importer, Record, Reject, get_importer
 from daogou.catalog.importers.runner import ImportReport, run_import
 
-__all__ = ["ImportOptions", "ImportReport", "Importer", "Record", "Reject", "get_importer", "importer_names",
-           "register_importer", "run_import"]
+__all__ = ["IMPORTERS", "ImportOptions", "ImportReport", "Importer", "Record", "Reject", "get_importer", "run_import"]

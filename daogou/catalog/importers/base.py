@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from daogou.catalog.models import Event, Product, Shopper
-from daogou.errors import ImportFailed, UnknownNameError, ValidationError
+from daogou.errors import ImportFailed, ValidationError
+from daogou.registry import Registry
 
 RAW_LIMIT = 2000  # characters of a rejected line kept in quarantine
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -78,28 +79,20 @@ class Importer(Protocol):
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]: ...
 
 
-_REGISTRY: dict[str, Callable[[], Importer]] = {}
-
-
-def register_importer(name: str) -> Callable[[type], type]:
-    """Class decorator: built-in formats and extensions register the same way."""
-    def deco(cls: type) -> type:
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-    return deco
+IMPORTERS: Registry[Callable[[], Importer]] = Registry("import format", "daogou.importers", {
+    "products": "daogou.catalog.importers.products:ProductsImporter",
+    "events": "daogou.catalog.importers.events:EventsImporter",
+    "seed-csv": "daogou.catalog.importers.seed_csv:SeedCsvImporter",
+    "recbole": "daogou.catalog.importers.recbole:RecboleImporter",
+    "amazon-seq": "daogou.catalog.importers.sequences:AmazonSeqImporter",
+    "taobao": "daogou.catalog.importers.sequences:TaobaoImporter",
+    "diginetica": "daogou.catalog.importers.sequences:DigineticaImporter",
+})
 
 
 def get_importer(name: str) -> Importer:
-    from daogou.catalog import importers  # noqa: F401  (registers the built-in formats)
-    if name not in _REGISTRY:
-        raise UnknownNameError("import format", name, list(_REGISTRY))
-    return _REGISTRY[name]()
-
-
-def importer_names() -> list[str]:
-    from daogou.catalog import importers  # noqa: F401
-    return sorted(_REGISTRY)
+    """A new importer for format ``name``."""
+    return IMPORTERS.get(name)()
 
 
 def single_file(path: Path) -> list[Path]:

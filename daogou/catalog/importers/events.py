@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from daogou.catalog.importers.base import ColumnPlan, ImportOptions, Record, Row, TableImporter, register_importer
+from daogou.catalog.importers.base import ColumnPlan, ImportOptions, Record, Row, TableImporter
 from daogou.catalog.models import EVENT_TYPES, Event, check_text, parse_timestamp, validate_event
 from daogou.errors import ValidationError
 
@@ -75,8 +75,8 @@ def event_of_row(cells: Sequence[Any], plan: ColumnPlan, options: ImportOptions)
         query="" if query is None else str(query).strip(), extra=extra))
 
 
-@register_importer("events")
 class EventsImporter(TableImporter):
+    name = "events"
     fields = FIELDS
 
     def record(self, row: Row, plan: ColumnPlan, options: ImportOptions) -> Record:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from daogou.catalog.importers.base import ColumnPlan, ImportOptions, Record, Row, TableImporter, register_importer
+from daogou.catalog.importers.base import ColumnPlan, ImportOptions, Record, Row, TableImporter
 from daogou.catalog.models import (Product, check_text, clean_currency, clean_id, clean_language, parse_bool,
                                    parse_category, parse_price, validate_product)
 from daogou.errors import ValidationError
@@ -88,8 +88,8 @@ def _translations(value: Any) -> dict[str, dict[str, str]]:
     return parsed
 
 
-@register_importer("products")
 class ProductsImporter(TableImporter):
+    name = "products"
     fields = FIELDS
 
     def record(self, row: Row, plan: ColumnPlan, options: ImportOptions) -> Record:

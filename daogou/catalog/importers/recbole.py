@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from daogou.catalog.importers.base import (RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text,
-                                           register_importer)
+from daogou.catalog.importers.base import RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text
 from daogou.catalog.models import (EVENT_TYPES, Event, Product, Shopper, check_text, clean_id, parse_category, parse_price,
                                    parse_timestamp, validate_event, validate_product)
 from daogou.errors import ImportFailed, ValidationError
@@ -84,7 +83,6 @@ class _InterState:
                                     extra or None))
 
 
-@register_importer("recbole")
 class RecboleImporter:
     name = "recbole"
 

@@ -12,8 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from daogou.catalog.importers.base import (SingleFileImporter, RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text,
-                                           register_importer)
+from daogou.catalog.importers.base import RAW_LIMIT, ImportOptions, Parsed, Record, Reject, SingleFileImporter, open_text
 from daogou.catalog.models import Event, check_text, clean_id, parse_timestamp, validate_event
 from daogou.errors import ValidationError
 
@@ -123,8 +122,8 @@ def seed_events(line: int, fields: list, start_ms: int) -> list[Event]:
     return events
 
 
-@register_importer("seed-csv")
 class SeedCsvImporter(SingleFileImporter):
+    name = "seed-csv"
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
         start_ms = parse_timestamp(options.extra.get("start_time") or DEFAULT_START, "start_time")

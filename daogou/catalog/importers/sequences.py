@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from daogou.catalog.importers.base import (SingleFileImporter, RAW_LIMIT, ImportOptions, Parsed, Record, Reject, open_text, read_csv,
-                                           register_importer)
+from daogou.catalog.importers.base import (RAW_LIMIT, ImportOptions, Parsed, Record, Reject, SingleFileImporter, open_text,
+                                           read_csv)
 from daogou.catalog.importers.events import event_type
 from daogou.catalog.models import Event, Product, clean_id, parse_timestamp, validate_event
 from daogou.errors import ImportFailed, ValidationError
@@ -59,8 +59,8 @@ def _attributes_file(path: Path, options: ImportOptions) -> dict[str, list]:
     return data
 
 
-@register_importer("amazon-seq")
 class AmazonSeqImporter(SingleFileImporter):
+    name = "amazon-seq"
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
         layout = options.extra.get("layout") or _detect_layout(path)
@@ -94,8 +94,8 @@ class AmazonSeqImporter(SingleFileImporter):
                 yield Record(n, events=events, stubs=stubs)
 
 
-@register_importer("taobao")
 class TaobaoImporter(SingleFileImporter):
+    name = "taobao"
     header = ["user_id", "item_id", "category_id", "behavior", "timestamp"]
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
@@ -121,8 +121,8 @@ class TaobaoImporter(SingleFileImporter):
             yield Record(row.line, events=(ev,), stubs=(stub,))
 
 
-@register_importer("diginetica")
 class DigineticaImporter(SingleFileImporter):
+    name = "diginetica"
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Parsed]:
         expected = ["session_id", "user_id", "item_id", "timeframe", "eventdate"]
