@@ -29,9 +29,9 @@ $(VENV)/.llm: $(VENV)/.core
 demo: $(VENV)/.core
 	$(BIN)/daogou demo $(DEMO_ARGS)
 
-## Run the test suite (slow real-model runs are marked and excluded; the local-LLM tests run after `make llm`).
+## Run the test suite (long runs are benchmarks in bench/; the local-LLM tests run after `make llm`).
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest
 
 ## The local LLM runtime and model (optional).
 llm: $(VENV)/.llm

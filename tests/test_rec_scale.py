@@ -69,7 +69,7 @@ def test_validation_ranks_are_computed_block_by_block(tmp_path, monkeypatch):
     from daogou.catalog.store import Store
     from daogou.config import StoreConfig
     from daogou.ranking_metrics import ranks_of_targets
-    from daogou.rec import sequential
+    from daogou.rec import daogou_rec_recommender as sequential
     from daogou.rec.data import DataConfig, prepare
     with Store.open(StoreConfig(home=tmp_path)) as store:
         build_demo_store(store, DemoConfig(n_products=200, n_shoppers=120))

@@ -147,7 +147,7 @@ def test_bad_configs_are_clear():
 
 def test_training_resumes_from_its_checkpoint(tiny, tmp_path):
     from daogou.rec.base import TrainData
-    from daogou.rec.sequential import DaogouRecRecommender
+    from daogou.rec.daogou_rec_recommender import DaogouRecRecommender
     items, frame = tiny
     split = leave_one_out(frame, targets=("view", "purchase"))
     data = TrainData(items, EventSequences.from_frame(split.train, items), cases_for(split, "valid", items, 8),
@@ -170,7 +170,7 @@ def test_training_resumes_from_its_checkpoint(tiny, tmp_path):
 
 def test_training_is_deterministic_for_a_seed(tiny):
     from daogou.rec.base import TrainData
-    from daogou.rec.sequential import DaogouRecRecommender
+    from daogou.rec.daogou_rec_recommender import DaogouRecRecommender
     items, frame = tiny
     split = leave_one_out(frame, targets=("view", "purchase"))
     valid = cases_for(split, "valid", items, 8)

@@ -57,8 +57,10 @@ _BY_PRICE_REF = re.compile(r"(?<![a-z])(?:the )?(?P<low>cheaper|cheapest|less ex
                            r"more expensive|most expensive|higher[- ]end|premium) (?:one|option|pick|model)(?!s)|"
                            r"(?<![a-z])(?P<low2>cheapest|least expensive) of (?:those|these|them|the)|"
                            r"(?<![a-z])(?P<high2>priciest|most expensive) of (?:those|these|them|the)|"
-                           r"(?P<zlow>(?:更|最)?便宜的?(?:那|这)(?:个|款|一个|一款))|"
-                           r"(?P<zhigh>(?:更|最)?贵的?(?:那|这)(?:个|款|一个|一款))", re.I)
+                           r"(?P<zlow>(?:更|最)?便宜的?(?:那|这)(?:个|款|一个|一款)|(?:那|这)(?:个|款)?(?:更|最)便宜的|"
+                           r"最便宜的(?=(?:是|有|吗|呢|能|可以|用|适合|多|什么|怎么)))|"
+                           r"(?P<zhigh>(?:更|最)?贵的?(?:那|这)(?:个|款|一个|一款)|(?:那|这)(?:个|款)?(?:更|最)贵的|"
+                           r"最贵的(?=(?:是|有|吗|呢|能|可以|用|适合|多|什么|怎么)))", re.I)
 
 _EN_ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
            "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
@@ -161,6 +163,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     lang = language_of(message, parsed, default_language)
     norm = normalise_query(message)
     if _RESET.search(norm):
+        if parsed.categories:  # "换个话题，我想看看登山鞋": a fresh start with a need is a new search
+            return Understanding("search", parsed, lang)
         return Understanding("reset", parsed, lang)
     if _GREET.match(norm):
         return Understanding("greet", parsed, lang)
@@ -212,7 +216,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
 
 
 _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actually|how about|what about|make it|"
-                          r"let'?s say|say|那|那就|就|嗯|呃|改成|换成)[\s,]*)*[¥$]?\s?(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?"
+                          r"let'?s say|say|fine|alright|all right|nah|no wait|ugh|那|那就|就|嗯|呃|改成|换成|算了|好吧|行吧|那好|还是|"
+                          r"那还是)[\s,]*)*[¥$]?\s?(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?"
                           r"(?:元|块钱?|rmb|yuan|kuai|bucks)?\s*(?:then|instead|please|pls|is fine|is ok|works|吧|呢|好了|就行|可以吗|"
                           r"也可以|也行|也ok|也能接受|可以)?[\s.!?。！？吧]*$",
                           re.I)

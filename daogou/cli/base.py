@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -17,6 +18,26 @@ import click
 from daogou.errors import DaogouError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
+
+
+class LibraryChoice(click.Choice):
+    """A choice whose values the library owns (a registry's names, the generator's styles), read when a command
+    first needs them: the list is written once, and commands start without importing models they do not use."""
+
+    def __init__(self, values: Callable[[], Sequence[str]]) -> None:
+        self._values = values
+        self._cached: tuple[str, ...] | None = None
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._cached is None:
+            self._cached = tuple(self._values())
+        return self._cached
+
+    @choices.setter
+    def choices(self, _: Sequence[str]) -> None:  # click.Choice.__init__ assigns it
+        pass
 
 
 class Ctx:

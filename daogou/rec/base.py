@@ -55,7 +55,7 @@ class Recommender(Protocol):
 RECOMMENDERS: Registry[Callable[..., Recommender]] = Registry("recommender", "daogou.recommenders", {
     "popularity": "daogou.rec.baselines:Popularity",
     "item-knn": "daogou.rec.baselines:ItemKNN",
-    "daogou-rec": "daogou.rec.sequential:DaogouRecRecommender",
-    "seed-bert": "daogou.rec.seed:SeedBertRecommender",
+    "daogou-rec": "daogou.rec.daogou_rec_recommender:DaogouRecRecommender",
+    "seed-bert": "daogou.rec.seed_bert_recommender:SeedBertRecommender",
 })
 

@@ -80,6 +80,8 @@ _UNITS = (
 )
 
 
+_LATIN_THEN_NUMERAL = re.compile(r"(?<=[A-Za-z])(?=[一二两三四五六七八九十百千万][一二两三四五六七八九十百千万零]*"
+                                 r"(?:[元块]|左右|上下|以[内下上]|$|\s))")
 _UNIT_HINT = re.compile(r"\d\s?(?:[a-z\"'”+]|升|瓦|寸|英寸|片|颗|粒|小时|岁)", re.I)  # a unit may follow a number
 
 
@@ -136,6 +138,7 @@ _COUNT = {**_DIGIT, "单": 1, "双": 2}
 
 
 def chinese_numerals(text: str) -> str:
+    text = _LATIN_THEN_NUMERAL.sub(" ", text)  # "Strydo四百" → "Strydo 400", not the one word "Strydo400"
     text = _CN_BARE_UNIT.sub(lambda m: str(_UNIT.get(m.group(1)) or _BIG[m.group(1)]), text)
     text = _CN_COUNT.sub(lambda m: str(_COUNT[m.group(1)]), text)
     text = re.sub(r"(\d)个口", r"\1口", text)

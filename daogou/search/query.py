@@ -393,7 +393,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
 
 
 _FOR = re.compile(r"(?:(?<![a-z])(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
-                  r"our))?|适用于?|适合|配|给)\s*$")
+                  r"our))?(?:\s+[\w.\"”'-]+){0,3}|适用于?|适合|配|给)\s*$")  # "case for a 6.1 inch phone"
 
 
 def _heads(view: str, matches: list[VocabMatch]) -> list[VocabMatch]:

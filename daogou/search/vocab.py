@@ -168,8 +168,10 @@ def value_str(value: object) -> str | None:
 
 
 def weak_alias(alias: str) -> bool:
-    """Numbers and one- or two-letter values ("42", "M", "XL") count only with their key named ("size 42", "42码")."""
-    return bool(_NUMBER_RE.match(alias)) or (len(alias) <= 2 and all(is_latin(c) for c in alias))
+    """Numbers and one- or two-letter values ("42", "M", "L") count only with their key named ("size 42", "42码");
+    "xs" and "xl" are no words but sizes, so they stand alone."""
+    return bool(_NUMBER_RE.match(alias)) or (len(alias) <= 2 and all(is_latin(c) for c in alias)
+                                             and alias.lower() not in ("xs", "xl"))
 
 
 def singular(alias: str) -> str | None:
@@ -317,7 +319,8 @@ class Vocabulary:
         return out
 
     def find(self, text: str, keep: Callable[[VocabMatch], VocabMatch | None] | None = None) -> list[VocabMatch]:
-        """Longest non-overlapping matches, left to right; on equal spans brand > category > attribute.
+        """Longest non-overlapping matches, left to right; on equal spans brand > category > attribute, except that
+        a word naming both a category and one of its values keeps both ("四件套": bedding, and pieces=4-piece set).
 
         ``keep`` may drop (None) or narrow a candidate before the choice (query parsing drops "42" unless the
         query says "size 42" or "42码")."""
@@ -326,10 +329,15 @@ class Vocabulary:
             cands = [k for k in map(keep, cands) if k is not None]
         cands.sort(key=lambda c: (c.start - c.end, c.start, _KIND_ORDER[c.kind]))
         taken, chosen = bytearray(len(text) + 1), []
+        spans: dict[tuple[int, int], str] = {}
         for c in cands:
             if not any(taken[c.start:c.end]):
                 taken[c.start:c.end] = b"\x01" * (c.end - c.start)
                 chosen.append(c)
+                spans[(c.start, c.end)] = c.kind
+            elif c.kind == "attribute" and spans.get((c.start, c.end)) == "category":
+                chosen.append(c)
+                spans[(c.start, c.end)] = "both"
         return sorted(chosen, key=lambda c: c.start)
 
 
