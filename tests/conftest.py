@@ -143,21 +143,27 @@ def make_demo_home(tmp_path_factory, name: str, products: int = 400, shoppers: i
 
 # ---------------------------------------------------------------- a served demo store (assistant, API, browser tests)
 
-@pytest.fixture(scope="session")
-def served_home(tmp_path_factory) -> Path:
-    """A small demo store with a search index and a briefly trained daogou-rec bundle (hashing encoder: no model
-    download, seconds to build). Tests must not change its catalog; events they record are their own shoppers'."""
+def make_served_home(tmp_path_factory, name: str, encoder: str = "hashing", products: int = 480,
+                     shoppers: int = 300, epochs: int = 5) -> Path:
+    """A small demo store with a search index and a briefly trained daogou-rec bundle, both with ``encoder``."""
     from daogou.rec.data import DataConfig
     from daogou.rec.workflow import train, train_config_for
     from daogou.search.engine import SearchConfig
     from daogou.search.index_store import open_searcher
-    home = make_demo_home(tmp_path_factory, "served", products=480, shoppers=300)
+    home = make_demo_home(tmp_path_factory, name, products=products, shoppers=shoppers)
     with Store.open(StoreConfig(home=home)) as store:
-        open_searcher(store, SearchConfig(encoder="hashing"))
-        train(store, "daogou-rec", DataConfig(encoder="hashing"),
-              train_config_for("daogou-rec", epochs=5, progress=False), home / "models" / "daogou-rec",
+        open_searcher(store, SearchConfig(encoder=encoder))
+        train(store, "daogou-rec", DataConfig(encoder=encoder),
+              train_config_for("daogou-rec", epochs=epochs, progress=False), home / "models" / "daogou-rec",
               log=lambda m: None)
     return home
+
+
+@pytest.fixture(scope="session")
+def served_home(tmp_path_factory) -> Path:
+    """The served demo store (hashing encoder: no model download, seconds to build). Tests must not change its
+    catalog; events they record are their own shoppers'."""
+    return make_served_home(tmp_path_factory, "served")
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from daogou.generate.base import backend_lock
 from daogou.serve.services import EventLog, Holder
 from daogou.serve.settings import ServeSettings
 
-from .conftest import make_demo_home
+from .conftest import make_served_home
 
 
 class OneAtATime(HashingEncoder):
@@ -55,17 +55,9 @@ class OneAtATime(HashingEncoder):
 def holders(tmp_path_factory):
     """Two servers' services over identical copies of one store (so neither sees the other's query caches),
     both holding the process's one instance of the probe encoder."""
-    from daogou.rec.data import DataConfig
-    from daogou.rec.workflow import train, train_config_for
-    from daogou.search.engine import SearchConfig
-    from daogou.search.index_store import open_searcher
     ENCODERS.register("one-at-a-time", OneAtATime)
-    home = make_demo_home(tmp_path_factory, "shared-models", products=200, shoppers=80)
-    with Store.open(StoreConfig(home=home)) as store:
-        open_searcher(store, SearchConfig(encoder="one-at-a-time"))
-        train(store, "daogou-rec", DataConfig(encoder="one-at-a-time"),
-              train_config_for("daogou-rec", epochs=1, progress=False), home / "models" / "daogou-rec",
-              log=lambda m: None)
+    home = make_served_home(tmp_path_factory, "shared-models", encoder="one-at-a-time", products=200, shoppers=80,
+                            epochs=1)
     copy = home.parent / "copy"
     shutil.copytree(home, copy)
     stores = [Store.open(StoreConfig(home=h)) for h in (home, copy)]
