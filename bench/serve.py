@@ -54,7 +54,8 @@ class Server:
     def __init__(self, home: Path, llm: str, log: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0", "DAOGOU_CHAT_RATE_PER_S": "0"}
+        env = {**os.environ, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0", "DAOGOU_CHAT_RATE_PER_S": "0",
+               "DAOGOU_AUTH_RATE_PER_S": "0"}
         self.log = open(log, "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--llm", llm,
                                       "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT, env=env,

@@ -17,7 +17,8 @@ ADMIN = {"X-API-Key": "test-admin-key"}
 
 def settings(home, **kw) -> ServeSettings:
     base = dict(home=home, encoder="hashing", llm_backend="template", admin_keys="test-admin-key",
-                demo_login=True, secret="s" * 32, rate_per_s=0, chat_rate_per_s=0)
+                demo_login=True, secret="s" * 32, rate_per_s=0, chat_rate_per_s=0,
+                auth_rate_per_s=0)
     return ServeSettings(**{**base, **kw})
 
 

@@ -37,7 +37,8 @@ def live_home(served_home, tmp_path_factory) -> Path:
 def _serve(home: Path, log: Path):
     port = free_port()
     env = {"DAOGOU_ADMIN_KEYS": ADMIN_KEY, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0",
-           "DAOGOU_CHAT_RATE_PER_S": "0"}
+           "DAOGOU_CHAT_RATE_PER_S": "0",
+           "DAOGOU_AUTH_RATE_PER_S": "0"}
     cmd = [sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--encoder", "hashing", "--llm",
            "template", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from daogou.catalog.export import export_recbole
 from daogou.catalog.importers import run_import
-from daogou.catalog.migrations import MIGRATIONS, applied_migrations
+from daogou.catalog.migrations import applied_migrations, current_revision, revisions
 from daogou.catalog.models import Event, Product, Shopper
 from daogou.catalog.store import TABLES, Store
 from daogou.config import StoreConfig, resolve_store_config
 from daogou.errors import MigrationError
 
 
-def test_migrations_recorded_in_order_and_once(home):
+SHIPPED = ["0001_initial", "0002_embeddings", "0003_copy", "0004_images", "0005_conversations"]
+LEGACY_STORE = Path(__file__).parent / "data" / "store-0005.db"  # written by the hand-written runner before Alembic
+
+
+def test_revisions_applied_in_order_and_once(home):
+    assert revisions()[:5] == SHIPPED
     with Store.open(StoreConfig(home)) as store:
         names = applied_migrations(store.engine)
-    assert names == [name for name, _ in MIGRATIONS] and names == sorted(names)
+        assert names == revisions() and current_revision(store.engine) == revisions()[-1]
     with Store.open(StoreConfig(home)) as store:  # reopening applies nothing new
         assert applied_migrations(store.engine) == names
 
@@ -27,7 +34,35 @@ def test_migrations_recorded_in_order_and_once(home):
 def test_newer_database_is_refused(home):
     with Store.open(StoreConfig(home)) as store:
         with store.transaction() as conn:
-            conn.execute(sa.text("INSERT INTO schema_migrations VALUES ('9999_future', 0)"))
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(MigrationError, match="9999_future"):
+        Store.open(StoreConfig(home))
+
+
+def _rows(store: Store) -> dict:
+    return {t: store.count(t) for t in ("products", "shoppers", "events", "conversations", "meta")}
+
+
+def test_a_store_from_before_alembic_is_upgraded_in_place(home):
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(LEGACY_STORE, home / "daogou.db")
+    with Store.open(StoreConfig(home)) as store:
+        assert applied_migrations(store.engine) == revisions()
+        assert "schema_migrations" not in sa.inspect(store.engine).get_table_names()  # one ledger
+        assert _rows(store) == {"products": 2, "shoppers": 1, "events": 2, "conversations": 1, "meta": 1}
+        assert store.get_product("P2").title == "蓝色连衣裙" and store.load_conversation("c1")[0] == "U1"
+        with store.transaction() as conn:  # and it is writable as a new store
+            store.write_products(conn, [Product("P3", "Hiking boots", price=499.0)])
+        assert store.count("products") == 3
+
+
+def test_a_legacy_ledger_naming_a_future_migration_is_refused(home):
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(LEGACY_STORE, home / "daogou.db")
+    engine = sa.create_engine(f"sqlite:///{home / 'daogou.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO schema_migrations VALUES ('9999_future', 0)"))
+    engine.dispose()
     with pytest.raises(MigrationError, match="9999_future"):
         Store.open(StoreConfig(home))
 
@@ -84,12 +119,43 @@ def _postgres_url() -> str | None:
     return None
 
 
+def _clean_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for table in (*TABLES, "generated_texts", "schema_migrations", "alembic_version"):
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.mark.skipif(not _postgres_url(), reason="no PostgreSQL server (set DAOGOU_TEST_PG_URL; .ci/run does)")
+def test_a_postgresql_store_from_before_alembic_is_upgraded_in_place(tmp_path):
+    """The hand-written runner's state on PostgreSQL (same tables, its ledger instead of Alembic's) is adopted."""
+    url = _postgres_url()
+    _clean_postgres(url)
+    with Store.open(StoreConfig(tmp_path, url=url)) as store, store.transaction() as conn:
+        store.write_products(conn, [Product("P1", "Red running shoes", price=299.0)])
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+        conn.execute(sa.text("CREATE TABLE schema_migrations (name VARCHAR(128) PRIMARY KEY, applied_ms BIGINT NOT NULL)"))
+        for name in SHIPPED[:4]:  # a store that had not yet reached 0005_conversations
+            conn.execute(sa.text("INSERT INTO schema_migrations VALUES (:n, 0)"), {"n": name})
+        conn.execute(sa.text("DROP TABLE conversations"))
+    with Store.open(StoreConfig(tmp_path, url=url)) as store:
+        assert applied_migrations(store.engine) == revisions()
+        assert store.get_product("P1").title == "Red running shoes"
+        store.save_conversation("c1", "alice", 1, {"turns": []})  # 0005 ran on the adopted store
+        with store.transaction() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(MigrationError, match="9999_future"):
+        Store.open(StoreConfig(tmp_path, url=url))
+    _clean_postgres(url)
+
+
 @pytest.mark.skipif(not _postgres_url(), reason="no PostgreSQL server (set DAOGOU_TEST_PG_URL; .ci/run does)")
 def test_same_store_code_on_postgresql(datasets, tmp_path):
     url = _postgres_url()
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # a clean database for this test
-        for table in (*TABLES, "generated_texts", "schema_migrations"):
+        for table in (*TABLES, "generated_texts", "schema_migrations", "alembic_version"):
             conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
     with Store.open(StoreConfig(tmp_path, url=url)) as store:

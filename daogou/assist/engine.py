@@ -40,6 +40,7 @@ class AssistConfig:
     brand_weight: float = 0.5     # weight of the shopper's affinity to a brand (share of their brand interactions)
     explain: bool = True          # write a grounded explanation of the top pick
     remember: bool = True         # keep conversations in the store, so they outlive the process
+    conversations_per_shopper: int = 50  # a shopper's live conversations; starting one more forgets the oldest
 
 
 @dataclass
@@ -88,7 +89,8 @@ class Assistant:
                  config: AssistConfig = AssistConfig(), record: Recorder | None = None):
         self.store, self.searcher, self.recommender, self.writer = store, searcher, recommender, writer
         self.config = config
-        self.conversations = Conversations(store=store if config.remember else None)
+        self.conversations = Conversations(store=store if config.remember else None,
+                                           per_shopper=config.conversations_per_shopper)
         self.record = record or (lambda events: None)
         self._products = {p.id: p for p in searcher.products}
         self._currency = next((p.currency for p in searcher.products if p.currency), "")

@@ -205,18 +205,23 @@ class ConversationStore(Protocol):
 
     def prune_conversations(self, before_ms: int) -> int: ...
 
+    def prune_shopper_conversations(self, shopper_id: str, keep: int) -> int: ...
+
 
 class Conversations:
     """Live conversations, owned by one shopper: a bounded in-memory cache (least recently used dropped first),
     written through to ``store`` after every turn when one is given, so a conversation survives a restart and
-    its eviction from memory. Conversations idle longer than ``ttl_s`` are gone.
+    its eviction from memory. Conversations idle longer than ``ttl_s`` are gone, and a shopper keeps at most
+    ``per_shopper`` of them: starting one more forgets their least recently used (memory and store), so one
+    caller cannot fill the server with conversations.
 
     Asking for another shopper's conversation looks exactly like asking for one that does not exist.
     """
 
     def __init__(self, max_conversations: int = 10_000, ttl_s: float = 24 * 3600,
-                 store: ConversationStore | None = None):
+                 store: ConversationStore | None = None, per_shopper: int = 50):
         self.max, self.ttl_ms, self.store = max_conversations, int(ttl_s * 1000), store
+        self.per_shopper = per_shopper
         self._items: OrderedDict[str, Conversation] = OrderedDict()
         self._lock = threading.Lock()
         self._pruned_ms = 0
@@ -226,6 +231,12 @@ class Conversations:
 
     def start(self, shopper_id: str, language: str = "en") -> Conversation:
         # not written to the store yet: its first turn writes it (Assistant.stream saves after every turn)
+        with self._lock:
+            theirs = [cid for cid, c in self._items.items() if c.shopper_id == shopper_id]  # oldest first
+            for cid in theirs[:max(0, len(theirs) - self.per_shopper + 1)]:
+                del self._items[cid]
+        if self.store is not None:
+            self.store.prune_shopper_conversations(shopper_id, keep=self.per_shopper - 1)
         return self._remember(Conversation(secrets.token_urlsafe(12), shopper_id, language, updated_ms=now_ms()))
 
     def get(self, conversation_id: str, shopper_id: str) -> Conversation:

@@ -1,207 +1,93 @@
-"""Ordered, named schema migrations. Each one runs once, in its own transaction, and is recorded.
+"""Schema migrations on Alembic: the revisions in ``daogou/catalog/schema/versions`` are the single source of truth
+for the schema (the store reflects its tables from the database instead of redefining them).
 
-The migrations are the single source of truth for the schema: the store reflects the tables from the database
-instead of redefining them. To change the schema, append a migration; never edit one that has shipped.
+``migrate(engine)`` brings any store to the newest revision, each revision in its own transaction:
+
+- a new database gets every revision;
+- a store created before Alembic (ledger table ``schema_migrations``, whose names are these revisions' ids) is
+  stamped at the revision it reached and upgraded in place; the old ledger goes;
+- a store at a revision this version does not know (written by a newer daogou) is refused.
+
+To change the schema, add a revision (``alembic revision`` with this folder as the script location, or copy one
+by hand); never edit one that has shipped.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from daogou.errors import MigrationError
 
-
-def _initial(conn: Connection) -> None:
-    md = sa.MetaData()
-    sa.Table(
-        "products", md,
-        sa.Column("id", sa.String(256), primary_key=True),
-        sa.Column("title", sa.Text, nullable=False, default=""),
-        sa.Column("description", sa.Text, nullable=False, default=""),
-        sa.Column("category", sa.Text, nullable=False, default=""),  # path joined by " > "
-        sa.Column("brand", sa.Text, nullable=False, default=""),
-        sa.Column("price", sa.Float, nullable=True),
-        sa.Column("currency", sa.String(8), nullable=False, default=""),
-        sa.Column("attributes", sa.Text, nullable=False, default="{}"),  # JSON object
-        sa.Column("image", sa.Text, nullable=False, default=""),
-        sa.Column("language", sa.String(16), nullable=False, default=""),
-        sa.Column("in_stock", sa.Boolean, nullable=False, default=True),
-        sa.Column("translations", sa.Text, nullable=False, default="{}"),  # JSON {lang: {title, description}}
-        sa.Column("content_hash", sa.String(32), nullable=False, default=""),
-        sa.Column("updated_ms", sa.BigInteger, nullable=False, default=0),
-    )
-    sa.Table(
-        "shoppers", md,
-        sa.Column("id", sa.String(256), primary_key=True),
-        sa.Column("attributes", sa.Text, nullable=False, default="{}"),
-    )
-    sa.Table(
-        "events", md,
-        # Append-only row id (fast bulk inserts). ``uid`` is the content identity that makes imports idempotent;
-        # it hashes shopper and time too, so one unique index on (shopper, time, uid) both enforces it and
-        # serves every read of a shopper's history in time order: one index to maintain instead of two.
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-        sa.Column("uid", sa.BigInteger, nullable=False),
-        sa.Column("shopper_id", sa.String(256), nullable=False),
-        sa.Column("session_id", sa.String(256), nullable=False),
-        sa.Column("ts_ms", sa.BigInteger, nullable=False),
-        sa.Column("seq", sa.BigInteger, nullable=False),  # source order, breaks timestamp ties
-        sa.Column("type", sa.String(16), nullable=False),
-        sa.Column("product_id", sa.String(256), nullable=True),
-        sa.Column("query", sa.Text, nullable=False, default=""),
-        sa.Column("extra", sa.Text, nullable=True),  # JSON object or NULL
-        sa.Column("import_id", sa.Integer, nullable=True),
-        sa.Index("ux_events_identity", "shopper_id", "ts_ms", "uid", unique=True),
-    )
-    sa.Table(
-        "imports", md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("format", sa.String(32), nullable=False),
-        sa.Column("path", sa.Text, nullable=False),
-        sa.Column("sha256", sa.String(64), nullable=False),
-        sa.Column("options", sa.Text, nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),  # running | done | failed
-        sa.Column("lines_done", sa.BigInteger, nullable=False, default=0),
-        sa.Column("counts", sa.Text, nullable=False, default="{}"),
-        sa.Column("started_ms", sa.BigInteger, nullable=False),
-        sa.Column("finished_ms", sa.BigInteger, nullable=True),
-        sa.UniqueConstraint("format", "sha256", "options", name="uq_imports_identity"),
-    )
-    sa.Table(
-        "rejects", md,
-        sa.Column("import_id", sa.Integer, primary_key=True),
-        sa.Column("line", sa.BigInteger, primary_key=True),
-        sa.Column("file", sa.Text, nullable=False),
-        sa.Column("field", sa.Text, nullable=False),
-        sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("raw", sa.Text, nullable=False),
-    )
-    sa.Table(
-        "meta", md,
-        sa.Column("key", sa.String(128), primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),
-    )
-    md.create_all(conn)
+SCRIPTS = Path(__file__).with_name("schema")
+LEGACY_LEDGER = "schema_migrations"
 
 
-def _embeddings(conn: Connection) -> None:
-    md = sa.MetaData()
-    sa.Table(
-        "embeddings", md,
-        sa.Column("encoder", sa.String(200), primary_key=True),  # the encoder's cache key (exact model)
-        sa.Column("text_hash", sa.String(32), primary_key=True),  # hash of (kind, text)
-        sa.Column("dim", sa.Integer, nullable=False),
-        sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, little-endian
-    )
-    md.create_all(conn)
+def _config(connection: sa.Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
 
 
-def _copy(conn: Connection) -> None:
-    md = sa.MetaData()
-    sa.Table(
-        "generated_texts", md,
-        # One text per product, task (e.g. copy.short.neutral), language and the exact backend, model and prompt
-        # version that were asked for: a batch run skips what is stored and resumes where it stopped.
-        sa.Column("product_id", sa.String(256), primary_key=True),
-        sa.Column("task", sa.String(64), primary_key=True),
-        sa.Column("lang", sa.String(16), primary_key=True),
-        sa.Column("backend", sa.String(64), primary_key=True),
-        sa.Column("model", sa.String(200), primary_key=True),
-        sa.Column("prompt_version", sa.String(32), primary_key=True),
-        sa.Column("content_hash", sa.String(32), nullable=False),  # the product content it was written from
-        sa.Column("text", sa.Text, nullable=False),
-        sa.Column("final_backend", sa.String(64), nullable=False),  # "template" after a fallback
-        sa.Column("info", sa.Text, nullable=False, default="{}"),  # JSON: attempts, rejected claims, timings
-        sa.Column("created_ms", sa.BigInteger, nullable=False),
-    )
-    md.create_all(conn)
+def revisions() -> list[str]:
+    """Every revision this version knows, oldest first."""
+    script = ScriptDirectory.from_config(_config())
+    return [s.revision for s in reversed(list(script.walk_revisions()))]
 
 
-def _images(conn: Connection) -> None:
-    md = sa.MetaData()
-    sa.Table(
-        "image_embeddings", md,
-        sa.Column("encoder", sa.String(200), primary_key=True),  # the image encoder's cache key (exact model)
-        sa.Column("image_hash", sa.String(32), primary_key=True),  # hash of the image file's bytes
-        sa.Column("dim", sa.Integer, nullable=False),
-        sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, little-endian
-    )
-    sa.Table(
-        "product_images", md,
-        # The last look at each product's picture: ok (image_hash set) or why there is none ("no image" state).
-        sa.Column("product_id", sa.String(256), primary_key=True),
-        sa.Column("image", sa.Text, nullable=False),
-        sa.Column("image_hash", sa.String(32), nullable=True),
-        sa.Column("status", sa.String(16), nullable=False),  # ok | none | missing | too_large | corrupt | not_image
-        sa.Column("error", sa.Text, nullable=False, default=""),
-        sa.Column("checked_ms", sa.BigInteger, nullable=False),
-    )
-    md.create_all(conn)
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
 
-def _conversations(conn: Connection) -> None:
-    md = sa.MetaData()
-    sa.Table(
-        "conversations", md,
-        # The shopping guide's conversations, so a restart (or a second server process) continues them.
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("shopper_id", sa.String(256), nullable=False),
-        sa.Column("updated_ms", sa.BigInteger, nullable=False, index=True),
-        sa.Column("state", sa.Text, nullable=False),  # JSON: language, constraints, shown products, turns
-    )
-    md.create_all(conn)
-
-
-MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
-    ("0001_initial", _initial),
-    ("0002_embeddings", _embeddings),
-    ("0003_copy", _copy),
-    ("0004_images", _images),
-    ("0005_conversations", _conversations),
-]
-
-
-def _ledger(conn: Connection) -> sa.Table:
-    md = sa.MetaData()
-    table = sa.Table(
-        "schema_migrations", md,
-        sa.Column("name", sa.String(128), primary_key=True),
-        sa.Column("applied_ms", sa.BigInteger, nullable=False),
-    )
-    md.create_all(conn)
-    return table
-
-
-def migrate(engine: sa.Engine) -> list[str]:
-    """Apply every pending migration in order; return the names applied now."""
-    with engine.begin() as conn:
-        ledger = _ledger(conn)
-        done = {row[0] for row in conn.execute(sa.select(ledger.c.name))}
-    known = [name for name, _ in MIGRATIONS]
-    unknown = done - set(known)
+def _adopt_legacy(conn: sa.Connection, known: list[str]) -> None:
+    """A store from the hand-written runner: stamp the revision it reached, then drop its ledger."""
+    names = {row[0] for row in conn.execute(sa.text(f"SELECT name FROM {LEGACY_LEDGER}"))}
+    unknown = names - set(known)
     if unknown:
         raise MigrationError(f"database has migrations this version does not know ({', '.join(sorted(unknown))}); "
                              "upgrade daogou")
-    applied = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        try:
-            with engine.begin() as conn:
-                fn(conn)
-                conn.execute(sa.insert(ledger).values(name=name, applied_ms=int(time.time() * 1000)))
-        except sa.exc.SQLAlchemyError as exc:
-            raise MigrationError(f"migration {name} failed: {exc}") from exc
-        applied.append(name)
-    return applied
+    reached = [name for name in known if name in names]
+    if reached != known[:len(reached)]:
+        raise MigrationError(f"database's migration ledger has gaps ({', '.join(sorted(names))}); repair it by hand")
+    if reached:
+        command.stamp(_config(conn), reached[-1])
+    conn.execute(sa.text(f"DROP TABLE {LEGACY_LEDGER}"))
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Apply every pending revision in order; return the ids applied now."""
+    known = revisions()
+    with engine.begin() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is None and LEGACY_LEDGER in tables:
+            _adopt_legacy(conn, known)
+            current = MigrationContext.configure(conn).get_current_revision()
+    if current is not None and current not in known:
+        raise MigrationError(f"database is at schema revision {current}, which this version does not know; "
+                             "upgrade daogou")
+    pending = known[known.index(current) + 1:] if current is not None else known
+    if not pending:
+        return []
+    try:
+        with engine.connect() as conn:
+            command.upgrade(_config(conn), "head")
+            conn.commit()
+    except sa.exc.SQLAlchemyError as exc:
+        raise MigrationError(f"schema upgrade to {pending[-1]} failed: {exc}") from exc
+    return pending
 
 
 def applied_migrations(engine: sa.Engine) -> list[str]:
-    with engine.connect() as conn:
-        ledger = _ledger(conn)
-        conn.commit()
-        return [row[0] for row in conn.execute(sa.select(ledger.c.name).order_by(ledger.c.name))]
+    """The revisions the database has, oldest first."""
+    current = current_revision(engine)
+    known = revisions()
+    return known[:known.index(current) + 1] if current in known else []

@@ -201,6 +201,15 @@ class Store:
         with self.transaction() as conn:
             return conn.execute(table.delete().where(table.c.updated_ms < before_ms)).rowcount
 
+    def prune_shopper_conversations(self, shopper_id: str, keep: int) -> int:
+        """Delete all but the ``keep`` most recently updated conversations of one shopper; returns how many."""
+        table = self.t["conversations"]
+        recent = (sa.select(table.c.id).where(table.c.shopper_id == shopper_id)
+                  .order_by(table.c.updated_ms.desc()).limit(keep))
+        with self.transaction() as conn:
+            return conn.execute(table.delete().where(table.c.shopper_id == shopper_id)
+                                .where(table.c.id.not_in(recent.scalar_subquery()))).rowcount
+
     # ------------------------------------------------------------------ reads
 
     def count(self, table: str) -> int:

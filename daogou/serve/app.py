@@ -20,7 +20,8 @@ from daogou.catalog.store import Store
 from daogou.config import StoreConfig
 from daogou.serve import problems
 from daogou.serve.metrics import Metrics, MetricsMiddleware
-from daogou.serve.security import BodyLimit, RateLimiter, TokenSigner
+from daogou.serve.schemas import HealthOut
+from daogou.serve.security import BodyLimit, ClientAddress, RateLimiter, TokenSigner
 from daogou.serve.services import EventLog, Holder
 from daogou.serve.settings import ServeSettings
 
@@ -36,10 +37,14 @@ class State:
 
     def __init__(self, settings: ServeSettings, store: Store, holder: Holder, metrics: Metrics):
         self.settings, self.store, self.holder, self.metrics = settings, store, holder, metrics
-        self.signer = TokenSigner(settings.signing_secret(), settings.token_ttl_s)
+        self.signer = TokenSigner(settings.signing_secrets(), settings.token_ttl_s)
         self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
         self.chat_limiter = RateLimiter(settings.chat_rate_per_s, settings.chat_burst)
+        self.auth_limiter = RateLimiter(settings.auth_rate_per_s, settings.auth_burst)
+        self.service_limiter = RateLimiter(settings.service_rate_per_s, settings.service_burst)
         self.admin_keys = settings.admin_key_list()
+        self.service_keys = settings.service_key_map()
+        self.address = ClientAddress(settings.proxy_list())
         self._cpu = anyio.CapacityLimiter(settings.compute_slots())
 
     async def compute(self, fn, *args):
@@ -61,6 +66,7 @@ def create_app(settings: ServeSettings | None = None, store: Store | None = None
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.daogou = State(settings, store, holder, metrics)
     problems.install(app, on_rate_limited=metrics.rate_limited.inc)
+    problems.declare_problem_media_type(app)
 
     from daogou.serve.routes import admin, shop
     app.include_router(shop)
@@ -71,7 +77,7 @@ def create_app(settings: ServeSettings | None = None, store: Store | None = None
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=HealthOut)
     def healthz(request: Request) -> dict:
         s = request.app.state.daogou
         info = s.holder.current.info

@@ -22,11 +22,14 @@ STATUS = [(NotFoundError, 404, "Not Found"), (AccessDenied, 401, "Unauthorized")
           (GenerationError, 503, "Generation Unavailable"), (DaogouError, 400, "Bad Request")]
 
 
-def problem(status: int, title: str, detail: str, request: Request | None = None, **extra) -> JSONResponse:
+def problem(status: int, title: str, detail: str, request: Request | None = None, headers: dict | None = None,
+            **extra) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             **({"instance": request.url.path} if request is not None else {}), **extra}
-    headers = {"Retry-After": str(extra["retry_after_s"])} if "retry_after_s" in extra else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+    headers = dict(headers or {})
+    if "retry_after_s" in extra:
+        headers["Retry-After"] = str(extra["retry_after_s"])
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers or None)
 
 
 def install(app: FastAPI, on_rate_limited=None) -> None:
@@ -53,13 +56,32 @@ def install(app: FastAPI, on_rate_limited=None) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), request)
+        # keep the framework's headers: a 405 says which methods are allowed (Allow), a 401 how to sign in
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), request, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal Server Error", "the server failed on this request; see the server log",
                        request)
+
+
+def declare_problem_media_type(app: FastAPI) -> None:
+    """Say in ``/openapi.json`` what the handlers above send: every 4xx/5xx body is ``application/problem+json``."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if status[:1] in "45" and "application/json" in content:
+                            content["application/problem+json"] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+    app.openapi = openapi
 
 
 def _title(status: int) -> str:

@@ -19,13 +19,20 @@ from sse_starlette.sse import EventSourceResponse
 from daogou.catalog.filters import Filters
 from daogou.catalog.models import Event, Product, Shopper
 from daogou.errors import AccessDenied, DaogouError, NotFoundError, ValidationError
+from daogou.assist.engine import Reply
 from daogou.generate.tasks import LANGS, STYLES, TONES
-from daogou.serve.security import check_admin_key
+from daogou.generate.writer import Result
+from daogou.serve.schemas import (EVENT_TYPES, SEARCH_MODES, ConversationOut, DemoShoppersOut, EventOut, ImportOut, ProductOut,
+                                  RecommendOut, ReloadOut, SearchOut, TokenOut, problems)
+from daogou.serve.security import check_admin_key, service_name
 
 log = logging.getLogger("daogou.serve")
 
-shop = APIRouter(prefix="/v1", tags=["shop"])
-admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+# Every operation can answer these: a bad token (401), a body over the limit (413), input the schema or the library
+# refuses (422), too many requests (429), a server fault (500); routes add their own.
+COMMON = problems(401, 413, 422, 429, 500)
+shop = APIRouter(prefix="/v1", tags=["shop"], responses=COMMON)
+admin = APIRouter(prefix="/v1/admin", tags=["admin"], responses={**COMMON, **problems(403)})
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
                ".gif": "image/gif"}
@@ -50,12 +57,23 @@ def _bearer(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def optional_shopper(request: Request, authorization: str | None = Header(None)) -> str | None:
-    """The signed-in shopper, or None. Every request also takes a rate-limit token (by shopper, else address)."""
+def client_address(request: Request) -> str:
+    return _state(request).address.of(request.client.host if request.client else None,
+                                      request.headers.get("x-forwarded-for"))
+
+
+async def optional_shopper(request: Request, authorization: str | None = Header(None),
+                           x_service_key: str | None = Header(None)) -> str | None:
+    """The signed-in shopper, or None. Every request also takes a rate-limit token: from its service's quota when
+    it carries a service key (a store's backend calling for all its visitors), else the shopper's, else its
+    address's (behind a trusted proxy, the address the proxy saw)."""
     s = _state(request)
     token = _bearer(authorization)
     shopper = s.signer.verify(token) if token else None
-    s.limiter.take(f"shopper:{shopper}" if shopper else f"addr:{request.client.host if request.client else '-'}")
+    if x_service_key:
+        s.service_limiter.take("service:" + service_name(x_service_key, s.service_keys))
+    else:
+        s.limiter.take(f"shopper:{shopper}" if shopper else f"addr:{client_address(request)}")
     return shopper
 
 
@@ -71,12 +89,6 @@ async def admin_key(request: Request, x_api_key: str | None = Header(None)) -> N
 
 # ---------------------------------------------------------------- sign-in
 
-class TokenOut(BaseModel):
-    shopper_id: str
-    token: str
-    expires_in_s: int
-
-
 class DemoLogin(BaseModel):
     shopper_id: str = Field(min_length=1, max_length=200)
 
@@ -87,26 +99,28 @@ def _token(s, shopper_id: str) -> TokenOut:
 
 @shop.post("/auth/guest", response_model=TokenOut)
 def guest(request: Request, _=Depends(optional_shopper)) -> TokenOut:
-    """A new anonymous shopper and their token."""
+    """A new anonymous shopper and their token (limited per address: DAOGOU_AUTH_RATE_PER_S)."""
     s = _state(request)
+    s.auth_limiter.take(f"auth:{client_address(request)}")
     sid = "guest-" + uuid.uuid4().hex[:16]
     with s.store.transaction() as conn:
         s.store.write_shoppers(conn, [Shopper(sid)])
     return _token(s, sid)
 
 
-@shop.post("/auth/demo", response_model=TokenOut)
+@shop.post("/auth/demo", response_model=TokenOut, responses=problems(404))
 def demo_login(body: DemoLogin, request: Request, _=Depends(optional_shopper)) -> TokenOut:
     """Sign in as one of the demo store's shoppers (only when the server runs the demo)."""
     s = _state(request)
     if not s.settings.demo_login:
         raise NotFoundError("endpoint", "/v1/auth/demo")
+    s.auth_limiter.take(f"auth:{client_address(request)}")
     if not s.store.has_shopper(body.shopper_id):
         raise NotFoundError("shopper", body.shopper_id)
     return _token(s, body.shopper_id)
 
 
-@shop.get("/demo/shoppers")
+@shop.get("/demo/shoppers", response_model=DemoShoppersOut, responses=problems(404))
 def demo_shoppers(request: Request, _=Depends(optional_shopper)) -> dict:
     """A few demo shoppers with their planted tastes (only when the server runs the demo)."""
     s = _state(request)
@@ -121,6 +135,13 @@ def demo_shoppers(request: Request, _=Depends(optional_shopper)) -> dict:
 
 # ---------------------------------------------------------------- chat
 
+# One Server-Sent Event of a streamed turn; ``data`` is JSON (``cards``: the reply without its text, ``delta``: more
+# text, ``reset``: start the text again, ``done``: the whole reply, ``error``: a problem detail in-band).
+SSE_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
+    "event": {"type": "string", "enum": ["cards", "delta", "reset", "done", "error"]},
+    "data": {"type": "string", "contentMediaType": "application/json"}}}
+
+
 class ChatIn(BaseModel):
     message: str = Field(min_length=1, max_length=1000)
     conversation_id: str | None = Field(None, max_length=64)
@@ -128,7 +149,10 @@ class ChatIn(BaseModel):
     stream: bool = False
 
 
-@shop.post("/chat")
+@shop.post("/chat", response_model=Reply, responses={
+    **problems(404, 503),
+    200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
+          "description": "the reply as JSON, or as Server-Sent Events when asked for"}})
 async def chat(body: ChatIn, request: Request, who: str = Depends(shopper)):
     """One turn of the conversation. JSON by default; Server-Sent Events with ``stream: true`` or
     ``Accept: text/event-stream`` (events: ``cards``, ``delta``, ``reset``, ``done``, ``error``)."""
@@ -159,7 +183,7 @@ def _sse(s, assistant, conv, body: ChatIn):
         yield {"event": "error", "data": json.dumps({"detail": detail}, ensure_ascii=False)}
 
 
-@shop.get("/conversations/{conversation_id}")
+@shop.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=problems(404))
 def conversation(conversation_id: str, request: Request, who: str = Depends(shopper)) -> dict:
     """A conversation of the signed-in shopper (another shopper's looks like one that does not exist)."""
     return _state(request).holder.current.assistant.conversations.get(conversation_id, who).to_dict()
@@ -179,9 +203,9 @@ def product_json(p: Product, lang: str | None = None) -> dict:
             "image_url": f"/v1/products/{p.id}/image" if p.image else None}
 
 
-@shop.get("/search")
+@shop.get("/search", response_model=SearchOut)
 async def search(request: Request, q: str = Query(..., min_length=1, max_length=2000), k: int = Query(10, ge=1, le=100),
-           mode: Literal["hybrid", "lexical", "dense"] = "hybrid", filter: list[str] = Query(default=[]),
+           mode: Literal[SEARCH_MODES] = "hybrid", filter: list[str] = Query(default=[]),
            lang: Literal["en", "zh"] | None = None, _=Depends(optional_shopper)) -> Response:
     """Hybrid product search. ``filter`` takes the CLI's forms: ``price<=300``, ``brand!=Echolo``, ``color=red``.
 
@@ -198,7 +222,7 @@ async def search(request: Request, q: str = Query(..., min_length=1, max_length=
     return fast_json(out)
 
 
-@shop.get("/recommend")
+@shop.get("/recommend", response_model=RecommendOut, responses=problems(404))
 async def recommend(request: Request, n: int = Query(10, ge=1, le=100), q: str | None = Query(None, max_length=500),
                     filter: list[str] = Query(default=[]), lang: Literal["en", "zh"] | None = None,
                     who: str = Depends(shopper)) -> Response:
@@ -224,7 +248,7 @@ def _product(services, product_id: str) -> Product:
     return p
 
 
-@shop.get("/products/{product_id}")
+@shop.get("/products/{product_id}", response_model=ProductOut, responses=problems(404))
 def product(product_id: str, request: Request, lang: Literal["en", "zh"] | None = None,
             _=Depends(optional_shopper)) -> dict:
     return product_json(_product(_state(request).holder.current, product_id), lang)
@@ -243,13 +267,13 @@ def product_image(product_id: str, request: Request) -> FileResponse:
 
 
 class EventIn(BaseModel):
-    type: Literal["search", "view", "click", "cart", "fav", "purchase"]
+    type: Literal[EVENT_TYPES]
     product_id: str | None = Field(None, max_length=200)
     query: str = Field("", max_length=500)
     session_id: str = Field("web", min_length=1, max_length=100)
 
 
-@shop.post("/events", status_code=201)
+@shop.post("/events", status_code=201, response_model=EventOut, responses=problems(404))
 def events(body: EventIn, request: Request, who: str = Depends(shopper)) -> dict:
     """Record what the signed-in shopper did; the next recommendation takes it into account at once."""
     s = _state(request)
@@ -274,7 +298,8 @@ class CopyIn(BaseModel):
     tone: Literal[TONES] = "neutral"
 
 
-@shop.post("/products/{product_id}/copy", dependencies=[Depends(admin_key)])
+@shop.post("/products/{product_id}/copy", dependencies=[Depends(admin_key)], response_model=Result,
+           responses=problems(403, 404, 503))
 def copy(product_id: str, body: CopyIn, request: Request) -> dict:
     """Grounded product copy from the configured LLM (admin key: this writes the store's own text)."""
     services = _state(request).holder.current
@@ -300,7 +325,7 @@ class ReloadIn(BaseModel):
     bundle: str | None = Field(None, max_length=1000)
 
 
-@admin.post("/reload", dependencies=[Depends(admin_key)])
+@admin.post("/reload", dependencies=[Depends(admin_key)], response_model=ReloadOut, responses=problems(400, 404))
 def reload(body: ReloadIn, request: Request) -> dict:
     """Load a model bundle (default: HOME/models/daogou-rec) and swap it in; requests in flight finish on the old."""
     s = _state(request)
@@ -313,7 +338,9 @@ def reload(body: ReloadIn, request: Request) -> dict:
     return {"reloaded": True, **services.info}
 
 
-@admin.post("/import", dependencies=[Depends(admin_key)])
+@admin.post("/import", dependencies=[Depends(admin_key)], response_model=ImportOut, response_model_by_alias=True,
+            responses=problems(400), openapi_extra={"requestBody": {"required": True, "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def import_file(request: Request, format: str = Query(..., max_length=40),
                       filename: str = Query("upload", max_length=200), strict: bool = False) -> dict:
     """Import a file sent as the request body (any format ``daogou import`` knows), then serve the new catalog."""

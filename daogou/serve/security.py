@@ -1,50 +1,97 @@
-"""Shopper tokens (HMAC-signed, stdlib), admin API keys, rate limits and request-size limits."""
+"""Shopper tokens (JWT, HS256), admin and service API keys, client addresses behind proxies, rate limits and
+request-size limits."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import threading
 import time
+from collections.abc import Sequence
+
+import jwt
 
 from daogou.errors import AccessDenied
 
-TOKEN_VERSION = "v1"
+LEGACY_VERSION = "v1"
+ISSUER = "daogou"
+
+
+def key_id(secret: bytes) -> str:
+    """A key's public name (``kid``): a hash prefix that says which secret signed a token, never the secret."""
+    return hashlib.sha256(b"daogou-kid:" + secret).hexdigest()[:16]
 
 
 class TokenSigner:
-    """``v1.<payload>.<signature>``: payload = base64url JSON {sub, exp}; signature = HMAC-SHA256 over both."""
+    """Shopper tokens as JWTs: HS256, header ``kid`` naming the key, claims ``sub`` (the shopper), ``iat``,
+    ``exp`` and ``iss`` = "daogou", so a store's other services can verify them with any JWT library.
 
-    def __init__(self, secret: bytes, ttl_s: int):
-        if len(secret) < 16:
-            raise AccessDenied("the token secret must be at least 16 bytes")
-        self.secret, self.ttl_s = secret, ttl_s
+    Rotation: the first secret signs, every secret verifies, so tokens signed with a previous secret stay valid
+    until they expire and are refused once that secret is dropped from the list. Tokens of the earlier
+    ``v1.<payload>.<signature>`` form are still accepted until they expire.
+    """
+
+    def __init__(self, secrets: bytes | Sequence[bytes], ttl_s: int):
+        keys = [secrets] if isinstance(secrets, bytes) else list(secrets)
+        if not keys or any(len(k) < 16 for k in keys):
+            raise AccessDenied("every token secret must be at least 16 bytes")
+        self.keys = {key_id(k): k for k in keys}
+        self.current = key_id(keys[0])
+        self.ttl_s = ttl_s
 
     def issue(self, shopper_id: str, now: float | None = None) -> str:
-        payload = {"sub": shopper_id, "exp": int((now or time.time()) + self.ttl_s)}
-        body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
-        return f"{TOKEN_VERSION}.{body}.{self._sign(body)}"
+        now = int(time.time() if now is None else now)
+        claims = {"sub": shopper_id, "iat": now, "exp": now + self.ttl_s, "iss": ISSUER}
+        return jwt.encode(claims, self.keys[self.current], algorithm="HS256", headers={"kid": self.current})
 
     def verify(self, token: str, now: float | None = None) -> str:
         """The shopper id the token was issued to; :class:`AccessDenied` if it is forged, malformed or expired."""
-        parts = token.split(".") if isinstance(token, str) else []
-        if len(parts) != 3 or parts[0] != TOKEN_VERSION:
+        if not isinstance(token, str) or not token:
             raise AccessDenied("malformed shopper token")
-        if not hmac.compare_digest(parts[2], self._sign(parts[1])):
-            raise AccessDenied("invalid shopper token")
-        try:
-            payload = json.loads(_unb64(parts[1]))
-            sub, exp = str(payload["sub"]), int(payload["exp"])
-        except (ValueError, KeyError, TypeError):
-            raise AccessDenied("malformed shopper token") from None
-        if exp < (now or time.time()):
+        if token.startswith(LEGACY_VERSION + "."):
+            sub, exp = self._legacy(token)
+        else:
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.InvalidTokenError:
+                raise AccessDenied("malformed shopper token") from None
+            key = self.keys.get(str(header.get("kid", "")))
+            if key is None:
+                raise AccessDenied("shopper token signed with a key this server no longer accepts")
+            try:  # expiry is checked below against ``now`` (tests pass a clock)
+                claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
+                                    options={"verify_exp": False, "require": ["sub", "exp", "iss"]})
+                sub, exp = str(claims["sub"]), int(claims["exp"])
+            except (jwt.InvalidTokenError, ValueError, TypeError):
+                raise AccessDenied("invalid shopper token") from None
+        if exp < (time.time() if now is None else now):
             raise AccessDenied("expired shopper token")
         return sub
 
-    def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self.secret, f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256).digest())
+    def _legacy(self, token: str) -> tuple[str, int]:
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise AccessDenied("malformed shopper token")
+        if not any(hmac.compare_digest(parts[2], _legacy_signature(k, parts[1])) for k in self.keys.values()):
+            raise AccessDenied("invalid shopper token")
+        try:
+            payload = json.loads(_unb64(parts[1]))
+            return str(payload["sub"]), int(payload["exp"])
+        except (ValueError, KeyError, TypeError):
+            raise AccessDenied("malformed shopper token") from None
+
+
+def _legacy_signature(secret: bytes, body: str) -> str:
+    return _b64(hmac.new(secret, f"{LEGACY_VERSION}.{body}".encode(), hashlib.sha256).digest())
+
+
+def issue_legacy_token(secret: bytes, shopper_id: str, exp: int) -> str:
+    """A token of the earlier ``v1.`` form (for tests of the transition and for tools that still mint them)."""
+    body = _b64(json.dumps({"sub": shopper_id, "exp": exp}, separators=(",", ":"), ensure_ascii=False).encode())
+    return f"{LEGACY_VERSION}.{body}.{_legacy_signature(secret, body)}"
 
 
 def _b64(raw: bytes) -> str:
@@ -60,6 +107,40 @@ def check_admin_key(given: str | None, keys: list[str]) -> None:
         raise AccessDenied("admin endpoints are disabled: no admin key is configured (DAOGOU_ADMIN_KEYS)")
     if not given or not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
         raise AccessDenied("missing or wrong admin API key (X-API-Key)")
+
+
+def service_name(given: str, keys: dict[str, str]) -> str:
+    """The service a ``X-Service-Key`` belongs to (its quota is its own); :class:`AccessDenied` if none."""
+    for name, key in keys.items():
+        if hmac.compare_digest(given.encode(), key.encode()):
+            return name
+    raise AccessDenied("unknown service key (X-Service-Key)")
+
+
+class ClientAddress:
+    """The address a request comes from. ``X-Forwarded-For`` is believed only when the peer is a configured
+    trusted proxy; then the client is the right-most address in it that is not a trusted proxy itself (the
+    left-most entries are whatever the client chose to send)."""
+
+    def __init__(self, trusted: Sequence[str] = ()):
+        self.trusted = [ipaddress.ip_network(t.strip(), strict=False) for t in trusted if t.strip()]
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted)
+
+    def of(self, peer: str | None, forwarded_for: str | None) -> str:
+        peer = peer or "-"
+        if not self.trusted or not forwarded_for or not self._is_trusted(peer):
+            return peer
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._is_trusted(hop):
+                return hop
+        return hops[0] if hops else peer
 
 
 class RateLimited(Exception):

@@ -79,7 +79,8 @@ def build_services(store: Store, settings: ServeSettings, bundle: Path | None, r
         recommender = LiveRecommender(store, str(bundle))  # shares the searcher's encoder instance and its lock
     backend = previous.writer.backend if previous is not None else get_backend(llm_config(settings))
     writer = Writer(backend, Lexicon.from_products(searcher.products))
-    assistant = Assistant(store, searcher, recommender, writer, AssistConfig(cards=settings.cards), record)
+    config = AssistConfig(cards=settings.cards, conversations_per_shopper=settings.conversations_per_shopper)
+    assistant = Assistant(store, searcher, recommender, writer, config, record)
     if previous is not None:
         assistant.conversations = previous.assistant.conversations
     info = {"search": search_info, "bundle": str(bundle) if bundle else None, "products": len(searcher.products),

@@ -25,12 +25,20 @@ class ServeSettings(BaseSettings):
     llm_api_key: str = ""
     admin_keys: str = ""                       # comma-separated API keys for /v1/admin/* and copy writing
     secret: str = ""                           # signs shopper tokens; default: HOME/secret.key (created, 0600)
+    previous_secrets: str = ""                 # comma-separated: still verify tokens they signed (rotation)
     token_ttl_s: int = Field(30 * 86400, ge=60)
     demo_login: bool = False                   # allow "sign in as a demo shopper" (the demo only)
     rate_per_s: float = Field(20.0, ge=0)      # per shopper (or per address without a token); 0 = no limit
     rate_burst: int = Field(60, ge=1)
     chat_rate_per_s: float = Field(2.0, ge=0)
     chat_burst: int = Field(10, ge=1)
+    auth_rate_per_s: float = Field(0.2, ge=0)  # guest tokens and demo sign-ins, per address
+    auth_burst: int = Field(20, ge=1)
+    service_keys: str = ""                     # comma-separated name=key: server-to-server callers (X-Service-Key)
+    service_rate_per_s: float = Field(500.0, ge=0)  # each service's own quota; 0 = no limit
+    service_burst: int = Field(1000, ge=1)
+    trusted_proxies: str = ""                  # comma-separated addresses/CIDRs whose X-Forwarded-For is believed
+    conversations_per_shopper: int = Field(50, ge=1)  # a shopper's live conversations; the oldest go first
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     max_import_bytes: int = Field(256 * 1024 * 1024, ge=1024)
     cards: int = Field(6, ge=1, le=24)
@@ -43,6 +51,27 @@ class ServeSettings(BaseSettings):
 
     def admin_key_list(self) -> list[str]:
         return [k.strip() for k in self.admin_keys.split(",") if k.strip()]
+
+    def service_key_map(self) -> dict[str, str]:
+        """``name=key,…`` → {name: key}; a malformed entry is a configuration error, not a silent skip."""
+        from daogou.errors import ConfigError
+        out: dict[str, str] = {}
+        for entry in (e.strip() for e in self.service_keys.split(",")):
+            if not entry:
+                continue
+            name, sep, key = entry.partition("=")
+            if not sep or not name.strip() or len(key.strip()) < 16:
+                raise ConfigError(f"DAOGOU_SERVICE_KEYS: {entry.split('=')[0]!r} needs the form name=key with a key "
+                                  "of at least 16 characters")
+            out[name.strip()] = key.strip()
+        return out
+
+    def proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    def signing_secrets(self) -> list[bytes]:
+        """The secret that signs (first), then the previous ones that still verify."""
+        return [self.signing_secret()] + [p.strip().encode() for p in self.previous_secrets.split(",") if p.strip()]
 
     def signing_secret(self) -> bytes:
         """The configured secret, else one kept in HOME/secret.key (created on first use, readable by the owner only)."""

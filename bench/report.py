@@ -1,0 +1,336 @@
+"""The README's benchmark tables, rendered from the JSON the benchmarks wrote under ``bench/results/``.
+
+    python bench/report.py            # rewrite every marked section of README.md
+    python bench/report.py --check    # exit 1 (and show which) when README.md differs from the files
+
+A section is marked in README.md as ``<!-- bench:NAME -->`` … ``<!-- /bench:NAME -->``; everything between the
+marks is this script's. Each section names its file and the machine, load and commit it was measured on. A
+benchmark that has not written its file yet renders as "not measured", never as a typed number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib.util
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, ROOT  # noqa: E402
+
+README = ROOT / "README.md"
+MARK = re.compile(r"(<!-- bench:(?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /bench:(?P=name) -->)", re.S)
+
+
+def _bench(module: str):
+    """A benchmark script's own module (its table function), loaded by path."""
+    spec = importlib.util.spec_from_file_location(f"bench_{module}", Path(__file__).with_name(f"{module}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _source(name: str, data: dict, command: str | None = None) -> str:
+    meta = data.get("meta") or data.get("machine") or {}
+    if isinstance(meta, str):
+        meta = {"machine": meta}
+    facts = []
+    cores = meta.get("cores") or meta.get("cpus") or data.get("cpus")
+    facts.append(f"{cores} cores" if cores else meta.get("machine", ""))
+    load = meta.get("load_avg") or meta.get("load_before") or meta.get("load_avg_before")
+    if load:
+        facts.append(f"load average {round(load[0], 2)}")
+    commit = meta.get("commit") or data.get("commit")
+    if commit:
+        facts.append(f"commit {str(commit)[:12]}")
+    if meta.get("date"):
+        facts.append(meta["date"])
+    command = command or meta.get("command") or data.get("command")
+    said = f"`{command}` → " if command else ""
+    facts = [f for f in facts if f]
+    return f"<sub>{said}`bench/results/{name}`" + (f" ({', '.join(facts)})" if facts else "") + "</sub>"
+
+
+def _missing(name: str, command: str) -> str:
+    return f"Not measured at this commit: `{command}` writes `bench/results/{name}` and this table."
+
+
+def _mb(v: float | None) -> str:
+    if v is None:
+        return "–"
+    return f"{v / 1024:.1f} GB" if v >= 1024 else f"{v:.0f} MB"
+
+
+def _n(v, digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
+        return f"{int(v):,}"
+    return f"{v:,.{digits}f}"
+
+
+# ---------------------------------------------------------------- sections
+
+def first_start() -> str:
+    d = _load("first_start.json")
+    if d is None:
+        return _missing("first_start.json", "python bench/first_start.py")
+    f, s = d["first"], d["second"]
+    return (f"Measured by `python bench/first_start.py` (a fresh `git clone`, then `make demo` until the page "
+            f"answers): the first `make demo` serves after {f['seconds']:.0f} s ({f['install_s']:.0f} s install, "
+            f"{f['build_and_start_s']:.0f} s to build the store, index and recommender and start), a second one "
+            f"after {s['seconds']:.0f} s (goals {d['goals']['first_s']} s / {d['goals']['second_s']} s).\n"
+            + _source("first_start.json", d))
+
+
+def understanding() -> str:
+    d = _load("understanding.json")
+    if d is None:
+        return _missing("understanding.json", "python bench/understanding.py")
+    return _bench("understanding").table_from(d) + "\n\n" + _source("understanding.json", d,
+                                                                        "python bench/understanding.py")
+
+
+def replies() -> str:
+    d = _load("replies.json")
+    if d is None:
+        return _missing("replies.json", "python bench/replies.py")
+    return _bench("replies").table(d["backends"]) + "\n\n" + _source("replies.json", d, "python bench/replies.py")
+
+
+def generate() -> str:
+    d = _load("generate.json")
+    if d is None:
+        return _missing("generate.json", "python bench/generate.py")
+    return _bench("generate").table(d["rows"]) + "\n\n" + _source("generate.json", d, "python bench/generate.py")
+
+
+def multimodal() -> str:
+    d = _load("multimodal.json")
+    if d is None:
+        return _missing("multimodal.json", "python bench/multimodal.py")
+    out = []
+    if "fashion" in d:
+        f = d["fashion"]
+        out += [f"Fashion photos: {f['products']} products, {f['article_types']} article types, {f['colours']} "
+                f"colours (majority class {f['majority']['article type']:.3f} / {f['majority']['colour']:.3f}).", "",
+                "| features | article type acc. | colour acc. | text → image Recall@10 (held-out) |",
+                "|---|---|---|---|"]
+        for name, r in f["rows"].items():
+            rec = r.get("text→image recall@10")
+            out.append(f"| {name} | {r['article type']:.3f} | {r['colour']:.3f} | "
+                       f"{'–' if rec is None else f'{rec:.3f}'} |")
+        out += [f"| random | | | {f['random text→image recall@10']:.3f} |", ""]
+    if "demo" in d:
+        s = d["demo"]["search"]
+        out += [f"Demo store search ({d['demo']['encoder']}): {s['hidden_colour_queries']} queries for a colour that "
+                f"only the picture shows, {s['ordinary_queries']} ordinary queries.", "",
+                "| search | hidden-colour nDCG@10 | hidden only nDCG@10 | colourless pool nDCG@10 | ordinary nDCG@10 |",
+                "|---|---|---|---|---|"]
+        for name, r in s["rows"].items():
+            out.append(f"| {name} | {r['hidden-colour nDCG@10']:.3f} | {r['hidden-only nDCG@10']:.3f} | "
+                       f"{r['colourless-pool nDCG@10']:.3f} | {r['ordinary nDCG@10']:.3f} |")
+        out.append("| gated | n/a (search has no labels to train a gate on) | | | |")
+        if "rec" in d["demo"]:
+            out += ["", "| daogou-rec on the demo store | test NDCG@10 | test HR@10 | valid NDCG@10 | epochs |",
+                    "|---|---|---|---|---|"]
+            for name, r in d["demo"]["rec"].items():
+                out.append(f"| {name} | {r['test NDCG@10']:.4f} | {r['test HR@10']:.4f} | "
+                           f"{r['valid NDCG@10']:.4f} | {r['epochs']} |")
+        out.append("")
+    return "\n".join(out) + "\n" + _source("multimodal.json", d, "python bench/multimodal.py")
+
+
+def rec(dataset: str) -> Callable[[], str]:
+    def render() -> str:
+        name = f"rec_{dataset}.json"
+        d = _load(name)
+        if d is None:
+            return _missing(name, f"python bench/rec.py {dataset}")
+        lines = [f"{d['dataset']}" + (f", training budget {d['budget_s']:.0f} s a model" if d.get("budget_s")
+                                       else "") + ":", "",
+                 "| model | NDCG@10 | HR@10 | NDCG@20 | MRR | cold NDCG@10 | train s | CPU s | epochs | peak RSS |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in d["rows"] + d.get("published", []):
+            cold = (r.get("cold") or {}).get("ndcg@10") if (r.get("cold") or {}).get("cases") else None
+            f4 = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
+            lines.append(f"| {r['model']} | {f4(r.get('ndcg@10'))} | {f4(r.get('hr@10'))} | {f4(r.get('ndcg@20'))} | "
+                         f"{f4(r.get('mrr'))} | {f4(cold) or '–'} | {_n(r.get('train_s'), 0) if 'train_s' in r else ''}"
+                         f" | {_n(r.get('train_cpu_s'), 0) if 'train_cpu_s' in r else ''} | "
+                         f"{r.get('epochs', '') if r.get('epochs') is not None else '–'} | "
+                         f"{_mb(r.get('peak_rss_mb')) if 'peak_rss_mb' in r else ''} |")
+        if d.get("ratio_vs_recbole"):
+            lines += ["", f"daogou-rec / RecBole SASRec NDCG@10 = {d['ratio_vs_recbole']:.2f}×"]
+        return "\n".join(lines) + "\n\n" + _source(name, d)
+    return render
+
+
+def import_() -> str:
+    d = _load("import.json")
+    if d is None:
+        return _missing("import.json", "python bench/import.py")
+    lines = ["| dataset | events | import s | events/s | wall s (interpreter start included) | peak RSS |",
+             "|---|---|---|---|---|---|"]
+    for r in d["results"]:
+        lines.append(f"| {r['dataset']} | {r['events']:,} | {r['import_s']} | {r['events_per_s']:,} | {r['wall_s']} | "
+                     f"{_mb(r['peak_rss_mb'])} |")
+    return "\n".join(lines) + "\n\n" + _source("import.json", d)
+
+
+def search_quality() -> str:
+    d = _load("search_quality.json")
+    if d is None:
+        return _missing("search_quality.json", "python bench/search.py quality")
+    encoders = sorted({r["encoder"] for r in d["retrieval"] if r["encoder"] != "-"})
+    cols = [("lexical", "-", "BM25")] + [(m, e, f"{m} {e}") for e in encoders for m in ("dense", "hybrid")]
+    sets = {"esci full catalog": "ESCI, 500 real Amazon queries over the judged titles",
+            "demo en": "demo store, English known-answer queries (with query understanding)",
+            "demo zh": "demo store, Chinese known-answer queries (with query understanding)",
+            "demo en raw": "demo store, English, raw search (no query understanding)",
+            "demo zh raw": "demo store, Chinese, raw search (no query understanding)"}
+    lines = ["| query set (nDCG@10) | " + " | ".join(c[2] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+    at = {(r["set"], r["mode"], r["encoder"]): r for r in d["retrieval"]}
+    for key, label in sets.items():
+        row = [at.get((key, m, e)) for m, e, _ in cols]
+        if any(row):
+            n = next(r["queries"] for r in row if r)
+            lines.append(f"| {label} ({n}) | " + " | ".join(f"{r['ndcg@10']:.3f}" if r else "–" for r in row) + " |")
+    rr = {(r["mode"], r["encoder"]): r for r in d.get("rerank", [])}
+    if rr:
+        lines.append("| ESCI Task-1 re-ranking of judged lists (cross-encoder baseline 0.83) | "
+                     + " | ".join(f"{rr[(m, e)]['ndcg_all_500']:.3f}" if (m, e) in rr else "–" for m, e, _ in cols)
+                     + " |")
+    return "\n".join(lines) + "\n\n" + _source("search_quality.json", d)
+
+
+def search_speed() -> str:
+    files = sorted(RESULTS.glob("search_speed_*.json"))
+    if not files:
+        return _missing("search_speed_<encoder>.json", "python bench/search.py speed --encoder NAME")
+    lines = ["| products | encoder | dense index | build s | products/s (raw encoder texts/s) | p50 ms | p99 ms | RSS |",
+             "|---|---|---|---|---|---|---|---|"]
+    sources = []
+    for f in files:
+        d = json.loads(f.read_text(encoding="utf-8"))
+        for r in d["speed"]:
+            lines.append(f"| {r['products']:,} | {r['encoder']} | {r['dense_index']} | {_n(r['build_s'])} | "
+                         f"{r['build_products_per_s']:,} ({r['raw_encoder_texts_per_s']:,}) | {r['p50_ms']} | "
+                         f"{r['p99_ms']} | {_mb(r['rss_mb'])} |")
+        sources.append(_source(f.name, d))
+    return "\n".join(lines) + "\n\n" + "<br>".join(sources)
+
+
+def scale_products() -> str:
+    d = _load("scale.json")
+    if d is None or not d.get("products"):
+        return _missing("scale.json", "python bench/scale.py")
+    names = {"flat": "flat", "hnsw": "HNSW", "ivfpq": "IVF-PQ + exact re-score"}
+    lines = ["| products | index (by size) | build s | peak RSS | search p50 ms | p99 ms | p99 ms, filter keeps 50% | "
+             "recall@10 |", "|---|---|---|---|---|---|---|---|"]
+    for r in d["products"]:
+        lines.append(f"| {r['products']:,} | {names.get(r['index'], r['index'])} | {r['build_s']} | "
+                     f"{_mb(r['peak_rss_mb'])} | {r['p50_ms']} | {r['p99_ms']} | {r['filtered_p99_ms']} | "
+                     f"{r['recall@10']:.3f} |")
+    return "\n".join(lines) + "\n\n" + _source("scale.json", d)
+
+
+def scale_events() -> str:
+    d = _load("scale.json")
+    if d is None or not d.get("events"):
+        return _missing("scale.json", "python bench/scale.py")
+    workers = sorted({t["workers"] for r in d["events"] for t in r["training"]})
+    lines = ["| events | import s | events/s | import peak RSS | "
+             + " | ".join(f"epoch s, {w} {'process' if w == 1 else 'Ray workers'}" for w in workers)
+             + " | training peak RSS |", "|---|---|---|---|" + "---|" * len(workers) + "---|"]
+    for r in d["events"]:
+        by = {t["workers"]: t for t in r["training"]}
+        epochs = [str(by[w]["epoch_s"]) if w in by else "not measured" for w in workers]
+        rss = " / ".join(_mb(by[w].get("peak_rss_mb")) for w in workers if w in by) or "–"
+        lines.append(f"| {r['events']:,} | {r['import_s']} | {r['events_per_s']:,} | {_mb(r['peak_rss_mb'])} | "
+                     + " | ".join(epochs) + f" | {rss} |")
+    return "\n".join(lines) + "\n\n" + _source("scale.json", d)
+
+
+def serve() -> str:
+    d = _load("serve.json")
+    if d is None:
+        return _missing("serve.json", "python bench/serve.py")
+    lines = ["| endpoint | LLM | clients | requests | p50 ms | p99 ms | req/s | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in d["rows"]:
+        llm = r["llm"] if r["llm"] == "-" or not r.get("model") or r["llm"] == "template" else \
+            f"{r['llm']} ({r['model']})"
+        endpoint = "chat (one turn)" if r["endpoint"] == "chat" else r["endpoint"]
+        lines.append(f"| {endpoint} | {llm} | {r['clients']} | {r['requests']} | {_n(r['p50_ms'])} | "
+                     f"{_n(r['p99_ms'])} | {_n(r['throughput_rps'])} | {r['errors']} |")
+    return "\n".join(lines) + "\n\n" + _source("serve.json", d)
+
+
+def fuzz() -> str:
+    d = _load("fuzz.json")
+    if d is None:
+        return _missing("fuzz.json", "python bench/fuzz.py")
+    classes = d["responses_by_class"]
+    lines = ["| requests fuzzed | operations × callers | 2xx | 4xx | 5xx | schema violations | server alive after |",
+             "|---:|---|---:|---:|---:|---:|---|",
+             f"| {d['requests']:,} | {d['operations']} × {len(d['callers'])} ({', '.join(d['callers'])}) | "
+             f"{classes.get('2xx', 0):,} | {classes.get('4xx', 0):,} | {d['server_errors']} | {d['violations']} | "
+             f"{'yes' if d.get('server_alive_after') else 'no'} |"]
+    return "\n".join(lines) + "\n\n" + _source("fuzz.json", d, "python bench/fuzz.py")
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "first-start": first_start, "understanding": understanding, "replies": replies, "generate": generate,
+    "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-taobao": rec("taobao"),
+    "rec-movielens": rec("movielens"), "import": import_, "search-quality": search_quality,
+    "search-speed": search_speed, "scale-products": scale_products, "scale-events": scale_events, "serve": serve,
+    "fuzz": fuzz,
+}
+
+
+def render(text: str) -> tuple[str, list[str]]:
+    """README text with every marked section rendered; and the names of marks that no renderer knows."""
+    unknown: list[str] = []
+
+    def section(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in SECTIONS:
+            unknown.append(name)
+            return m.group(0)
+        return f"{m.group(1)}{SECTIONS[name]().rstrip()}\n{m.group(4)}"
+    return MARK.sub(section, text), unknown
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="compare only; exit 1 when README.md is out of date")
+    ap.add_argument("--readme", type=Path, default=README)
+    args = ap.parse_args(argv)
+    text = args.readme.read_text(encoding="utf-8")
+    new, unknown = render(text)
+    if unknown:
+        print(f"README marks with no renderer: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    if args.check:
+        if new != text:
+            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), "README.md",
+                                                       "rendered from bench/results"))
+            return 1
+        return 0
+    if new != text:
+        args.readme.write_text(new, encoding="utf-8")
+    print(f"{len(MARK.findall(new))} sections rendered into {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
