@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 
 from daogou.catalog.synthetic import write_events_csv
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("DAOGOU_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -67,7 +67,7 @@ def main() -> None:
         print(f"{r['dataset']:<26} {r['events']:>10,} {r['import_s']:>9} {r['events_per_s']:>9,} {r['wall_s']:>7} "
               f"{r['events_per_s_wall']:>10,} {r['peak_rss_mb']:>12}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
+    meta = {**machine(),
             "command": "python bench/import.py " + " ".join(sys.argv[1:])}
     args.out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
     print(f"wrote {args.out}")

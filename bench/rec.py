@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("DAOGOU_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -217,7 +218,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     result = {"beauty": beauty, "taobao": taobao, "movielens": movielens}[args.dataset](args)
-    result.update({"command": " ".join(["python", "bench/rec.py", *sys.argv[1:]]),
+    result.update({"meta": machine(), "command": " ".join(["python", "bench/rec.py", *sys.argv[1:]]),
                    "wall_s": round(time.perf_counter() - started, 1), "machine": platform.platform(),
                    "cpus": os.cpu_count()})
     print_table(result)

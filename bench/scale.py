@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 DIM = 384
@@ -253,7 +253,7 @@ def main() -> None:
                    "events": bench_events(args.events, args.workers, args.train_budget, args.train_max_events,
                                           Path(tmp))}
     print_tables(results)
-    meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
+    meta = {**machine(), "load_avg": [round(x, 2) for x in load_before],
             "command": "python bench/scale.py " + " ".join(sys.argv[1:]),
             "seconds": round(time.perf_counter() - started), "load_avg_before": [round(x, 2) for x in load_before],
             "load_avg_after": [round(x, 2) for x in os.getloadavg()],

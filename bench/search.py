@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from daogou.config import StoreConfig
 from daogou.encode import get_encoder, product_text
 from daogou.search.engine import SearchConfig, Searcher
 from daogou.catalog.filters import Filters
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("DAOGOU_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -232,7 +232,7 @@ def main() -> None:
     result = quality(args.encoders) if args.what == "quality" else speed(args.sizes, args.encoder)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / (f"search_{args.what}.json" if args.what == "quality" else f"search_speed_{args.encoder}.json")
-    meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
+    meta = {**machine(),
             "command": "python bench/search.py " + " ".join(sys.argv[1:])}
     out.write_text(json.dumps({"meta": meta, **result}, indent=2, ensure_ascii=False))
     print(f"wrote {out}")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -204,7 +205,8 @@ def main() -> None:
         finally:
             server.close()
     goal = next((r for r in rows if r["endpoint"] == "search" and r["clients"] == 20), None)
-    out = {"command": "python bench/serve.py" + (" --quick" if args.quick else ""), "machine": platform.platform(),
+    out = {"meta": machine(), "command": "python bench/serve.py" + (" --quick" if args.quick else ""),
+           "machine": platform.platform(),
            "cpus": os.cpu_count(), "home": str(args.home), "rows": rows,
            "goal_search_p99_ms_at_20": 50, "goal_met": bool(goal and goal["p99_ms"] <= 50 and goal["errors"] == 0),
            "errors_total": sum(r["errors"] for r in rows)}
