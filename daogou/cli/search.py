@@ -6,8 +6,13 @@ from pathlib import Path
 
 import click
 
-from daogou.cli.base import Ctx, EXIT_OK, cli, command, emit, ray_options
+from daogou.cli.base import Ctx, EXIT_OK, LibraryChoice, cli, command, emit, ray_options
 from daogou.errors import ConfigError
+
+
+def _search_modes() -> tuple[str, ...]:
+    from daogou.search.engine import MODES
+    return MODES
 
 # ---------------------------------------------------------------- index / search
 
@@ -52,7 +57,7 @@ def index(ctx: Ctx, encoder: str, rebuild: bool, images: str | None, use_ray: bo
 @click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--filter", "filters", multiple=True, metavar="SPEC",
               help="category=Shoes > Running, brand=X, brand!=X, price<=100, price>=10, color=red, in_stock=true")
-@click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
+@click.option("--mode", type=LibraryChoice(_search_modes), default="hybrid", show_default=True)
 @_encoder_option
 @click.option("--images", metavar="ENCODER", help="Let the product pictures answer text queries too "
               "(efficientnet-lite0 or colour-hist), e.g. \"red dress\" finds dresses red only in the picture.")

@@ -16,10 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from daogou.assist.state import Constraints, Turn
 from daogou.catalog.filters import Filters
 from daogou.catalog.importers.runner import FileReport
+from daogou.catalog.models import EVENT_TYPES
+from daogou.search.engine import MODES as SEARCH_MODES
 from daogou.search.query import ParsedQuery
-
-SEARCH_MODES = ("hybrid", "lexical", "dense")
-EVENT_TYPES = ("search", "view", "click", "cart", "fav", "purchase")
 
 
 class Problem(BaseModel):
@@ -139,6 +138,7 @@ class ImportTotals(BaseModel):
     events_added: int
     rejected: int
     events_read: int
+    products_read: int
 
 
 class ImportReportOut(BaseModel):

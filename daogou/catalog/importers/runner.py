@@ -43,6 +43,7 @@ class FileReport:
     events_added: int = 0
     rejected: int = 0
     events_read: int = 0
+    products_read: int = 0  # product rows accepted from the file (a repeated id counts each time)
     shoppers_seen: int = 0
     products_seen: int = 0
     seconds: float = 0.0
@@ -66,7 +67,7 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         keys = ("lines", "products_added", "products_updated", "shoppers_added", "events_added", "rejected",
-                "events_read")
+                "events_read", "products_read")
         return {"format": self.format, "status": self.status, "totals": {k: self.total(k) for k in keys},
                 "files": [asdict(f) for f in self.files]}
 
@@ -148,7 +149,8 @@ class _FileJob:
             report.rejected = counts.get("rejected", 0)
             report.seconds = round(time.perf_counter() - started, 3)
             return report
-        for key in ("products_added", "products_updated", "shoppers_added", "events_added", "rejected"):
+        for key in ("products_added", "products_updated", "shoppers_added", "events_added", "rejected",
+                    "events_read", "products_read"):
             setattr(report, key, counts.get(key, 0))
         bar = tqdm(total=total_lines, initial=resume, unit="line", desc=f"import {self.path.name}",
                    disable=self.progress is False or None, leave=False)
@@ -190,7 +192,8 @@ class _FileJob:
             report.rejected += len(rejects)  # quarantine gets only the new ones; the status counts them all
             report.lines = last_line
             counts = {k: getattr(report, k) for k in ("lines", "products_added", "products_updated",
-                                                      "shoppers_added", "events_added", "rejected")}
+                                                      "shoppers_added", "events_added", "rejected", "events_read",
+                                                      "products_read")}
             imports = self.store.t["imports"]
             values: dict[str, Any] = {"lines_done": last_line, "counts": json.dumps(counts)}
             if final:
@@ -227,6 +230,7 @@ class _FileJob:
             conn, [(sid, attrs) for _, sid, attrs in batch.shoppers if attrs == "{}"])
         report.events_added += store.insert_event_rows(conn, self.identifier.rows(batch.events, import_id))
         report.events_read += len(batch.events)
+        report.products_read += len(batch.products)
         report.shoppers_seen, report.products_seen = batch.shoppers_seen or report.shoppers_seen, \
             batch.products_seen or report.products_seen
 
