@@ -51,7 +51,8 @@ def _source(name: str, data: dict, command: str | None = None) -> str:
         facts.append(f"load average {round(load[0], 2)}")
     commit = meta.get("commit") or data.get("commit")
     if commit:
-        facts.append(f"commit {str(commit)[:12]}")
+        commit = str(commit)
+        facts.append(f"commit {commit.split('+')[0][:7]}" + (" with uncommitted changes" if "+" in commit else ""))
     if meta.get("date"):
         facts.append(meta["date"])
     command = command or meta.get("command") or data.get("command")
@@ -226,6 +227,11 @@ def search_speed() -> str:
                          f"{r['build_products_per_s']:,} ({r['raw_encoder_texts_per_s']:,}) | {r['p50_ms']} | "
                          f"{r['p99_ms']} | {_mb(r['rss_mb'])} |")
         sources.append(_source(f.name, d))
+        for r in d["speed"]:
+            if r["products"] == 100_000:
+                goal = (f"Goal: search p99 ≤ 30 ms at 100k products, query encoding included — {r['encoder']}: "
+                        f"{r['p99_ms']} ms — **{'met' if r['p99_ms'] <= 30 else 'not met'}**.")
+                lines += ["", goal] if lines[-1] else [goal]
     return "\n".join(lines) + "\n\n" + "<br>".join(sources)
 
 
@@ -240,6 +246,10 @@ def scale_products() -> str:
         lines.append(f"| {r['products']:,} | {names.get(r['index'], r['index'])} | {r['build_s']} | "
                      f"{_mb(r['peak_rss_mb'])} | {r['p50_ms']} | {r['p99_ms']} | {r['filtered_p99_ms']} | "
                      f"{r['recall@10']:.3f} |")
+    big = max(d["products"], key=lambda r: r["products"])
+    ok = big["peak_rss_mb"] <= 2048 and big["p99_ms"] <= 50
+    lines += ["", f"Goal: 1M products indexed in ≤ 2 GB with search p99 ≤ 50 ms — at {big['products']:,}: "
+              f"{_mb(big['peak_rss_mb'])}, p99 {big['p99_ms']} ms — **{'met' if ok else 'not met'}**."]
     return "\n".join(lines) + "\n\n" + _source("scale.json", d)
 
 
@@ -257,6 +267,11 @@ def scale_events() -> str:
         rss = " / ".join(_mb(by[w].get("peak_rss_mb")) for w in workers if w in by) or "–"
         lines.append(f"| {r['events']:,} | {r['import_s']} | {r['events_per_s']:,} | {_mb(r['peak_rss_mb'])} | "
                      + " | ".join(epochs) + f" | {rss} |")
+    big = max(d["events"], key=lambda r: r["events"])
+    rates = [r["events_per_s"] for r in d["events"]]
+    lines += ["", f"Goal: 10M events imported in ≤ 2 GB — at {big['events']:,}: {_mb(big['peak_rss_mb'])} — "
+              f"**{'met' if big['peak_rss_mb'] <= 2048 else 'not met'}**; import rate {min(rates):,}–{max(rates):,} "
+              "events/s across the sizes."]
     return "\n".join(lines) + "\n\n" + _source("scale.json", d)
 
 
@@ -272,6 +287,15 @@ def serve() -> str:
         endpoint = "chat (one turn)" if r["endpoint"] == "chat" else r["endpoint"]
         lines.append(f"| {endpoint} | {llm} | {r['clients']} | {r['requests']} | {_n(r['p50_ms'])} | "
                      f"{_n(r['p99_ms'])} | {_n(r['throughput_rps'])} | {r['errors']} |")
+    goals = []
+    for endpoint, limit in (("search", 50), ("recommend", 100)):
+        row = next((r for r in d["rows"] if r["endpoint"] == endpoint and r["clients"] == 20), None)
+        if row:
+            ok = row["p99_ms"] <= limit and row["errors"] == 0
+            goals.append(f"`/v1/{endpoint}` p99 ≤ {limit} ms at 20 clients with 0 errors — {_n(row['p99_ms'])} ms, "
+                         f"{row['errors']} errors — **{'met' if ok else 'not met'}** in this run")
+    if goals:
+        lines += ["", "Goals: " + "; ".join(goals) + "."]
     return "\n".join(lines) + "\n\n" + _source("serve.json", d)
 
 

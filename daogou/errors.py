@@ -15,6 +15,27 @@ class StoreError(DaogouError):
     """The store cannot be opened, migrated or written."""
 
 
+class StoreFull(StoreError):
+    """The disk under the store (or its home directory) is full. What was committed before is kept."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says there is no space left: ENOSPC, SQLite's "database or disk is full",
+    PostgreSQL's disk-full class (SQLSTATE 53100)."""
+    import errno
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc).lower()
+        if "database or disk is full" in text or "no space left on device" in text \
+                or getattr(exc, "sqlstate", None) == "53100":
+            return True
+        exc = exc.__cause__ or exc.__context__ or getattr(exc, "orig", None)
+    return False
+
+
 class MigrationError(StoreError):
     """The database schema is unknown, newer than this version, or a migration failed."""
 

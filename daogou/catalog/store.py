@@ -19,7 +19,7 @@ from daogou.catalog.rows import EVENT_COLUMNS, PRODUCT_COLUMNS, dumps, product_r
 from daogou.catalog.migrations import migrate
 from daogou.catalog.models import Event, Product, Shopper
 from daogou.config import StoreConfig
-from daogou.errors import StoreError
+from daogou.errors import StoreError, StoreFull, is_disk_full
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,8 +83,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        """One transaction: committed whole or rolled back whole; a full disk is a :class:`StoreFull`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            if is_disk_full(exc):
+                where = self.engine.url.render_as_string(hide_password=True)
+                raise StoreFull(f"no space left for the store ({where}): free some and run the same command "
+                                "again; what was committed is kept") from exc
+            raise
 
     # ------------------------------------------------------------------ dialect helpers
 

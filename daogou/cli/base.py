@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from daogou.errors import DaogouError
+from daogou.errors import DaogouError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
 
@@ -68,6 +68,9 @@ def command(fn):
         except KeyboardInterrupt:
             _fail(obj, "interrupted; run the same command again to resume", "Interrupted")
         except Exception as exc:  # a bug: say so plainly, never silently
+            if is_disk_full(exc):  # a file beside the store (quarantine, index, bundle) met the full disk
+                _fail(obj, f"no space left on the device: {exc}; free some and run the same command again "
+                           "(what was committed is kept)", "StoreFull")
             if os.environ.get("DAOGOU_DEBUG"):
                 traceback.print_exc()
             _fail(obj, f"unexpected {type(exc).__name__}: {exc} (set DAOGOU_DEBUG=1 for a traceback)", "InternalError")

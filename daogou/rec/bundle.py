@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +25,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from daogou.errors import ConfigError
+from daogou.files import recover_folder, replace_folder, staging
 from daogou.rec.base import RECOMMENDERS, QueryVectors, Recommender
 from daogou.rec.items import ItemSpace
 
@@ -52,9 +52,7 @@ def save(model: Recommender, folder: Path, *, fingerprint: str = "", encoder: st
          data: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to ``folder`` atomically (a temporary sibling renamed into place)."""
     folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = staging(folder)
     config, arrays = model.state()
     (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")
     items = model.items
@@ -71,13 +69,11 @@ def save(model: Recommender, folder: Path, *, fingerprint: str = "", encoder: st
                 "metrics": metrics or {}, "training": training or {}, "data": data or {},
                 "files": {name: _sha256(tmp / name) for name in FILES}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    if folder.exists():
-        shutil.rmtree(folder)
-    tmp.rename(folder)
-    return folder
+    return replace_folder(tmp, folder)
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
+    recover_folder(Path(folder))  # a save killed between its two renames left the old bundle aside
     path = Path(folder) / "manifest.json"
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))

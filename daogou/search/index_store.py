@@ -16,6 +16,7 @@ import xxhash
 
 from daogou.catalog.store import Store
 from daogou.encode import TextEncoder, get_encoder
+from daogou.files import recover_folder, replace_folder, staging
 from daogou.search.dense import DenseIndex
 from daogou.search.engine import SearchConfig, Searcher, store_rates, store_vocabulary
 from daogou.search.lexical import BM25Index
@@ -42,6 +43,7 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
     (``passages``: the encoder that encodes uncached products, e.g. on Ray; see ``Searcher.build``)."""
     started = time.perf_counter()
     folder = index_folder(store, config.encoder)
+    recover_folder(folder)  # a save killed between its two renames left the old index aside
     encoder = get_encoder(config.encoder)
     fingerprint = catalog_fingerprint(store)
     manifest_path = folder / "manifest.json"
@@ -57,13 +59,14 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
             searcher.attach_images(store, progress)
     else:
         searcher = Searcher.build(store, config, progress=progress, passages=passages)
-        folder.mkdir(parents=True, exist_ok=True)
-        searcher.dense.save(folder)
-        searcher.lexical.save(folder / "bm25")
+        tmp = staging(folder)  # written beside the old index and swapped in whole: old or new, never half
+        searcher.dense.save(tmp)
+        searcher.lexical.save(tmp / "bm25")
         manifest = {"version": INDEX_VERSION, "encoder": encoder.cache_key, "fingerprint": fingerprint,
                     "products": len(searcher.products), "dense_index": searcher.dense.type,
                     "built_ms": int(time.time() * 1000)}
-        manifest_path.write_text(json.dumps(manifest, indent=2))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        replace_folder(tmp, folder)
     info = {"folder": str(folder), "loaded": fresh, "products": len(searcher.products), "encoder": config.encoder,
             "dense_index": searcher.dense.type, "seconds": round(time.perf_counter() - started, 2)}
     if searcher.images is not None:

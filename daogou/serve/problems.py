@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from daogou.errors import (AccessDenied, ConfigError, DaogouError, GenerationError, ImportFailed, NotFoundError,
-                           UnknownNameError, ValidationError)
+                           StoreFull, UnknownNameError, ValidationError)
 from daogou.serve.security import RateLimited
 
 log = logging.getLogger("daogou.serve")
 
-STATUS = [(NotFoundError, 404, "Not Found"), (AccessDenied, 401, "Unauthorized"),
+STATUS = [(StoreFull, 507, "Insufficient Storage"), (NotFoundError, 404, "Not Found"), (AccessDenied, 401, "Unauthorized"),
           (ValidationError, 422, "Invalid Input"), (UnknownNameError, 400, "Unknown Name"),
           (ImportFailed, 400, "Import Failed"), (ConfigError, 400, "Bad Request"),
           (GenerationError, 503, "Generation Unavailable"), (DaogouError, 400, "Bad Request")]

@@ -29,8 +29,9 @@ from daogou.serve.security import check_admin_key, service_name
 log = logging.getLogger("daogou.serve")
 
 # Every operation can answer these: a bad token (401), a body over the limit (413), input the schema or the library
-# refuses (422), too many requests (429), a server fault (500); routes add their own.
-COMMON = problems(401, 413, 422, 429, 500)
+# refuses (422), too many requests (429), a server fault (500), a full disk under the store (507); routes add
+# their own.
+COMMON = problems(401, 413, 422, 429, 500, 507)
 shop = APIRouter(prefix="/v1", tags=["shop"], responses=COMMON)
 admin = APIRouter(prefix="/v1/admin", tags=["admin"], responses={**COMMON, **problems(403)})
 
