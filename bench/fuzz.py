@@ -20,7 +20,6 @@ import collections
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,14 +29,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, write_result  # noqa: E402
+from serve import Server  # noqa: E402
 
 ADMIN_KEY = "fuzz-admin-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_home(home: Path) -> None:
@@ -58,40 +52,6 @@ def build_home(home: Path) -> None:
         open_searcher(store, SearchConfig(encoder="hashing"))
         train(store, "daogou-rec", DataConfig(encoder="hashing"), train_config_for("daogou-rec", epochs=3,
               progress=False), home / "models" / "daogou-rec", log=lambda m: None)
-
-
-class Server:
-    def __init__(self, home: Path, log: Path):
-        self.base = f"http://127.0.0.1:{free_port()}"
-        env = {**os.environ, "DAOGOU_ADMIN_KEYS": ADMIN_KEY, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0",
-               "DAOGOU_CHAT_RATE_PER_S": "0", "DAOGOU_AUTH_RATE_PER_S": "0"}
-        self.log = open(log, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--encoder",
-                                      "hashing", "--llm", "template", "--port", self.base.rsplit(":", 1)[1]],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited {self.proc.returncode}; see {log}")
-            try:
-                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"server not ready in 120 s; see {log}")
-            time.sleep(0.3)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 def _runner(operation, examples: int):
@@ -173,11 +133,32 @@ def fuzz(base: str, examples: int, seed: int) -> dict:
             "failures": failures[:50]}
 
 
+def fuzz_files(examples: int) -> dict:
+    """The importer property tests (tests/test_import_fuzz.py) with ``examples`` generated inputs each; every file
+    they import is logged, so the counts are of real imports."""
+    log = ROOT / "bench" / ".work" / "fuzz" / f"files-{os.getpid()}.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_import_fuzz.py"],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "DAOGOU_FUZZ_EXAMPLES": str(examples), "DAOGOU_FUZZ_LOG": str(log)})
+    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    log.unlink(missing_ok=True)
+    by_format = collections.Counter(r["format"] for r in rows)
+    return {"examples_per_test": examples, "files": len(rows), "by_format": dict(by_format),
+            "lines": sum(r["lines"] for r in rows), "quarantined": sum(r["rejected"] for r in rows),
+            "refused_whole": sum(r["refused_whole"] for r in rows), "bytes": sum(r["bytes"] for r in rows),
+            "all_accounted": proc.returncode == 0, "pytest_tail": proc.stdout[-600:],
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", type=Path, default=None, help="a served home (copied; default: a small demo home)")
     ap.add_argument("--examples", type=int, default=60, help="generated requests per operation and caller")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--files", type=int, default=300, help="generated inputs per importer property test (0: none)")
     ap.add_argument("--out", type=Path, default=None, help="default bench/results/fuzz.json")
     args = ap.parse_args(argv)
     work = ROOT / "bench" / ".work" / "fuzz"
@@ -187,15 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     home = work / f"run-{os.getpid()}"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(source, home)  # the fuzzer imports and records events: never into the source
-    server = Server(home, work / "server.log")
+    server = Server(home, "template", work / "server.log", env={"DAOGOU_ADMIN_KEYS": ADMIN_KEY},
+                    args=("--encoder", "hashing"))
     started = time.perf_counter()
     try:
         result = fuzz(server.base, args.examples, args.seed)
-        result["server_alive_after"] = server.alive()
+        result["server_alive_after"] = server.proc.poll() is None
     finally:
         server.close()
         shutil.rmtree(home, ignore_errors=True)
     result["seconds"] = round(time.perf_counter() - started, 1)
+    if args.files:
+        result["importers"] = fuzz_files(args.files)
     path = write_result("fuzz", result, args.out)
     print(f"{'operation':42} " + " ".join(f"{c:>5}" for c in ("2xx", "4xx", "5xx")))
     for label, counts in result["per_operation"].items():
@@ -208,7 +192,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{json.dumps(result['violations_by_check'])}; wrote {path}")
     for f in result["failures"][:10]:
         print(f"  {f['operation']} [{f['caller']}] {f['status']} {f['check']}: {f['message'][:160]}")
-    return 0 if result["server_errors"] == 0 and result["violations"] == 0 and result["server_alive_after"] else 1
+    files = result.get("importers")
+    if files:
+        print(f"importers: {files['files']} generated files ({files['lines']:,} lines, {files['quarantined']:,} "
+              f"quarantined, {files['refused_whole']} refused whole with a clear error): "
+              f"{'every line accounted for' if files['all_accounted'] else 'FAILED'}\n{files['pytest_tail']}")
+    ok = result["server_errors"] == 0 and result["violations"] == 0 and result["server_alive_after"]
+    return 0 if ok and (not files or files["all_accounted"]) else 1
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from daogou.catalog.store import Store
 from daogou.config import StoreConfig
 from daogou.generate import Chunk, Done, Lexicon, LLMConfig, Writer, WriterConfig, copy_task, get_backend
 from daogou.generate.llamacpp import default_model_path
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("DAOGOU_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -174,7 +175,8 @@ def main() -> None:
     print(table(rows))
     print(f"load average before / after: {load_before[0]} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+    out = {"meta": {**machine(), "load_avg": load_before, "load_after": [round(x, 2) for x in os.getloadavg()]},
+           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                        "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()]},
            "threads": args.threads, "n": args.n, "task": "copy.short.neutral (en)", "rows": rows}
     (RESULTS / "generate.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))

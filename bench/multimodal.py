@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -307,7 +308,7 @@ def main() -> None:
     ap.add_argument("--rec-epochs", type=int, default=30)
     ap.add_argument("--no-rec", action="store_true", help="demo: search only (skip the recommender rows)")
     args = ap.parse_args()
-    result: dict = {"encoder": args.encoder, "image_encoder": IMAGE_ENCODER}
+    result: dict = {"meta": machine(), "encoder": args.encoder, "image_encoder": IMAGE_ENCODER}
     if args.what in ("all", "fashion"):
         result["fashion"] = fashion(args.encoder)
     if args.what in ("all", "demo"):

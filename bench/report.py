@@ -309,7 +309,57 @@ def fuzz() -> str:
              f"| {d['requests']:,} | {d['operations']} × {len(d['callers'])} ({', '.join(d['callers'])}) | "
              f"{classes.get('2xx', 0):,} | {classes.get('4xx', 0):,} | {d['server_errors']} | {d['violations']} | "
              f"{'yes' if d.get('server_alive_after') else 'no'} |"]
+    f = d.get("importers")
+    if f:
+        formats = ", ".join(f"{k} {v}" for k, v in sorted(f["by_format"].items()))
+        lines += ["", "| files fuzzed (importers) | lines | quarantined | refused whole (clear error) | crashes | "
+                      "every line accounted for |", "|---:|---:|---:|---:|---:|---|",
+                  f"| {f['files']:,} ({formats}) | {f['lines']:,} | {f['quarantined']:,} | {f['refused_whole']} | "
+                  f"{0 if f['all_accounted'] else 'see log'} | {'yes' if f['all_accounted'] else 'no'} |"]
     return "\n".join(lines) + "\n\n" + _source("fuzz.json", d, "python bench/fuzz.py")
+
+
+def soak() -> str:
+    d = _load("soak.json")
+    if d is None:
+        return _missing("soak.json", "python bench/soak.py")
+    lines = ["| phase | sessions | seconds | requests | errors | search p99 ms | recommend p99 ms | chat p95 ms | "
+             "server RSS | open fds |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for name in ("load", "soak"):
+        p = d[name]
+        by = p["by_action"]
+        lines.append(f"| {name} | {p['sessions']} | {p['seconds']:.0f} | {p['requests']:,} | {p['errors']} | "
+                     f"{by['search']['p99_ms']} | {by['recommend']['p99_ms']} | {by['chat']['p95_ms']} | "
+                     f"{p['rss_mb_after_warmup']:.0f} → {p['rss_mb_end']:.0f} MB ({100 * p['memory_growth']:+.1f}%) | "
+                     f"{p['fds_after_warmup']} → {p['fds_end']} |")
+    g, met = d["goals"], d["met"]
+    lines += ["", f"Goals at {d['load']['sessions']} sessions: chat turn p95 ≤ {g['chat_p95_ms']} ms "
+              f"(**{'met' if met['chat_p95_ms'] else 'not met'}**), search p99 ≤ {g['search_p99_ms']} ms "
+              f"(**{'met' if met['search_p99_ms'] else 'not met'}**), 0 errors "
+              f"(**{'met' if met['errors'] else 'not met'}**); over the soak, memory growth ≤ "
+              f"{100 * g['memory_growth']:.0f}% (**{'met' if met['memory_growth'] else 'not met'}**) and no "
+              f"file-descriptor growth (**{'met' if met['fds'] else 'not met'}**)."]
+    return "\n".join(lines) + "\n\n" + _source("soak.json", d, "python bench/soak.py")
+
+
+def chaos() -> str:
+    d = _load("chaos.json")
+    if d is None:
+        return _missing("chaos.json", "python bench/chaos.py")
+    s, t, i, f = d["server"], d["train"], d["index"], d["disk_full"]
+    disk = f["skipped"] if "skipped" in f else (
+        f"clear error: {'yes' if f['clear_message'] else 'no'}; committed products kept: {f['committed_products_kept']}"
+        f" of 100; integrity {f['integrity']}")
+    lines = ["| scenario | kills | checked after | lost or broken |", "|---|---:|---|---|",
+             f"| `daogou serve` under {s['clients']} clients | {s['kills']} | {s['events_acknowledged']:,} acknowledged "
+             f"events, {s['conversations_answered']} answered conversations | {s['events_lost']} events lost, "
+             f"{s['conversations_answered'] - s['conversations_continued']} conversations not continued, "
+             f"{s['integrity_failures']} integrity failures |",
+             f"| `daogou train` | {t['killed']} of {t['runs']} runs | bundle hashes after each | "
+             f"{t['failed_checks']} broken |",
+             f"| `daogou index` | {i['killed']} of {i['runs']} runs | a search after each | {i['failed_checks']} broken |",
+             f"| full disk (3 MB tmpfs home) | – | {disk} | – |"]
+    return "\n".join(lines) + "\n\n" + _source("chaos.json", d, "python bench/chaos.py")
 
 
 SECTIONS: dict[str, Callable[[], str]] = {
@@ -317,7 +367,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-taobao": rec("taobao"),
     "rec-movielens": rec("movielens"), "import": import_, "search-quality": search_quality,
     "search-speed": search_speed, "scale-products": scale_products, "scale-events": scale_events, "serve": serve,
-    "fuzz": fuzz,
+    "fuzz": fuzz, "soak": soak, "chaos": chaos,
 }
 
 

@@ -52,15 +52,17 @@ def ensure_demo(home: Path) -> None:
 
 
 class Server:
-    def __init__(self, home: Path, llm: str, log: Path):
+    """A real `daogou serve` on a loopback port with rate limits off (``env``/``args`` add to its settings)."""
+
+    def __init__(self, home: Path, llm: str, log: Path, env: dict[str, str] | None = None, args: tuple = ()):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0", "DAOGOU_CHAT_RATE_PER_S": "0",
-               "DAOGOU_AUTH_RATE_PER_S": "0"}
+               "DAOGOU_AUTH_RATE_PER_S": "0", **(env or {})}
         self.log = open(log, "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "daogou.cli", "--home", str(home), "serve", "--llm", llm,
-                                      "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=ROOT)
+                                      "--port", str(self.port), *args], stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env, cwd=ROOT)
         deadline = time.monotonic() + 180
         while True:
             if self.proc.poll() is not None:

@@ -32,6 +32,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "bench" / "understanding"
@@ -418,6 +419,7 @@ def main() -> None:
           f"{timing.get('understand_ms_p50_warm')} ms, p99 {timing.get('understand_ms_p99_warm')} ms")
     out = {"benchmark": "understanding", "set": {"utterances": len(utterances), "dialogues": len(dialogues),
                                                  "dialogue_turns": sum(len(d["turns"]) for d in dialogues)},
+           "meta": machine(),
            "machine": {"python": platform.python_version(), "platform": platform.platform(),
                        "cpus": os.cpu_count()},
            "seconds": round(time.perf_counter() - t0, 1), "timing": timing,

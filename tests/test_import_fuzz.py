@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import math
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,7 +23,10 @@ from daogou.catalog.store import Store
 from daogou.config import StoreConfig
 from daogou.errors import ImportFailed
 
-FUZZ = settings(max_examples=40, deadline=None, database=None, derandomize=True,
+# The default run keeps it short; `python bench/fuzz.py --files N` runs the same tests with N examples each and
+# counts the files from DAOGOU_FUZZ_LOG (one JSON line per import).
+EXAMPLES = int(os.environ.get("DAOGOU_FUZZ_EXAMPLES", "40"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=EXAMPLES <= 40,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
 
@@ -49,6 +53,7 @@ def _import(tmp: Path, fmt: str, path: Path):
             report = run_import(store, fmt, path, progress=False, parallel=False)
         except ImportFailed as exc:
             assert str(path) in str(exc) or path.name in str(exc), exc  # names the file
+            _log(fmt, path, None)
             return None, {}, [], 0
         counts = {t: store.count(t) for t in ("products", "events", "shoppers")}
         with store.engine.connect() as conn:
@@ -57,7 +62,18 @@ def _import(tmp: Path, fmt: str, path: Path):
         # JSON lines are split on "\n" only: a raw U+2028 or \x85 inside a string is not a line break
         quarantined = [json.loads(line) for line in qpath.read_text(encoding="utf-8").split("\n") if line] \
             if qpath.exists() else []
+    _log(fmt, path, report)
     return report, counts, quarantined, rejects
+
+
+def _log(fmt: str, path: Path, report) -> None:
+    if os.environ.get("DAOGOU_FUZZ_LOG"):
+        f = report.files[0] if report is not None else None
+        with open(os.environ["DAOGOU_FUZZ_LOG"], "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"format": fmt, "file": path.suffix, "bytes": path.stat().st_size,
+                                 "refused_whole": report is None, "lines": f.lines if f else 0,
+                                 "rejected": f.rejected if f else 0,
+                                 "imported": (f.products_read + f.events_read) if f else 0}) + "\n")
 
 
 def _consistent(report, counts, quarantined, rejects, physical_lines: int) -> None:

@@ -53,7 +53,7 @@ def test_every_operation_declares_its_answer_and_its_problems(spec):
 def test_generated_requests_get_declared_answers_from_a_real_server(served_home, tmp_path):
     out = tmp_path / "fuzz.json"
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz.py"), "--home", str(served_home),
-                           "--examples", "8", "--out", str(out)], capture_output=True, text=True, timeout=600,
+                           "--examples", "8", "--files", "0", "--out", str(out)], capture_output=True, text=True, timeout=600,
                           cwd=ROOT)
     assert out.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     result = json.loads(out.read_text())
