@@ -76,6 +76,7 @@ def worker(args: argparse.Namespace) -> None:
     result = model.fit(prep.data, tc, log=lambda m: print(m, file=sys.stderr, flush=True))
     train_s, train_cpu_s = time.perf_counter() - started, _cpu_s() - cpu0
     report = evaluate(model, prep.test, prep.data.item_counts())
+    masked = evaluate(model, prep.test, prep.data.item_counts(), mask_history=True)["full"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"model": spec.get("label", name), "train_s": round(train_s, 1),
                       "train_cpu_s": round(train_cpu_s, 1),
@@ -84,6 +85,7 @@ def worker(args: argparse.Namespace) -> None:
                       "stopped": result.stopped, "peak_rss_mb": round(peak_mb), "history": result.history,
                       **{k: report["full"][k] for k in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr", "cases")},
                       "sampled_100_ndcg@10": report["sampled_100"]["ndcg@10"],
+                      "masked": {k: masked[k] for k in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr")},
                       "cold": report.get("cold_targets"), "by_history_length": report["by_history_length"]}))
 
 
@@ -177,7 +179,8 @@ def movielens(args: argparse.Namespace) -> dict:
     rows = []
     variants = (("daogou-rec, ID only", None, {"use_text": False, "use_tokens": False}),
                 ("daogou-rec, ID + genres + title text", "minilm", {}),
-                ("daogou-rec, content only (no IDs)", "minilm", {"use_ids": False}))
+                ("daogou-rec, content only (no IDs)", "minilm", {"use_ids": False}),
+                ("daogou-rec, ID + content, ID dropout 0.5", "minilm", {"id_dropout": 0.5}))
     for label, encoder, options in variants:
         rows.append(run_model({"home": str(home), "model": "daogou-rec", "label": label, "encoder": encoder,
                                "options": options, "budget": args.budget, "cold_fraction": 0.2}))

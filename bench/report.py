@@ -159,16 +159,23 @@ def rec(dataset: str) -> Callable[[], str]:
             return _missing(name, f"python bench/rec.py {dataset}")
         lines = [f"{d['dataset']}" + (f", training budget {d['budget_s']:.0f} s a model" if d.get("budget_s")
                                        else "") + ":", "",
-                 "| model | NDCG@10 | HR@10 | NDCG@20 | MRR | cold NDCG@10 | train s | CPU s | epochs | peak RSS |",
-                 "|---|---|---|---|---|---|---|---|---|---|"]
+                 "| model | NDCG@10 | HR@10 | NDCG@20 | MRR | NDCG@10 / HR@10, history masked | cold NDCG@10 | "
+                 "cold HR@20 | train s | CPU s | epochs | peak RSS |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in d["rows"] + d.get("published", []):
-            cold = (r.get("cold") or {}).get("ndcg@10") if (r.get("cold") or {}).get("cases") else None
+            cold = r.get("cold") if (r.get("cold") or {}).get("cases") else {}
+            masked = r.get("masked") or {}
             f4 = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
+            both = f"{f4(masked['ndcg@10'])} / {f4(masked['hr@10'])}" if masked else "–"
             lines.append(f"| {r['model']} | {f4(r.get('ndcg@10'))} | {f4(r.get('hr@10'))} | {f4(r.get('ndcg@20'))} | "
-                         f"{f4(r.get('mrr'))} | {f4(cold) or '–'} | {_n(r.get('train_s'), 0) if 'train_s' in r else ''}"
+                         f"{f4(r.get('mrr'))} | {both} | {f4(cold.get('ndcg@10')) or '–'} | "
+                         f"{f4(cold.get('hr@20')) or '–'} | {_n(r.get('train_s'), 0) if 'train_s' in r else ''}"
                          f" | {_n(r.get('train_cpu_s'), 0) if 'train_cpu_s' in r else ''} | "
                          f"{r.get('epochs', '') if r.get('epochs') is not None else '–'} | "
                          f"{_mb(r.get('peak_rss_mb')) if 'peak_rss_mb' in r else ''} |")
+        lines += ["", "Full ranking over the whole catalog. The first columns mask nothing (RecBole's protocol); "
+                  "\"history masked\" leaves the items already in the shopper's history out of the ranking "
+                  "(BSARec's protocol, `daogou evaluate --mask-history`)."]
         if d.get("ratio_vs_recbole"):
             lines += ["", f"daogou-rec / RecBole SASRec NDCG@10 = {d['ratio_vs_recbole']:.2f}×"]
         return "\n".join(lines) + "\n\n" + _source(name, d)

@@ -47,7 +47,7 @@ def test_sampled_softmax_trains_a_million_item_catalog_quickly():
     losses, started = [], time.perf_counter()
     for _ in range(15):
         scores, loss = model(**batch)
-        assert scores.shape[1] == 1 + 1024  # target + sampled negatives, not a million columns
+        assert scores.shape[1] == 1 + 12 + 1024  # target + its history + sampled negatives, not a million columns
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -82,3 +82,27 @@ def test_validation_ranks_are_computed_block_by_block(tmp_path, monkeypatch):
     monkeypatch.setattr(sequential, "RANK_BLOCK_SCORES", 40 * (rec.items.n + 1))  # blocks of 40 cases
     assert len(valid) > 40
     np.testing.assert_array_equal(rec.target_ranks(valid), whole)
+
+
+def test_sampled_softmax_learns_the_repeat_bonus():
+    """A log where the next item is always the one seen just before the last (a return to it): trained with
+    sampled negatives, the repeat bonus must learn it, and full scoring then ranks that item first."""
+    n, rows, length = 5_000, 64, 12
+    model = _model(n, dim=16, negatives=256, sampled_softmax_above=0)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-2)
+    for step in range(40):
+        batch = _batch(n, rows, length, seed=step)
+        targets = torch.zeros_like(batch["items"])
+        targets[:, 1:] = batch["items"][:, :-1]  # after slot p comes the item of slot p - 1
+        batch["targets"] = targets
+        _, loss = model(**batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert model.rep_recency[1] > model.rep_recency[0] and model.rep_recency[1] > 0
+    model.eval()
+    test = _batch(n, 200, length, seed=999)
+    with torch.no_grad():
+        scores, _ = model(test["items"], test["types"], test["gaps"])
+    hits = (scores.argmax(1) == test["items"][:, -2]).float().mean().item()
+    assert hits > 0.9, hits

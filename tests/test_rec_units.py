@@ -119,6 +119,36 @@ def test_protocols_full_and_sampled(tiny):
     assert report["full"]["cases"] == 3 and report["cold_targets"]["cases"] == 0
 
 
+class HistoryFirst(FixedScorer):
+    """Scores every item of the case's history above every other item (as a model that only repeats would)."""
+
+    def score(self, cases):
+        s = super().score(cases)
+        for i, hist in enumerate(cases.hist_items):
+            s[i, hist[hist > 0]] += 100.0
+        return s
+
+
+def test_masked_history_protocol_known_answer(tiny):
+    items, frame = tiny
+    split = leave_one_out(frame, targets=("view", "purchase"))
+    cases = cases_for(split, "test", items, max_len=8)
+    above = items.n - items.index["p9"]  # p10 only
+    seen = [len(set(h[h > 0].tolist())) for h in cases.hist_items]
+    assert seen == [5, 4, 3]  # shopper u saw p(u+1)..p5 before the target p9
+    unmasked, _ = ranks(HistoryFirst(items.n), cases, n_negatives=3)
+    masked, _ = ranks(HistoryFirst(items.n), cases, n_negatives=3, mask_history=True)
+    assert unmasked.tolist() == [above + k for k in seen]
+    assert masked.tolist() == [above] * 3
+    # a target already in the history stays rankable: only the other history items are masked
+    cases.hist_items[0, -1] = cases.targets[0]
+    again, _ = ranks(HistoryFirst(items.n), cases.take(slice(0, 1)), n_negatives=3, mask_history=True)
+    assert again.tolist() == [0]
+    report = evaluate(HistoryFirst(items.n), cases, n_negatives=3, mask_history=True)
+    assert report["protocol"] == "history masked"
+    assert evaluate(HistoryFirst(items.n), cases, n_negatives=3)["protocol"] == "history not masked"
+
+
 def test_content_tokens_cover_category_brand_price_attributes():
     p = Product("x", category=("Shoes", "Running"), brand="Acme", price=299.0, attributes={"colour": "Red"})
     toks = content_tokens(p)

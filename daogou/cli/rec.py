@@ -102,8 +102,11 @@ def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float
               help="Folder for report.html + PNG plots (default HOME/reports/evaluation).")
 @click.option("--negatives", type=click.IntRange(1, 10_000), default=100, show_default=True,
               help="Negatives per case in the sampled protocol.")
+@click.option("--mask-history", is_flag=True,
+              help="Leave the items already in the shopper's history out of the full ranking (the BSARec / "
+                   "FMLP-Rec protocol); default: nothing masked, as RecBole.")
 @command
-def evaluate(ctx: Ctx, models: str | None, report_dir: Path | None, negatives: int) -> int:
+def evaluate(ctx: Ctx, models: str | None, report_dir: Path | None, negatives: int, mask_history: bool) -> int:
     """Test-set metrics of trained models: full ranking (HR, NDCG, MRR @5/10/20) and sampled negatives."""
     from daogou.evaluate.report import write_report
     from daogou.evaluate.bundles import evaluate_bundles
@@ -114,14 +117,14 @@ def evaluate(ctx: Ctx, models: str | None, report_dir: Path | None, negatives: i
         else:
             folders = sorted(p for p in root.glob("*") if (p / "manifest.json").exists()) if root.exists() else []
         log = (lambda m: None) if ctx.as_json else (lambda m: click.echo(m, err=True))
-        results, training = evaluate_bundles(store, folders, negatives, log)
+        results, training = evaluate_bundles(store, folders, negatives, log, mask_history)
         report = write_report(report_dir or Path(store.config.home) / "reports" / "evaluation", results, training)
     lines = [f"{'model':<14} {'NDCG@10':>8} {'HR@10':>8} {'MRR':>8} {'NDCG@10 s100':>13} {'cases':>7}"]
     for model, r in results.items():
         f = r["full"]
         lines.append(f"{model:<14} {f['ndcg@10']:>8.4f} {f['hr@10']:>8.4f} {f['mrr']:>8.4f} "
                      f"{r[f'sampled_{negatives}']['ndcg@10']:>13.4f} {f['cases']:>7}")
-    lines.append(f"report: {report}")
+    lines.append(f"protocol: full ranking, history {'masked' if mask_history else 'not masked'}; report: {report}")
     emit(ctx, {"results": results, "report": str(report)}, "\n".join(lines))
     return EXIT_OK
 

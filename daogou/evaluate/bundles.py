@@ -21,7 +21,7 @@ def data_config_of(manifest: dict[str, Any]) -> DataConfig:
 
 
 def evaluate_bundles(store: Store, folders: list[Path], negatives: int = 100,
-                     log: Log = print) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+                     log: Log = print, mask_history: bool = False) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Test-set results and training summaries per bundle; bundles sharing data settings share one split."""
     if not folders:
         raise ConfigError("no model bundles to evaluate; train one with `daogou train`")
@@ -37,6 +37,7 @@ def evaluate_bundles(store: Store, folders: list[Path], negatives: int = 100,
             log(f"note: {folder.name} was trained on different data than the store holds now")
         bundle = bundles.load(folder, prep.data.query_vectors)
         name = manifest["model"] if manifest["model"] not in results else f"{manifest['model']} ({folder.name})"
-        results[name] = evaluate(bundle.model, prep.test, prep.data.item_counts(), n_negatives=negatives)
+        results[name] = evaluate(bundle.model, prep.test, prep.data.item_counts(), n_negatives=negatives,
+                                 mask_history=mask_history)
         training[name] = manifest.get("training", {})
     return results, training

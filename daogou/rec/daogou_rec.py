@@ -7,8 +7,9 @@ state. The state at each position, plus a projection of the active query's embed
 vector: new products with content are scorable at once, and a query alone is enough to start.
 
 Loss: softmax cross-entropy over the catalog at every position in one pass (each target weighted by its event
-type, purchase > cart > fav > view), or sampled softmax with uniform negatives for large catalogs — the
-reference model's "CE(browsed) + CE(purchased)" generalised to sequences. No I/O here.
+type, purchase > cart > fav > view), or for large catalogs sampled softmax against the history's own items and
+uniform negatives, the repeat bonus and query match trained in both — the reference model's "CE(browsed) +
+CE(purchased)" generalised to sequences. No I/O here.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class DaogouRecConfig:
     sampled_softmax_above: int = 50_000   # catalogs larger than this train with sampled negatives
     negatives: int = 4096
     use_ids: bool = True
+    id_dropout: float = 0.0    # training: this share of items is scored without its ID vector each step, so the
+                               # content part must carry them as it carries products never seen in training
     fusion: str = "sum"        # text + image: sum of projections | concat | gated (daogou.encode.fusion)
 
     def __post_init__(self) -> None:
@@ -48,6 +51,8 @@ class DaogouRecConfig:
             raise ValueError(f"fusion must be sum, concat or gated, got {self.fusion!r}")
         if self.fusion != "sum" and not (self.text_dim and self.image_dim):
             raise ValueError(f"fusion {self.fusion!r} needs both text and image features")
+        if not 0.0 <= self.id_dropout < 1.0:
+            raise ValueError(f"id_dropout must be in [0, 1), got {self.id_dropout}")
         if self.n_items < 1:
             raise ValueError("n_items must be >= 1")
         if self.dim % self.heads:
@@ -143,7 +148,7 @@ class DaogouRec(nn.Module):
         c = self.config
         vec = torch.sparse.mm(self.token_bag, self.tokens.weight)
         if c.use_ids:
-            vec = vec + self.item_id.weight * self.id_known[:, None]
+            vec = vec + self.item_id.weight * self._id_weight(self.id_known)[:, None]
         if self.text_proj is not None:
             vec = vec + self.text_proj(self.item_text)
         if self.image_proj is not None:
@@ -160,7 +165,7 @@ class DaogouRec(nn.Module):
         present = (tok > 0).float()
         vec = (self.tokens(tok) * present[..., None]).sum(1) / present.sum(1, keepdim=True).clamp_min(1.0)
         if c.use_ids:
-            vec = vec + self.item_id(rows) * self.id_known[rows][:, None]
+            vec = vec + self.item_id(rows) * self._id_weight(self.id_known[rows])[:, None]
         if self.text_proj is not None:
             vec = vec + self.text_proj(self.item_text[rows])
         if self.image_proj is not None:
@@ -168,6 +173,12 @@ class DaogouRec(nn.Module):
         if self.fusion is not None:
             vec = vec + self.fusion(self.item_text[rows], self.item_image[rows])[0]
         return vec
+
+    def _id_weight(self, known: torch.Tensor) -> torch.Tensor:
+        """1 where an item's ID vector counts: trained IDs, less a random ``id_dropout`` share while training."""
+        if not self.training or not self.config.id_dropout:
+            return known
+        return known * (torch.rand_like(known) >= self.config.id_dropout)
 
     # ------------------------------------------------------------------ sequence
     def encode(self, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor,
@@ -262,8 +273,13 @@ class DaogouRec(nn.Module):
     def _sampled_forward(self, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor,
                          queries: torch.Tensor | None, target_types: torch.Tensor | None, targets: torch.Tensor,
                          weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sampled softmax for large catalogs: each target against ``negatives`` uniform items; only the
-        vectors of the items in the batch and of the sampled ones are computed."""
+        """Sampled softmax for large catalogs: each target against the items already in its visible history
+        (the hard negatives, which carry the repeat bonus exactly as full scoring adds it) and ``negatives``
+        uniform items; only the vectors of the items in the batch and of the sampled ones are computed.
+
+        Scores are [targets, 1 + L + negatives]: the target, the history slots (each distinct item once, the
+        target itself masked), then the uniform sample. A uniform sample that happens to be a history item is
+        scored without its repeat bonus (about L·negatives/N of the sample; the history columns hold it with)."""
         c = self.config
         sel = targets > 0
         wanted = targets[sel]
@@ -271,12 +287,33 @@ class DaogouRec(nn.Module):
         rows, local = torch.unique(torch.cat([items.reshape(-1), wanted, negatives]), return_inverse=True)
         vecs = self.item_vectors_at(rows)
         n, t = items.numel(), len(wanted)
-        h = self.encode(local[:n].view_as(items), types, gaps, vecs)
-        h_t = self.condition(h[sel], None if queries is None else queries[sel],
-                             None if target_types is None else target_types[sel])
-        pos = (h_t * vecs[local[n:n + t]]).sum(-1, keepdim=True)
+        local_items = local[:n].view_as(items)
+        h = self.encode(local_items, types, gaps, vecs)
+        q_t = None if queries is None else queries[sel]
+        h_t = self.condition(h[sel], q_t, None if target_types is None else target_types[sel])
+        at, slots = torch.nonzero(sel, as_tuple=True)
+        asked = target_types[sel] if target_types is not None else torch.zeros_like(at)
+        hist, hist_types = items[at], types[at]  # [t, L]: what each target position could see
+        j = torch.arange(items.shape[1], device=items.device)[None]
+        visible = (j <= slots[:, None]) & (hist > 0)
+        distance = (slots[:, None] - j).clamp(0, c.max_len - 1)
+        bonus = REPEAT_SCALE * (self.rep_type[asked[:, None], hist_types] + self.rep_recency[distance])
+        bonus = bonus * visible
+        same = hist[:, :, None] == hist[:, None, :]                       # [t, L, L]
+        hist_bonus = torch.bmm(same.to(bonus.dtype), bonus[:, :, None]).squeeze(-1)  # an item's bonus, all slots
+        first = ~(same & (j[:, None, :] < j[:, :, None]) & visible[:, None, :]).any(-1)
+        hist_ok = visible & first & (hist != wanted[:, None])
+        pos = (h_t * vecs[local[n:n + t]]).sum(-1, keepdim=True) + (bonus * (hist == wanted[:, None])).sum(1,
+                                                                                                        True)
+        past = torch.bmm(vecs[local_items[at]], h_t[:, :, None]).squeeze(-1) + hist_bonus
+        past = past.masked_fill(~hist_ok, float("-inf"))
         neg = (h_t @ vecs[local[n + t:]].T).masked_fill(negatives[None] == wanted[:, None], float("-inf"))
-        scores = torch.cat([pos, neg], dim=1)
+        scores = torch.cat([pos, past, neg], dim=1)
+        if self.query_match is not None and q_t is not None:
+            candidates = torch.cat([wanted[:, None], hist, negatives[None].expand(t, -1)], dim=1)
+            has = (q_t.abs().sum(-1, keepdim=True) > 0).float()
+            cos = (F.normalize(self.item_text[candidates], dim=-1) * F.normalize(q_t, dim=-1)[:, None]).sum(-1)
+            scores = scores + REPEAT_SCALE * self.query_match * cos * has
         ce = F.cross_entropy(scores, torch.zeros(t, dtype=torch.long, device=h.device), reduction="none")
         w = weights[sel]
         return scores, (ce * w).sum() / w.sum().clamp_min(1e-6)
