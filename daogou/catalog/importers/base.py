@@ -19,6 +19,7 @@ from daogou.catalog.models import Event, Product, Shopper
 from daogou.errors import ImportFailed, ValidationError
 from daogou.registry import Registry
 
+JSON_SPACE = " \t\r"  # what JSON counts as whitespace between lines' values ("\n" ends the line)
 RAW_LIMIT = 2000  # characters of a rejected line kept in quarantine
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -187,21 +188,36 @@ def open_text(path: Path):
         raise ImportFailed(f"{path}: cannot open: {exc}") from exc
 
 
+class _PhysicalLines:
+    """The file's lines as the csv module wants them, counting "\n" line ends: a lone "\r" (which Python's
+    newline handling also splits at) stays inside its line, so line numbers match ``wc -l``, sed and grep."""
+
+    def __init__(self, fh):
+        self.fh, self.ends = fh, 0
+
+    def __iter__(self) -> "_PhysicalLines":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.fh)
+        self.ends += line.endswith("\n")
+        return line
+
+
 def read_csv(path: Path, delimiter: str = ",", header: list[str] | None = None) -> Iterator[Row | Reject]:
     with open_text(path) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        lines = _PhysicalLines(fh)
+        reader = csv.reader(lines, delimiter=delimiter)
         names = header
-        prev_end = 0
         while True:
+            start = lines.ends + 1  # the record begins on the line after the last "\n" read
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Reject(reader.line_num, "row", f"unreadable CSV: {exc}")
-                prev_end = reader.line_num
+                yield Reject(start, "row", f"unreadable CSV: {exc}")
                 continue
-            start, prev_end = prev_end + 1, reader.line_num
             if names is None:
                 names = [c.strip() for c in cells]
                 if not any(names):
@@ -217,9 +233,18 @@ def read_csv(path: Path, delimiter: str = ",", header: list[str] | None = None) 
 
 
 def _read_jsonl(path: Path) -> Iterator[Row | Reject]:
-    with open_text(path) as fh:
-        for n, text in enumerate(fh, start=1):
-            if not text.strip():
+    """JSON lines are separated by "\n" alone (a trailing "\r" is dropped): a raw "\r", U+2028 or \x85 inside a
+    line is part of that line, as JSON-lines readers elsewhere see it, so line numbers match ``wc -l``."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot open: {exc}") from exc
+    with fh:
+        for n, raw in enumerate(fh, start=1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            text = raw.decode("utf-8", errors="surrogateescape").removesuffix("\n").removesuffix("\r")
+            if not text.strip(JSON_SPACE):  # blank: JSON's own whitespace only (a line of \x1c is garbage)
                 continue
             try:
                 value = json.loads(text)
@@ -229,7 +254,7 @@ def _read_jsonl(path: Path) -> Iterator[Row | Reject]:
             if not isinstance(value, dict):
                 yield Reject(n, "row", "expected a JSON object", text[:RAW_LIMIT])
                 continue
-            yield Row(n, tuple(value), list(value.values()), text.rstrip("\n"))
+            yield Row(n, tuple(value), list(value.values()), text)
 
 
 def _read_parquet(path: Path) -> Iterator[Row | Reject]:
