@@ -200,3 +200,26 @@ def test_duplicate_ids_with_different_content_keep_the_last(tmp_path):
     assert (f.products_read, f.rejected, counts["products"]) == (4, 0, 2)
     with Store.open(StoreConfig(home=tmp_path / "home")) as store:
         assert store.get_product("P1").title == "second"
+
+
+@pytest.mark.parametrize("fmt, header", [("products", b"id,title,price\n"), ("taobao", b"")])
+def test_line_numbers_count_newlines_only(tmp_path, fmt, header):
+    """A raw "\\r" (inside quotes, or stray) neither shifts later line numbers nor splits a line in two."""
+    good = b'P1,"two\rparts",10\n' if fmt == "products" else b"1,2,3,pv,1511544070\n"
+    stray = b"P2,stray\rcarriage,10\n" if fmt == "products" else b"1,2,3,pv,1511544070\r1,2,3,pv,15115\n"
+    bad = b"P3,bad price,abc\n" if fmt == "products" else b"1,2\n"
+    path = tmp_path / "input.csv"
+    path.write_bytes(header + good + stray + bad)
+    report, _, quarantined, rejects = _import(tmp_path, fmt, path)
+    first = 2 if header else 1
+    assert [q["line"] for q in quarantined] == [first + 1, first + 2]  # as `grep -n` numbers them
+    assert report.files[0].rejected == rejects == 2
+    assert "unreadable CSV" in quarantined[0]["reason"]
+
+
+def test_json_line_with_a_raw_carriage_return_is_one_line(tmp_path):
+    path = tmp_path / "products.jsonl"
+    path.write_bytes(b'{"id": "P1", "title": "a"}\n{"id": "P2",\r "title": "b"}\n\x0b\n{"id": "P3", "price": "x"}\n')
+    report, counts, quarantined, _ = _import(tmp_path, "products", path)
+    assert counts["products"] == 2
+    assert [(q["line"], q["field"]) for q in quarantined] == [(3, "row"), (4, "price")]

@@ -181,16 +181,17 @@ def read_table(path: Path, fmt: str | None = None, delimiter: str | None = None,
 
 
 def open_text(path: Path):
-    """UTF-8 text (BOM tolerated); undecodable bytes survive as surrogates so the row can be rejected alone."""
+    """UTF-8 text (BOM tolerated); undecodable bytes survive as surrogates so the row can be rejected alone.
+    Lines end at "\n" only (nothing translated): a lone "\r" stays inside its line, so every reader numbers
+    lines as ``wc -l``, sed and grep do, and a CSV "\r" outside quotes makes its line one unreadable record."""
     try:
-        return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="\n")
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot open: {exc}") from exc
 
 
 class _PhysicalLines:
-    """The file's lines as the csv module wants them, counting "\n" line ends: a lone "\r" (which Python's
-    newline handling also splits at) stays inside its line, so line numbers match ``wc -l``, sed and grep."""
+    """The file's lines as the csv module reads them, counting the "\n" line ends read so far."""
 
     def __init__(self, fh):
         self.fh, self.ends = fh, 0
@@ -216,6 +217,8 @@ def read_csv(path: Path, delimiter: str = ",", header: list[str] | None = None) 
             except StopIteration:
                 return
             except csv.Error as exc:
+                if names is None:
+                    raise ImportFailed(f"{path}:{start}: unreadable header row: {exc}") from exc
                 yield Reject(start, "row", f"unreadable CSV: {exc}")
                 continue
             if names is None:
