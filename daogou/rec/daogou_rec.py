@@ -252,15 +252,20 @@ class DaogouRec(nn.Module):
         t = F.normalize(self.item_text, dim=-1)
         scores[has] += REPEAT_SCALE * self.query_match * (q @ t.T)
 
-    def _add_repeat_bonus(self, scores: torch.Tensor, items: torch.Tensor, types: torch.Tensor,
-                          asked: torch.Tensor, slots: torch.Tensor) -> None:
-        """scores[p, items[p, j]] += bonus for every input slot j <= slots[p] holding an item (in place)."""
-        length = items.shape[1]
-        j = torch.arange(length, device=items.device)[None]
+    def _repeat_bonus(self, items: torch.Tensor, types: torch.Tensor, asked: torch.Tensor,
+                      slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """([P, L] bonus each input slot j gives its item for position p — 0 where j > slots[p] or empty —,
+        [P, L] whether slot j is visible from p)."""
+        j = torch.arange(items.shape[1], device=items.device)[None]
         visible = (j <= slots[:, None]) & (items > 0)
         distance = (slots[:, None] - j).clamp(0, self.config.max_len - 1)
         bonus = REPEAT_SCALE * (self.rep_type[asked[:, None], types] + self.rep_recency[distance])
-        scores.scatter_add_(1, items, bonus * visible)
+        return bonus * visible, visible
+
+    def _add_repeat_bonus(self, scores: torch.Tensor, items: torch.Tensor, types: torch.Tensor,
+                          asked: torch.Tensor, slots: torch.Tensor) -> None:
+        """scores[p, items[p, j]] += bonus for every input slot j <= slots[p] holding an item (in place)."""
+        scores.scatter_add_(1, items, self._repeat_bonus(items, types, asked, slots)[0])
 
     def _loss(self, h: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, item_vecs: torch.Tensor,
               extras) -> tuple[torch.Tensor, torch.Tensor]:
@@ -293,12 +298,9 @@ class DaogouRec(nn.Module):
         h_t = self.condition(h[sel], q_t, None if target_types is None else target_types[sel])
         at, slots = torch.nonzero(sel, as_tuple=True)
         asked = target_types[sel] if target_types is not None else torch.zeros_like(at)
-        hist, hist_types = items[at], types[at]  # [t, L]: what each target position could see
+        hist = items[at]  # [t, L]: what each target position could see
+        bonus, visible = self._repeat_bonus(hist, types[at], asked, slots)
         j = torch.arange(items.shape[1], device=items.device)[None]
-        visible = (j <= slots[:, None]) & (hist > 0)
-        distance = (slots[:, None] - j).clamp(0, c.max_len - 1)
-        bonus = REPEAT_SCALE * (self.rep_type[asked[:, None], hist_types] + self.rep_recency[distance])
-        bonus = bonus * visible
         same = hist[:, :, None] == hist[:, None, :]                       # [t, L, L]
         hist_bonus = torch.bmm(same.to(bonus.dtype), bonus[:, :, None]).squeeze(-1)  # an item's bonus, all slots
         first = ~(same & (j[:, None, :] < j[:, :, None]) & visible[:, None, :]).any(-1)

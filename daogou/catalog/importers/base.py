@@ -238,15 +238,9 @@ def read_csv(path: Path, delimiter: str = ",", header: list[str] | None = None) 
 def _read_jsonl(path: Path) -> Iterator[Row | Reject]:
     """JSON lines are separated by "\n" alone (a trailing "\r" is dropped): a raw "\r", U+2028 or \x85 inside a
     line is part of that line, as JSON-lines readers elsewhere see it, so line numbers match ``wc -l``."""
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise ImportFailed(f"{path}: cannot open: {exc}") from exc
-    with fh:
-        for n, raw in enumerate(fh, start=1):
-            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            text = raw.decode("utf-8", errors="surrogateescape").removesuffix("\n").removesuffix("\r")
+    with open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            text = line.removesuffix("\n").removesuffix("\r")
             if not text.strip(JSON_SPACE):  # blank: JSON's own whitespace only (a line of \x1c is garbage)
                 continue
             try:
