@@ -14,7 +14,7 @@ from daogou.errors import ConfigError
 
 def _recommenders() -> list[str]:
     from daogou.rec.base import RECOMMENDERS
-    return RECOMMENDERS.names()
+    return [*RECOMMENDERS.names(), "reranker"]  # reranker: the search re-ranker (daogou/search/rerank.py)
 
 
 def _models_dir(store) -> Path:
@@ -60,8 +60,13 @@ def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float
           lr: float | None, patience: int | None, seed: int, max_len: int, targets: str | None,
           options: tuple[str, ...], out: Path | None, fresh: bool, image_features: str | None, use_ray: bool, address: str | None,
           workers: int) -> int:
-    """Train a recommender on the store's events (validated each epoch, early stopping, resumable)."""
+    """Train a recommender on the store's events (validated each epoch, early stopping, resumable);
+    --model reranker trains the search re-ranker on the store's search sessions instead."""
     import shutil
+
+    if name == "reranker":
+        from daogou.cli.search import train_reranker
+        return train_reranker(ctx, encoder, seed)
 
     if address and not use_ray:
         raise ConfigError("--address is for --ray runs")

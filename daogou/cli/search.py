@@ -91,3 +91,68 @@ def search(ctx: Ctx, query: str | None, k: int, filters: tuple[str, ...], mode: 
         lines.append(f"{n:>3}. {hit['id']}  {hit['title'][:70]}  [{hit['brand']}] {price}  ({hit['category']})")
     emit(ctx, payload, "\n".join(lines))
     return EXIT_OK
+
+
+# ---------------------------------------------------------------- adapt / re-ranker
+
+@cli.command()
+@click.option("--encoder", default="minilm", show_default=True,
+              help="The encoder to fine-tune: minilm or a saved encoder folder (the packaged e5 has no gradients).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Encoder folder to write (default HOME/encoders/adapted).")
+@click.option("--queries-per-product", type=click.IntRange(1, 20), default=4, show_default=True)
+@click.option("--epochs", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-5, show_default=True)
+@click.option("--budget", "budget_s", type=click.FloatRange(min=1), help="Wall-clock training budget in seconds.")
+@click.option("--no-hard-negatives", is_flag=True, help="In-batch negatives only (no mining from the index).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@command
+def adapt(ctx: Ctx, encoder: str, out: Path | None, queries_per_product: int, epochs: int, lr: float,
+          budget_s: float | None, no_hard_negatives: bool, seed: int) -> int:
+    """Fine-tune the search encoder on the store's own catalog without labels: pseudo queries written from the
+    products, hard negatives mined from the current index, contrastive training; saves an encoder folder that
+    index, search, train and serve take as --encoder PATH."""
+    from daogou.encode import product_text
+    from daogou.search.adapt import AdaptConfig
+    from daogou.search.adapt import adapt as run_adapt
+    from daogou.search.adapt import trainable
+    from daogou.search.engine import SearchConfig
+    from daogou.search.index_store import open_searcher
+    config = AdaptConfig(queries_per_product=queries_per_product, epochs=epochs, lr=lr, budget_s=budget_s,
+                         hard_negatives=not no_hard_negatives, seed=seed)
+    log = (lambda m: None) if ctx.as_json else (lambda m: click.echo(m, err=True))
+    from daogou.encode import get_encoder
+    trainable(get_encoder(encoder))  # a clear error before any work for an encoder that cannot learn
+    with ctx.store() as store:
+        searcher, _ = open_searcher(store, SearchConfig(encoder=encoder, understand=False, rerank=False),
+                                    progress=not ctx.as_json)
+        out = out or Path(store.config.home) / "encoders" / "adapted"
+        index = {p.id: i for i, p in enumerate(searcher.products)}
+        passages = [product_text(p, searcher.encoder.languages, full=False) for p in searcher.products]
+
+        def mine(query: str, k: int) -> list[tuple[int, float]]:
+            return [(index[h.product_id], h.score) for h in searcher.search(query, k=k, facets=False).hits]
+
+        report = run_adapt(searcher.products, passages, mine, searcher.encoder, out, config,
+                           progress=not ctx.as_json, log=log)
+    emit(ctx, {"encoder": str(out), **report},
+         f"adapted {encoder} on {report['pseudo_queries']:,} pseudo queries ({report['seconds']:.0f}s) → {out}\n"
+         f"use it: daogou index --encoder {out}")
+    return EXIT_OK
+
+
+def train_reranker(ctx: Ctx, encoder: str, seed: int) -> int:
+    """``daogou train --model reranker``: LambdaMART on the store's search sessions (see daogou/search/rerank.py)."""
+    from daogou.search.engine import SearchConfig
+    from daogou.search.index_store import open_searcher
+    from daogou.search.rerank import RerankConfig, train_store
+    log = (lambda m: None) if ctx.as_json else (lambda m: click.echo(m, err=True))
+    with ctx.store() as store:
+        searcher, _ = open_searcher(store, SearchConfig(encoder=encoder, rerank=False), progress=not ctx.as_json)
+        model, path = train_store(store, searcher, RerankConfig(seed=seed), log=log)
+    r = model.report
+    emit(ctx, {"model": "reranker", "folder": str(path), **r},
+         f"reranker: {r['trees']} trees on {r['trained_on']:,} searches; validation nDCG@10 "
+         f"{r['validation_ndcg@10']:.4f} vs hybrid {r['hybrid_validation_ndcg@10']:.4f} → {path}\n"
+         "search, chat and the API use it from now on (with this encoder)")
+    return EXIT_OK

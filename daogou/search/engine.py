@@ -52,6 +52,9 @@ class SearchConfig:
     images: str | None = None
     image_fusion: str = "list"
     image_weight: float = 0.5  # w of the concat fusion
+    # The behaviour re-ranker (daogou/search/rerank.py) re-orders the hybrid list once one is trained for this
+    # store and encoder (daogou train --model reranker); False keeps the plain hybrid order.
+    rerank: bool = True
 
     def __post_init__(self) -> None:
         if self.images:
@@ -104,6 +107,8 @@ class Searcher:
         self.images = None  # ImageSignals, set by attach_images
         self.rates: dict[str, float] | None = None  # currency rates (daogou.search.currency); None: the defaults
         self.fused_dense: DenseIndex | None = None
+        self.reranker = None  # a trained rerank.Reranker for this encoder, if any
+        self._by_id: dict[str, Product] | None = None
 
     @classmethod
     def build(cls, store: Store, config: SearchConfig = SearchConfig(), progress: bool = False,
@@ -117,6 +122,8 @@ class Searcher:
         lexical = BM25Index.build([product_text(p) for p in products])
         searcher = cls(products, encoder, DenseIndex(vectors), lexical, store_vocabulary(store, products), config)
         searcher.rates = store_rates(store)
+        if config.rerank:
+            searcher.reranker = load_reranker(store, encoder.cache_key)
         if config.images:
             searcher.attach_images(store, progress)
         return searcher
@@ -146,6 +153,13 @@ class Searcher:
         return SearchResults(hits, total, None, filters, self.table.facets(rows), "image")
 
     # ---------------------------------------------------------------- query side
+    def history_of(self, rows):
+        """A shopper's ``rerank.History`` from their event rows (``Store.event_rows``), for personal re-ranking."""
+        from daogou.search.rerank import history_of
+        if self._by_id is None:
+            self._by_id = {p.id: p for p in self.products}
+        return history_of(rows, self._by_id)
+
     def query_vector(self, text: str) -> np.ndarray:
         vec = self._query_vectors.get(text)
         if vec is None:
@@ -199,7 +213,9 @@ class Searcher:
 
     # ---------------------------------------------------------------- search
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid",
-               facets: bool = True) -> SearchResults:
+               facets: bool = True, history=None, rerank: bool = True) -> SearchResults:
+        """``history`` (a ``rerank.History`` of the signed-in shopper) personalises the behaviour re-ranker, which
+        re-orders the top of the hybrid list when one is trained; ``rerank=False`` gives the plain hybrid order."""
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}; expected one of {', '.join(MODES)}")
         if not 1 <= k <= MAX_K:
@@ -221,8 +237,12 @@ class Searcher:
         order = self._sorted(order, parsed, k)
         if parsed is not None and parsed.attributes and mode == "hybrid":
             order = self._wanted_first(text or "", parsed, mask, order, k, lists, scores)
-        order = order[:k]
-        hits = [self._hit(row, order_score, lists, scores) for row, order_score in order]
+        reranker = self.reranker if rerank and mode == "hybrid" and not (parsed and parsed.sort) else None
+        if reranker is not None:
+            pool = [self._hit(row, sc, lists, scores) for row, sc in order[:max(k, reranker.config.candidates)]]
+            hits = reranker.rerank(pool, history)[:k]
+        else:
+            hits = [self._hit(row, order_score, lists, scores) for row, order_score in order[:k]]
         rows = None if mask is None else np.flatnonzero(mask)
         return SearchResults(hits, total, parsed, combined, self.table.facets(rows) if facets else {}, mode, relaxed)
 
@@ -342,6 +362,17 @@ def store_vocabulary(store: Store, products: list[Product]) -> Vocabulary:
     """The catalog's vocabulary with the store's own synonym groups (``HOME/synonyms.txt``) and the built-in ones."""
     home = _home(store)
     return Vocabulary.from_products(products, store_groups(home / "synonyms.txt") if home else ())
+
+
+def load_reranker(store: Store, encoder_key: str):
+    """The store's trained re-ranker when it was trained with this encoder (its dense features depend on it)."""
+    from daogou.search.rerank import Reranker, folder_of
+    home = _home(store)
+    folder = folder_of(home) if home is not None else None
+    if folder is None or not (folder / "reranker.json").is_file():
+        return None
+    model = Reranker.load(folder)
+    return model if model.encoder == encoder_key else None
 
 
 def store_rates(store: Store) -> dict[str, float]:

@@ -18,7 +18,7 @@ from daogou.catalog.store import Store
 from daogou.encode import TextEncoder, get_encoder
 from daogou.files import recover_folder, replace_folder, staging
 from daogou.search.dense import DenseIndex
-from daogou.search.engine import SearchConfig, Searcher, store_rates, store_vocabulary
+from daogou.search.engine import SearchConfig, Searcher, load_reranker, store_rates, store_vocabulary
 from daogou.search.lexical import BM25Index
 
 INDEX_VERSION = 1
@@ -55,6 +55,8 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
         searcher = Searcher(products, encoder, DenseIndex.load(folder),
                             BM25Index.load(folder / "bm25", len(products)), store_vocabulary(store, products), config)
         searcher.rates = store_rates(store)
+        if config.rerank:
+            searcher.reranker = load_reranker(store, encoder.cache_key)
         if config.images:
             searcher.attach_images(store, progress)
     else:
@@ -69,6 +71,8 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
         replace_folder(tmp, folder)
     info = {"folder": str(folder), "loaded": fresh, "products": len(searcher.products), "encoder": config.encoder,
             "dense_index": searcher.dense.type, "seconds": round(time.perf_counter() - started, 2)}
+    if searcher.reranker is not None:
+        info["reranker"] = searcher.reranker.report.get("trees")
     if searcher.images is not None:
         info["images"] = {"encoder": config.images, "fusion": config.image_fusion,
                           "with_picture": int(searcher.images.has_image.sum()), "alignment": searcher.images.metrics}

@@ -207,16 +207,23 @@ def product_json(p: Product, lang: str | None = None) -> dict:
 @shop.get("/search", response_model=SearchOut)
 async def search(request: Request, q: str = Query(..., min_length=1, max_length=2000), k: int = Query(10, ge=1, le=100),
            mode: Literal[SEARCH_MODES] = "hybrid", filter: list[str] = Query(default=[]),
-           lang: Literal["en", "zh"] | None = None, _=Depends(optional_shopper)) -> Response:
+           lang: Literal["en", "zh"] | None = None, who: str | None = Depends(optional_shopper)) -> Response:
     """Hybrid product search. ``filter`` takes the CLI's forms: ``price<=300``, ``brand!=Echolo``, ``color=red``.
+    With a trained re-ranker (``daogou train --model reranker``) the top of the list is re-ordered by what shoppers
+    did after such searches, and for a signed-in shopper by their own history too.
 
     Runs on the event loop: a search takes about a millisecond, less than a hop to the threadpool costs (a query
-    the encoder has not seen yet is encoded in the threadpool)."""
+    the encoder has not seen yet, or a signed-in shopper's history for the re-ranker, is read in the threadpool)."""
     services = _state(request).holder.current
-    if mode != "lexical" and services.searcher.needs_encoding(q):
-        res = await run_in_threadpool(services.searcher.search, q, k, _filters(filter), mode, False)
+    searcher = services.searcher
+    personal = who is not None and searcher.reranker is not None and mode == "hybrid"
+    if personal or (mode != "lexical" and searcher.needs_encoding(q)):
+        def work():
+            history = searcher.history_of(services.store.event_rows([who])) if personal else None
+            return searcher.search(q, k, _filters(filter), mode, False, history)
+        res = await run_in_threadpool(work)
     else:
-        res = services.searcher.search(q, k=k, filters=_filters(filter), mode=mode, facets=False)
+        res = searcher.search(q, k=k, filters=_filters(filter), mode=mode, facets=False)
     out = res.to_dict()
     for hit, h in zip(out["hits"], res.hits):
         hit.update(product_json(h.product, lang))
