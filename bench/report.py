@@ -220,6 +220,32 @@ def search_quality() -> str:
     return "\n".join(lines) + "\n\n" + _source("search_quality.json", d)
 
 
+def adapt() -> str:
+    d = _load("adapt.json")
+    if d is None:
+        return _missing("adapt.json", "python bench/adapt.py")
+    lines = ["| set | variant | nDCG@10 | Recall@50 | note |", "|---|---|---|---|---|"]
+    for r in d["esci"]:
+        lines.append(f"| ESCI, 500 queries | {r['variant']} | {r['ndcg@10']:.3f} | {r['recall@50']:.3f} | "
+                     f"search p50 {r['p50_ms']} / p99 {r['p99_ms']} ms (query vectors cached) |")
+    for r in d["demo"]:
+        lines.append(f"| demo, later sessions ({r['searches']} searches with a purchase) | {r['variant']} | "
+                     f"{r['ndcg@10']:.3f} | {r['recall@50']:.3f} | {r['lift']:+.0%} vs hybrid |")
+    for r in d["known_answer"]:
+        lines.append(f"| {r['set']} known-answer queries ({r['queries']}) | {r['variant']} | {r['ndcg@10']:.3f} | "
+                     f"{r['recall@50']:.3f} | |")
+    rr = d["rerank"]
+    text = (f"\n\nRe-ranker: {rr['trees']} trees trained on {rr['train_searches']:,} earlier searches in "
+            f"{rr['train_seconds']} s; re-ranking 100 candidates costs p50 {rr['rerank_ms_p50']} ms, "
+            f"p99 {rr['rerank_ms_p99']} ms per search.")
+    if d.get("adapt"):
+        a = d["adapt"]
+        text += (f" Adaptation: {a['pseudo_queries']:,} pseudo queries from the 658 ESCI titles (e.g. "
+                 f"{', '.join(repr(q) for q in a['examples'][:3])}), {a['hard_negatives']:,} mined negatives, "
+                 f"{a['seconds']:.0f} s.")
+    return "\n".join(lines) + text + "\n\n" + _source("adapt.json", d)
+
+
 def search_speed() -> str:
     files = sorted(RESULTS.glob("search_speed_*.json"))
     if not files:
@@ -372,7 +398,7 @@ def chaos() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "first-start": first_start, "understanding": understanding, "replies": replies, "generate": generate,
     "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-taobao": rec("taobao"),
-    "rec-movielens": rec("movielens"), "import": import_, "search-quality": search_quality,
+    "rec-movielens": rec("movielens"), "import": import_, "search-quality": search_quality, "adapt": adapt,
     "search-speed": search_speed, "scale-products": scale_products, "scale-events": scale_events, "serve": serve,
     "fuzz": fuzz, "soak": soak, "chaos": chaos,
 }
