@@ -19,6 +19,7 @@ start cold every time.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -191,21 +192,32 @@ def speed(sizes: list[int], encoder_name: str, n_queries: int = 200) -> dict:
             build_s = time.perf_counter() - t
             queries = _speed_queries(products, n_queries)
             searcher.search(queries[0])  # warm-up
+            gc.collect()
+            gc.freeze()  # as `daogou serve` does once started: the catalog and models stay out of GC passes
             lat = []
             for q in queries:
-                searcher._query_vectors.clear()  # every query pays its own encoding
+                searcher._query_vectors.clear()  # cold: every query pays its own encoding
                 t = time.perf_counter()
                 searcher.search(q, k=10)
                 lat.append((time.perf_counter() - t) * 1000)
+            warm = []
+            for q in queries:  # the same queries again: query vectors and parses come from the LRUs
+                t = time.perf_counter()
+                searcher.search(q, k=10)
+                warm.append((time.perf_counter() - t) * 1000)
+            gc.unfreeze()
         rows.append({"products": n, "encoder": encoder_name, "dense_index": searcher.dense.type,
                      "build_s": round(build_s, 1), "build_products_per_s": round(n / build_s),
                      "raw_encoder_texts_per_s": round(raw_rate), "p50_ms": round(float(np.percentile(lat, 50)), 1),
                      "p99_ms": round(float(np.percentile(lat, 99)), 1),
+                     "warm_p50_ms": round(float(np.percentile(warm, 50)), 1),
+                     "warm_p99_ms": round(float(np.percentile(warm, 99)), 1),
                      "rss_mb": round(psutil.Process().memory_info().rss / 2**20)})
-    print(f"{'products':>9} {'index':>6} {'build s':>8} {'prod/s':>7} {'raw enc/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'RSS MB':>7}")
+    print(f"{'products':>9} {'index':>6} {'build s':>8} {'prod/s':>7} {'raw enc/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'warm p99':>8} {'RSS MB':>7}")
     for r in rows:
         print(f"{r['products']:>9,} {r['dense_index']:>6} {r['build_s']:>8} {r['build_products_per_s']:>7} "
-              f"{r['raw_encoder_texts_per_s']:>9} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['rss_mb']:>7}")
+              f"{r['raw_encoder_texts_per_s']:>9} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['warm_p99_ms']:>8} {r['rss_mb']:>7}")
     return {"speed": rows}
 
 

@@ -80,3 +80,29 @@ def test_memory_mapped_rows_and_exact_subsets_match_in_memory(tmp_path):
         got, want = loaded._subset(q, allowed, 3), in_memory._subset(q, allowed, 3)
         assert got[0].tolist() == want[0].tolist()
         np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+
+
+def test_saved_hnsw_answers_a_filter_correlated_with_the_query_exactly(tmp_path):
+    """A price cap on an expensive kind of product: most of the catalog passes, almost nothing near the query
+    does, so the graph walk finds too few. The answer is still the exact top k, scored from the vectors the
+    HNSW index holds in memory (not read back from the file row by row)."""
+    x = clustered(6_000, centers=30)
+    built = DenseIndex(x, config=DenseConfig(kind="hnsw", hnsw_ef_search=16))
+    built.save(tmp_path)
+    loaded = DenseIndex.load(tmp_path, DenseConfig(kind="hnsw", hnsw_ef_search=16))
+    assert loaded.type == "hnsw" and isinstance(loaded.vectors, np.memmap)
+    assert loaded._resident is not None and not isinstance(loaded._resident, np.memmap)
+    q = x[0]
+    near = np.argsort(-(x @ q))[:1_500]
+    mask = np.ones(len(x), dtype=bool)
+    mask[near] = False  # everything close to the query is filtered out; 75% of the catalog passes
+    rows, scores = loaded.search(q, 50, mask)
+    allowed = np.flatnonzero(mask)
+    exact = allowed[np.argsort(-(x[allowed] @ q))[:50]]
+    assert len(rows) == 50 and mask[rows].all()
+    assert set(rows.tolist()) == set(exact.tolist())
+    np.testing.assert_allclose(scores, x[rows] @ q, rtol=1e-5, atol=1e-5)
+    small = np.zeros(len(x), dtype=bool)
+    small[near[1_000:1_040]] = True  # a selective filter: exact over the subset
+    rows, _ = loaded.search(q, 10, small)
+    assert set(rows.tolist()) <= set(near[1_000:1_040].tolist()) and len(rows) == 10

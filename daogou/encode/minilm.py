@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from daogou.encode.base import Kind, batches
+from daogou.encode.base import Kind, batches, one_thread
 
 BLOCK = 2048  # texts per call of the model (progress granularity); the model batches within it
+SINGLE = 2    # calls with this few texts (a shopper's query) run on one thread
 
 
 class SentenceTransformerEncoder:
@@ -34,6 +35,10 @@ class SentenceTransformerEncoder:
                progress: bool = False) -> np.ndarray:
         if not len(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= SINGLE:
+            with one_thread():
+                return self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=False).astype(np.float32, copy=False)
         parts = [self.model.encode(list(block), batch_size=batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False)
                  for block in batches(texts, BLOCK, progress, f"encode {self.name}")]

@@ -100,6 +100,21 @@ class DenseIndex:
         self.config = config
         self.type = _type_of(index) if index is not None else config.kind_for(self.size)
         self.index = index if index is not None else self._build()
+        self._resident = self._vectors_in_memory()
+
+    def _vectors_in_memory(self) -> np.ndarray | None:
+        """The full vectors as an in-memory array: ``vectors`` itself, or — when that is a memory-mapped file — the
+        copy a flat or HNSW index already holds (a view, no second copy). None for IVF-PQ, whose full vectors
+        stay on disk. Exact scoring of a filtered subset reads from here instead of the file row by row."""
+        if not isinstance(self.vectors, np.memmap):
+            return self.vectors
+        if self.type not in ("flat", "hnsw") or not self.size:
+            return None
+        import faiss
+        flat = self.index if self.type == "flat" else faiss.downcast_index(self.index.storage)
+        if not isinstance(flat, faiss.IndexFlat) or flat.ntotal != self.size:
+            return None
+        return faiss.rev_swig_ptr(flat.get_xb(), self.size * self.dim).reshape(self.size, self.dim)
 
     def _build(self):
         import faiss
@@ -148,7 +163,10 @@ class DenseIndex:
         if self.type == "flat" or len(allowed) <= SUBSET_EXACT * self.size:
             return self._subset(q[0], allowed, want)
         idx, scores = self._faiss(q, want, mask)
-        if len(idx) < want:  # an approximate index can miss under a filter: exact over the allowed subset
+        if len(idx) < want:
+            # an approximate index can miss under a filter — one correlated with the query, such as a price cap
+            # on an expensive kind of product, leaves the graph walk with few allowed neighbours: exact over the
+            # allowed subset (from memory for flat and HNSW: ~10 ms at 100k products)
             return self._subset(q[0], allowed, want)
         return idx, scores
 
@@ -174,7 +192,10 @@ class DenseIndex:
 
     def _subset(self, q: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact top ``k`` among the sorted rows ``allowed``."""
-        if isinstance(self.vectors, np.memmap) and len(allowed) > self.size // 64:
+        if self._resident is not None:
+            # a large subset: one pass over every row beats gathering most of them first
+            sims = (self._resident @ q)[allowed] if len(allowed) > self.size // 4 else self._resident[allowed] @ q
+        elif len(allowed) > self.size // 64:
             sims = np.empty(len(allowed), dtype=np.float32)
             for lo, block in iter_chunks(self.vectors, self.config.chunk):
                 a, b = np.searchsorted(allowed, [lo, lo + len(block)])
