@@ -329,6 +329,9 @@ def serve() -> str:
                          f"{row['errors']} errors — **{'met' if ok else 'not met'}** in this run")
     if goals:
         lines += ["", "Goals: " + "; ".join(goals) + "."]
+    if d.get("workers"):
+        lines += ["", f"Served by {d['workers']} worker process{'es' if d['workers'] > 1 else ''} "
+                      f"(`daogou serve --workers {d['workers']}`)."]
     return "\n".join(lines) + "\n\n" + _source("serve.json", d)
 
 

@@ -4,6 +4,7 @@
     python bench/serve.py                       # builds the demo home under bench/.work/serve-demo if missing
     python bench/serve.py --home .daogou        # an existing demo home (daogou demo --no-serve)
     python bench/serve.py --quick               # fewer requests
+    python bench/serve.py --workers 1           # one server process (default: one worker per core)
 
 Each scenario sends a fixed number of requests from N concurrent clients (asyncio, one keep-alive connection each) and
 records every request's wall time to the last byte. Rate limits are switched off for the benchmark server. The
@@ -52,9 +53,13 @@ def ensure_demo(home: Path) -> None:
 
 
 class Server:
-    """A real `daogou serve` on a loopback port with rate limits off (``env``/``args`` add to its settings)."""
+    """A real `daogou serve` on a loopback port with rate limits off (``env``/``args`` add to its settings;
+    ``workers``: its worker processes, default daogou's own: one per core)."""
 
-    def __init__(self, home: Path, llm: str, log: Path, env: dict[str, str] | None = None, args: tuple = ()):
+    def __init__(self, home: Path, llm: str, log: Path, env: dict[str, str] | None = None, args: tuple = (),
+                 workers: int | None = None):
+        if workers is not None:
+            args = ("--workers", str(workers), *args)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DAOGOU_DEMO_LOGIN": "true", "DAOGOU_RATE_PER_S": "0", "DAOGOU_CHAT_RATE_PER_S": "0",
@@ -182,14 +187,21 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--llms", nargs="+", default=["template", "llamacpp"])
     ap.add_argument("--clients", nargs="+", type=int, default=[20, 100])
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="worker processes of the server (default: the number of cores)")
+    ap.add_argument("--scale", type=float, default=None,
+                    help="fraction of the planned requests (default 1, or 0.25 with --quick; e.g. 0.01 for a smoke run)")
+    ap.add_argument("--encoder", default=None, help="the home's search encoder, when not daogou's default")
+    ap.add_argument("--out", type=Path, default=RESULTS / "serve.json", help="where the results go (and the logs)")
     args = ap.parse_args()
     ensure_demo(args.home)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    scale = 0.25 if args.quick else 1.0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    scale = args.scale if args.scale is not None else 0.25 if args.quick else 1.0
     plan = {"search": 2000, "recommend": 1000, "chat:template": 300, "chat:llamacpp": 60}
     rows = []
     for llm in args.llms:
-        server = Server(args.home, llm, RESULTS / f"serve-{llm}.log")
+        server = Server(args.home, llm, args.out.with_name(f"serve-{llm}.log"), workers=args.workers,
+                        args=("--encoder", args.encoder) if args.encoder else ())
         try:
             info = httpx.get(server.base + "/healthz").json()
             asyncio.run(run_scenario(server.base, "search", 4, 40, 30))  # warm-up: caches, first model calls
@@ -207,12 +219,13 @@ def main() -> None:
         finally:
             server.close()
     goal = next((r for r in rows if r["endpoint"] == "search" and r["clients"] == 20), None)
-    out = {"meta": machine(), "command": "python bench/serve.py" + (" --quick" if args.quick else ""),
-           "machine": platform.platform(),
-           "cpus": os.cpu_count(), "home": str(args.home), "rows": rows,
+    command = "python bench/serve.py" + (" --quick" if args.quick else "") + \
+        (f" --scale {args.scale:g}" if args.scale is not None else "") + f" --workers {args.workers}"
+    out = {"meta": machine(), "command": command, "machine": platform.platform(),
+           "cpus": os.cpu_count(), "workers": args.workers, "home": str(args.home), "rows": rows,
            "goal_search_p99_ms_at_20": 50, "goal_met": bool(goal and goal["p99_ms"] <= 50 and goal["errors"] == 0),
            "errors_total": sum(r["errors"] for r in rows)}
-    (RESULTS / "serve.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
+    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False))
     print()
     print("| endpoint | LLM | clients | requests | p50 ms | p99 ms | req/s | errors |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,14 +56,17 @@ def test_tokens_are_signed_and_expire():
 
 
 def test_rate_limiter_refills():
-    limiter = RateLimiter(rate=1.0, burst=2)
-    limiter.take("a", now=0.0)
-    limiter.take("a", now=0.0)
+    """``burst`` requests in any ``burst / rate`` seconds, per key (the ``limits`` library's moving window)."""
+    limiter = RateLimiter(rate=2.0, burst=2)   # 2 in any 1 s
+    limiter.take("a")
+    limiter.take("a")
     with pytest.raises(RateLimited) as exc:
-        limiter.take("a", now=0.1)
+        limiter.take("a")
     assert 0 < exc.value.retry_after_s <= 1
-    limiter.take("b", now=0.1)   # another key has its own bucket
-    limiter.take("a", now=1.2)   # refilled
+    limiter.take("b")   # another key has its own count
+    time.sleep(exc.value.retry_after_s + 0.05)
+    limiter.take("a")   # the window moved on
+    RateLimiter(rate=0, burst=1).take("a")  # 0 switches the limit off
 
 
 # ---------------------------------------------------------------- the API
@@ -77,6 +82,7 @@ def test_health_docs_page_and_metrics(client):
     metrics = client.get("/metrics").text
     assert 'daogou_http_requests_total{method="GET",route="/v1/search",status="200"}' in metrics
     assert "daogou_http_request_seconds_bucket" in metrics
+    assert f'daogou_worker_resident_memory_bytes{{pid="{os.getpid()}"}}' in metrics  # this process's memory
 
 
 def test_search_with_filters(client):

@@ -171,6 +171,7 @@ class Conversation:
     asked_last_turn: bool = False
     turns: list[Turn] = field(default_factory=list)
     updated_ms: int = 0
+    revision: int = 0   # how many times it was saved: the stored copy is newer when its revision is higher
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -187,13 +188,14 @@ class Conversation:
         return {"id": self.id, "shopper_id": self.shopper_id, "language": self.language,
                 "constraints": self.constraints.to_dict(), "shown": list(self.shown), "focus": self.focus,
                 "asked_last_turn": self.asked_last_turn, "turns": [t.to_dict() for t in self.turns],
-                "updated_ms": self.updated_ms}
+                "updated_ms": self.updated_ms, "revision": self.revision}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Conversation":
         return cls(d["id"], d["shopper_id"], d.get("language", "en"), Constraints.from_dict(d.get("constraints", {})),
                    list(d.get("shown", ())), d.get("focus"), bool(d.get("asked_last_turn", False)),
-                   [Turn.from_dict(t) for t in d.get("turns", ())], int(d.get("updated_ms", 0)))
+                   [Turn.from_dict(t) for t in d.get("turns", ())], int(d.get("updated_ms", 0)),
+                   int(d.get("revision", 0)))
 
 
 class ConversationStore(Protocol):
@@ -255,6 +257,7 @@ class Conversations:
         """Write the conversation through to the store (after each turn); drop long-idle ones now and then."""
         if self.store is None:
             return
+        conv.revision += 1
         self.store.save_conversation(conv.id, conv.shopper_id, conv.updated_ms, conv.to_dict())
         now = now_ms()
         if now - self._pruned_ms > 3600_000:
@@ -262,10 +265,21 @@ class Conversations:
             self.store.prune_conversations(now - self.ttl_ms)
 
     def _load(self, conversation_id: str, cached: Conversation | None) -> Conversation | None:
-        """The stored conversation when it is newer than ``cached`` (another server process continued it)."""
+        """The stored conversation when it is newer than ``cached``: another server process (a worker beside this
+        one) continued it, which saving counts in ``revision`` — clocks are not compared, except for conversations
+        saved before revisions were. Gone from the store once saved means another process forgot it."""
         found = self.store.load_conversation(conversation_id)
-        if found is None or (cached is not None and found[1] <= cached.updated_ms):
-            return cached
+        if found is None:
+            if cached is not None and cached.revision > 0:  # pruned elsewhere (a shopper's oldest, or expired)
+                with self._lock:
+                    self._items.pop(conversation_id, None)
+                return None
+            return cached  # started here, first turn not saved yet
+        if cached is not None:
+            stored_revision = int(found[2].get("revision", 0))
+            if stored_revision < cached.revision or (stored_revision == cached.revision
+                                                     and found[1] <= cached.updated_ms):
+                return cached
         return self._remember(Conversation.from_dict(found[2]), newer=cached is not None)
 
     def _remember(self, conv: Conversation, newer: bool = False) -> Conversation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,14 @@ def _serve_options(fn):
                       help=BACKEND_HELP)(fn)
     fn = click.option("--llm-model", default="", help="GGUF path (llamacpp) or served model name (openai).")(fn)
     fn = click.option("--llm-base-url", default="", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")(fn)
+    fn = click.option("--workers", type=click.IntRange(1, 256), envvar="DAOGOU_WORKERS",
+                      default=lambda: os.cpu_count() or 1, show_default="the number of cores",
+                      help="Worker processes serving on the one port, each with its own models (1: one process, "
+                           "as before).")(fn)
+    fn = click.option("--rate-limit-storage", envvar="DAOGOU_RATE_LIMIT_STORAGE", default="", metavar="URI",
+                      help="Where rate-limit counts live: memory:// (one worker only), sqlite:///FILE, "
+                           "redis://HOST:PORT, memcached://… (default: memory with one worker, else "
+                           "HOME/ratelimits.sqlite, shared by the workers).")(fn)
     return fn
 
 
@@ -35,7 +44,7 @@ def _serve_options(fn):
 @command
 def demo(ctx: Ctx, seed: int, n_products: int, n_shoppers: int, force: bool, store_only: bool, no_serve: bool,
          encoder: str, budget_s: float, host: str, port: int, llm_backend: str, llm_model: str,
-         llm_base_url: str) -> int:
+         llm_base_url: str, workers: int, rate_limit_storage: str) -> int:
     """The main job: build the demo store, index it, train the recommender, and serve the shopping guide."""
     from daogou.catalog.demo import DemoConfig
     from daogou.catalog.demo_store import build_demo_store
@@ -61,7 +70,8 @@ def demo(ctx: Ctx, seed: int, n_products: int, n_shoppers: int, force: bool, sto
     emit(ctx, payload, "\n".join(lines + [f"ready in {payload['seconds']}s"]))
     if serving:
         _serve(ctx, home=home, host=host, port=port, encoder=encoder, demo_login=True, llm_backend=llm_backend,
-               llm_model=llm_model, llm_base_url=llm_base_url)
+               llm_model=llm_model, llm_base_url=llm_base_url, workers=workers,
+               rate_limit_storage=rate_limit_storage)
     return EXIT_OK
 
 
@@ -98,10 +108,11 @@ def _model_line(m: dict) -> str:
 @_serve_options
 @command
 def serve(ctx: Ctx, bundle: Path | None, encoder: str, host: str, port: int, llm_backend: str, llm_model: str,
-          llm_base_url: str) -> int:
-    """Serve a store: HTTP API, chat page and metrics. Admin keys come from DAOGOU_ADMIN_KEYS."""
+          llm_base_url: str, workers: int, rate_limit_storage: str) -> int:
+    """Serve a store: HTTP API, chat page and metrics, from --workers processes on one port. Admin keys come from
+    DAOGOU_ADMIN_KEYS."""
     _serve(ctx, home=None, host=host, port=port, encoder=encoder, bundle=bundle, llm_backend=llm_backend,
-           llm_model=llm_model, llm_base_url=llm_base_url)
+           llm_model=llm_model, llm_base_url=llm_base_url, workers=workers, rate_limit_storage=rate_limit_storage)
     return EXIT_OK
 
 
@@ -113,12 +124,18 @@ def _serve(ctx: Ctx, home, **flags) -> None:
     config = resolve_store_config(home or ctx.home, ctx.db)
     settings = ServeSettings(home=config.home, db_url=config.url,
                              **{k: v for k, v in flags.items() if v not in (None, "")})
+    if settings.workers > 1:  # a supervisor and N worker processes on one socket
+        from daogou.serve.workers import serve_workers
+        serve_workers(settings, echo=lambda line: click.echo(line, err=True))
+        return
     import torch
     torch.set_num_threads(settings.torch_threads)
     app = create_app(settings)
     import gc
     gc.collect()
     gc.freeze()  # the catalog, indexes and models live as long as the server: keep them out of GC passes (tail latency)
+    from daogou.serve.metrics import resident_bytes
     click.echo(f"daogou is serving {settings.home} at http://{settings.host}:{settings.port}  "
-               f"(API docs at /docs; Ctrl-C stops)", err=True)
+               f"(one process, {resident_bytes() / 2**20:,.0f} MiB resident; API docs at /docs; Ctrl-C stops)",
+               err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -6,6 +6,7 @@ Routes live in :mod:`daogou.serve.routes`; this module wires settings, services,
 from __future__ import annotations
 
 import logging
+import os
 
 import anyio
 import anyio.to_thread
@@ -20,6 +21,7 @@ from daogou.catalog.store import Store
 from daogou.config import StoreConfig
 from daogou.serve import problems
 from daogou.serve.metrics import Metrics, MetricsMiddleware
+from daogou.serve.ratelimit import open_storage
 from daogou.serve.schemas import HealthOut
 from daogou.serve.security import BodyLimit, ClientAddress, RateLimiter, TokenSigner
 from daogou.serve.services import EventLog, Holder
@@ -38,14 +40,20 @@ class State:
     def __init__(self, settings: ServeSettings, store: Store, holder: Holder, metrics: Metrics):
         self.settings, self.store, self.holder, self.metrics = settings, store, holder, metrics
         self.signer = TokenSigner(settings.signing_secrets(), settings.token_ttl_s)
-        self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
-        self.chat_limiter = RateLimiter(settings.chat_rate_per_s, settings.chat_burst)
-        self.auth_limiter = RateLimiter(settings.auth_rate_per_s, settings.auth_burst)
-        self.service_limiter = RateLimiter(settings.service_rate_per_s, settings.service_burst)
+        limited = any(rate > 0 for rate in (settings.rate_per_s, settings.chat_rate_per_s, settings.auth_rate_per_s,
+                                            settings.service_rate_per_s))
+        # one storage for the four limits (each its own namespace); with several workers, one they all share
+        storage = open_storage(settings.rate_limit_storage_uri(), settings.workers) if limited else None
+        self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst, storage, "daogou-request")
+        self.chat_limiter = RateLimiter(settings.chat_rate_per_s, settings.chat_burst, storage, "daogou-chat")
+        self.auth_limiter = RateLimiter(settings.auth_rate_per_s, settings.auth_burst, storage, "daogou-auth")
+        self.service_limiter = RateLimiter(settings.service_rate_per_s, settings.service_burst, storage,
+                                           "daogou-service")
         self.admin_keys = settings.admin_key_list()
         self.service_keys = settings.service_key_map()
         self.address = ClientAddress(settings.proxy_list())
         self._cpu = anyio.CapacityLimiter(settings.compute_slots())
+        self.siblings = None  # the other worker processes of this server (daogou.serve.workers), when there are any
 
     async def compute(self, fn, *args):
         """Run model work in a worker thread, at most ``compute_threads`` at once: more threads than cores only
@@ -87,12 +95,16 @@ def create_app(settings: ServeSettings | None = None, store: Store | None = None
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics_endpoint(request: Request) -> Response:
         s = request.app.state.daogou
-        s.metrics.conversations.set(len(s.holder.current.assistant.conversations))
+        # one process: the conversations it holds; several: the store's, which every worker shares
+        s.metrics.conversations.set(s.store.count("conversations") if s.metrics.multiprocess
+                                    else len(s.holder.current.assistant.conversations))
         return Response(s.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        overrides={"/v1/admin/import": settings.max_import_bytes})
-    app.add_middleware(SecurityHeaders)
+    # with several workers, each answer says which process gave it (to see the load spread, and in the tests)
+    app.add_middleware(SecurityHeaders, extra=[(b"x-daogou-worker", str(os.getpid()).encode())]
+                       if settings.workers > 1 else ())
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
@@ -103,8 +115,9 @@ class SecurityHeaders:
     HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
                (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
 
-    def __init__(self, app):
+    def __init__(self, app, extra=()):
         self.app = app
+        self.headers = self.HEADERS + list(extra)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -114,6 +127,6 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in self.HEADERS if k not in present]
+                    (k, v) for k, v in self.headers if k not in present]
             await send(message)
         await self.app(scope, receive, sending)

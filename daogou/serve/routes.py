@@ -343,6 +343,8 @@ def reload(body: ReloadIn, request: Request) -> dict:
         s.metrics.reloads.labels("failed").inc()
         raise
     s.metrics.reloads.labels("ok").inc()
+    if s.siblings is not None:  # the server's other worker processes load it too
+        s.siblings.publish(bundle=services.bundle)
     return {"reloaded": True, **services.info}
 
 
@@ -368,4 +370,6 @@ async def import_file(request: Request, format: str = Query(..., max_length=40),
                                      progress=False, parallel=False)
     services = await run_in_threadpool(s.holder.refresh_catalog)
     s.metrics.products.set(services.info["products"])
+    if s.siblings is not None:  # the server's other worker processes serve the new catalog too
+        s.siblings.publish(catalog=True)
     return {"import": report.to_dict(), "products": services.info["products"], "file": path.name}

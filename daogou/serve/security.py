@@ -8,13 +8,19 @@ import hashlib
 import hmac
 import ipaddress
 import json
-import threading
+import logging
 import time
 from collections.abc import Sequence
 
 import jwt
+from limits import RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, MovingWindowSupport, SlidingWindowCounterSupport
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
 from daogou.errors import AccessDenied
+
+log = logging.getLogger("daogou.serve")
 
 LEGACY_VERSION = "v1"
 ISSUER = "daogou"
@@ -150,27 +156,48 @@ class RateLimited(Exception):
 
 
 class RateLimiter:
-    """Token buckets by key (``rate`` tokens per second, at most ``burst``); ``rate`` 0 disables the limit."""
+    """At most ``burst`` requests per key in any ``burst / rate`` seconds (so ``rate`` per second in the long run);
+    ``rate`` 0 disables the limit. Counted with the ``limits`` library's moving window in ``storage`` — in-process
+    memory by default, or one shared by every worker process of a server (:mod:`daogou.serve.ratelimit`) — under
+    ``namespace``, so limiters sharing a storage never share a count.
 
-    def __init__(self, rate: float, burst: int, max_keys: int = 100_000):
-        self.rate, self.burst, self.max_keys = rate, burst, max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+    The window is whole seconds, at least one: a ``rate`` above ``burst`` allows ``rate`` requests in one second.
+    A storage that cannot be reached lets requests through (logged): limits protect the service, they must not
+    take it down."""
 
-    def take(self, key: str, now: float | None = None) -> None:
+    def __init__(self, rate: float, burst: int, storage=None, namespace: str = "daogou"):
+        self.rate, self.burst = rate, burst
+        if rate <= 0:
+            return
+        amount = max(int(burst), round(rate))
+        self.item = RateLimitItemPerSecond(amount, max(1, round(amount / rate)), namespace=namespace)
+        self.storage = storage if storage is not None else MemoryStorage(wrap_exceptions=True)
+        self.strategy = _strategy(self.storage)
+        self._warned = 0.0
+
+    def take(self, key: str) -> None:
         if self.rate <= 0:
             return
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                raise RateLimited((1.0 - tokens) / self.rate)
-            self._buckets[key] = (tokens - 1.0, now)
-            if len(self._buckets) > self.max_keys:  # forget the fullest buckets' owners first
-                for k in [k for k, (t, _) in self._buckets.items() if t >= self.burst - 1][: self.max_keys // 10]:
-                    self._buckets.pop(k, None)
+        try:
+            if self.strategy.hit(self.item, key):
+                return
+            reset = self.strategy.get_window_stats(self.item, key).reset_time
+        except StorageError as exc:
+            if time.monotonic() - self._warned > 60:
+                self._warned = time.monotonic()
+                log.error("rate-limit storage failed (%s); requests are let through until it answers", exc)
+            return
+        raise RateLimited(max(0.0, reset - time.time()))
+
+
+def _strategy(storage):
+    """The moving window where the storage has it (memory, SQLite, Redis, MongoDB: exact), else the sliding window
+    counter (memcached), else a fixed window."""
+    if isinstance(storage, MovingWindowSupport):
+        return MovingWindowRateLimiter(storage)
+    if isinstance(storage, SlidingWindowCounterSupport):
+        return SlidingWindowCounterRateLimiter(storage)
+    return FixedWindowRateLimiter(storage)
 
 
 class BodyLimit:

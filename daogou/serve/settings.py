@@ -43,11 +43,27 @@ class ServeSettings(BaseSettings):
     max_import_bytes: int = Field(256 * 1024 * 1024, ge=1024)
     cards: int = Field(6, ge=1, le=24)
     torch_threads: int = Field(1, ge=1, le=256)
-    compute_threads: int = Field(0, ge=0, le=256)  # model work running at once; 0 = one less than the cores
+    compute_threads: int = Field(0, ge=0, le=256)  # model work running at once per worker; 0 = from the cores
+    workers: int = Field(1, ge=1, le=256)      # processes serving on one port (`daogou serve --workers`)
+    rate_limit_storage: str = ""               # limits storage URI; default memory:// (1 worker) or HOME/ratelimits.sqlite
+    store_name: str = "daogou demo store"
 
     def compute_slots(self) -> int:
-        return self.compute_threads or max(1, (os.cpu_count() or 2) - 1)  # per request: concurrent requests share the cores instead
-    store_name: str = "daogou demo store"
+        """Model work running at once in this process: one less than the cores with one worker (the event loop keeps
+        one), the cores shared out between several workers."""
+        if self.compute_threads:
+            return self.compute_threads
+        cores = os.cpu_count() or 2
+        return max(1, cores - 1) if self.workers <= 1 else max(1, cores // self.workers)
+
+    def rate_limit_storage_uri(self) -> str:
+        """Where rate-limit counts live: the configured URI, else this process's memory with one worker, else a SQLite
+        file in the home that every worker shares."""
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        if self.workers <= 1:
+            return "memory://"
+        return "sqlite:///" + str((Path(self.home) / "ratelimits.sqlite").resolve()).lstrip("/")
 
     def admin_key_list(self) -> list[str]:
         return [k.strip() for k in self.admin_keys.split(",") if k.strip()]
