@@ -17,8 +17,16 @@ PAIRS = [  # (query, closer passage, farther passage)
 ZH_PAIRS = [("红色跑鞋", "red running shoes", "厨房刀具套装"), ("蓝牙耳机", "无线蓝牙耳机 降噪", "纯棉床单")]
 
 
-@pytest.fixture(scope="module", params=ENCODERS.names())
-def encoder(request):
+@pytest.fixture(scope="module", params=[*ENCODERS.names(), "e5-static"])
+def encoder(request, tmp_path_factory):
+    if request.param == "e5-static":  # the static student, distilled on the demo catalog's texts
+        from daogou.catalog.demo import DemoConfig, generate_demo
+        from daogou.encode import product_text
+        from daogou.encode.static import distill
+        products = generate_demo(DemoConfig(n_shoppers=0)).products
+        folder = tmp_path_factory.mktemp("student") / "e5-static"
+        distill([product_text(p, ("zh", "en"), full=False) for p in products], folder)
+        return get_encoder(str(folder))
     return get_encoder(request.param)
 
 

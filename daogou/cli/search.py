@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from daogou.cli.base import Ctx, EXIT_OK, LibraryChoice, cli, command, emit, ray_options
+from daogou.encode.static import StaticConfig
 from daogou.errors import ConfigError
 
 
@@ -138,6 +139,33 @@ def adapt(ctx: Ctx, encoder: str, out: Path | None, queries_per_product: int, ep
     emit(ctx, {"encoder": str(out), **report},
          f"adapted {encoder} on {report['pseudo_queries']:,} pseudo queries ({report['seconds']:.0f}s) → {out}\n"
          f"use it: daogou index --encoder {out}")
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--teacher", default="e5-multilingual", show_default=True,
+              help="The encoder whose word vectors the student learns (a registered name or a saved folder).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Encoder folder to write (default HOME/encoders/e5-static; <teacher>-static for another teacher).")
+@click.option("--components", type=click.IntRange(0, 64), default=StaticConfig.components, show_default=True,
+              help="Shared principal directions of the store's word vectors to remove.")
+@command
+def distill(ctx: Ctx, teacher: str, out: Path | None, components: int) -> int:
+    """Distil a fast static encoder from the teacher on the store's own words (e5-static): the teacher embeds
+    each distinct word of the catalog once, then any text encodes in microseconds. Saves an encoder folder that
+    index, search, train and serve take as --encoder PATH."""
+    from daogou.encode import product_text
+    from daogou.encode.static import distill as run_distill
+    from daogou.encode.static import student_name
+    with ctx.store() as store:
+        out = out or Path(store.config.home) / "encoders" / student_name(teacher)
+        texts = [product_text(p, ("zh", "en"), full=False) for p in store.iter_products()]
+        if not texts:
+            raise ConfigError(f"{store.config.home}: the store has no products to distil on (daogou import products)")
+        report = run_distill(texts, out, teacher, StaticConfig(components=components), progress=not ctx.as_json)
+    emit(ctx, {"encoder": str(out), **report},
+         f"distilled {report['words']:,} words of {report['texts']:,} product texts from {teacher} "
+         f"({report['seconds']:.0f}s) → {out}\nuse it: daogou index --encoder {out}")
     return EXIT_OK
 
 

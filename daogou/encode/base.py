@@ -38,7 +38,7 @@ ENCODERS: Registry[Callable[[], TextEncoder]] = Registry("text encoder", "daogou
     "hashing": "daogou.encode.hashing:HashingEncoder",
 })
 _LOADED: dict[str, TextEncoder] = {}
-_LOADING = threading.Lock()
+_LOADING = threading.RLock()  # a saved folder may load its base encoder while loading
 
 
 class Shared:
@@ -75,8 +75,8 @@ def get_encoder(name: str, reuse: bool = True) -> TextEncoder:
                 _LOADED[name] = get_encoder(name, reuse=False)
             return _LOADED[name]
     if name not in ENCODERS and (Path(name) / "daogou_encoder.json").is_file():
-        from daogou.encode.folder import FolderEncoder
-        encoder: TextEncoder = FolderEncoder(Path(name))
+        from daogou.encode.folder import load_folder
+        encoder: TextEncoder = load_folder(Path(name))
     else:
         encoder = ENCODERS.get(name, extra_choices=("<path to a saved encoder folder>",))()
     return Shared(encoder)

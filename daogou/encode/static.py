@@ -1,0 +1,285 @@
+"""``e5-static``: a static word-vector student distilled from ``e5-multilingual`` on the store's own words.
+
+model2vec's recipe at the level of words: every word the student meets is embedded once by the teacher (the
+word alone, as a passage); a text is the frequency-weighted mean of its words' vectors after the directions
+that all of the store's words share are taken out (the mean and the top principal components of the store's
+word vectors, "all-but-the-top"), L2-normalised. Encoding is a table look-up and a sparse sum: tens of
+thousands of texts a second and a query in well under a millisecond, where the teacher runs a 12-layer
+transformer over every text (~30 texts a second on 2 cores).
+
+Words: NFKC, lower case; Latin letters and digits split into runs of each ("xr2000" → "xr", "2000"), longer
+digit runs (model numbers, SKUs) dropped, letter runs cut at 30; Chinese runs cut by jieba, and a word jieba keeps whole also adds its
+characters at half weight (a shopper's 耳机 meets a product's 蓝牙耳机). A word weighs SIF's a / (a + p(w)),
+p(w) its frequency in the language (``wordfreq``): 的, the, for weigh little; 降噪, waterproof weigh much.
+
+``fit`` learns the words of the store's texts and the shared directions; ``save``/``load`` keep the student as
+an encoder folder (``daogou_encoder.json`` + safetensors), used wherever an encoder name is accepted. Words met
+later are embedded by the teacher when first seen (one batched call for a batch of products, one call for a
+query word never seen before) and written to the folder's ``words/`` shards when they come from products.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from daogou.encode.base import Kind, TextEncoder, batches
+from daogou.errors import ConfigError
+
+VERSION = 1
+_CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN = re.compile(rf"[a-z]+|[0-9]+|[{_CJK_CLASS}]+")
+_CJK = re.compile(rf"[{_CJK_CLASS}]")
+_MAX_DIGITS = 4       # longer digit runs are codes, not words
+_MAX_LATIN = 30       # longer letter runs are cut (no word is longer; hashes and base64 are not words)
+LEARN_BLOCK = 512     # words per teacher call while learning (progress granularity)
+
+
+@dataclass(frozen=True)
+class StaticConfig:
+    components: int = 8        # shared principal directions removed (after the mean)
+    sif_a: float = 3e-4        # SIF smoothing: weight = a / (a + p(word))
+    char_weight: float = 0.5   # the characters of a Chinese word, relative to the word
+
+
+def words(text: str, char_weight: float = 0.5) -> list[tuple[str, float]]:
+    """The words of a text with their share: (word, 1.0), and a Chinese word's characters at ``char_weight``."""
+    import jieba
+    out: list[tuple[str, float]] = []
+    for run in _RUN.findall(unicodedata.normalize("NFKC", text).lower()):
+        if _CJK.match(run):
+            for w in jieba.lcut(run, HMM=False):
+                out.append((w, 1.0))
+                if len(w) > 1 and char_weight > 0:
+                    out.extend((c, char_weight) for c in w)
+        elif run[0].isdigit():
+            if len(run) <= _MAX_DIGITS:
+                out.append((run, 1.0))
+        else:
+            out.append((run[:_MAX_LATIN], 1.0))
+    return out
+
+
+class WordTable:
+    """Words → teacher vectors, grown on demand; kept as shards in ``folder`` (None: in memory only).
+
+    Shards are written whole (temporary name, then rename) and named by their content, so processes that learn
+    at the same time (serve workers, an indexer) never see half a shard, and a word learned twice is harmless."""
+
+    def __init__(self, teacher: TextEncoder, folder: Path | None = None):
+        self.teacher, self.folder = teacher, folder
+        self.index: dict[str, int] = {}
+        self.matrix = np.zeros((0, teacher.dim), dtype=np.float32)
+        self._lock = threading.Lock()
+        if folder is not None:
+            self._load()
+
+    def _load(self) -> None:
+        from safetensors.numpy import load_file
+        if not self.folder.is_dir():
+            return
+        for shard in sorted(self.folder.glob("words-*.safetensors")):
+            try:
+                vectors = load_file(str(shard))["vectors"]
+                names = json.loads(shard.with_suffix(".json").read_text(encoding="utf-8"))
+            except (OSError, ValueError, KeyError):
+                continue  # unreadable: its words are learned again when met
+            if len(names) == len(vectors):
+                self._add(names, vectors)
+
+    def seed(self, folder: Path) -> None:
+        """Take the words already learned in another table's folder (a student distilled before)."""
+        own, self.folder = self.folder, folder
+        try:
+            self._load()
+        finally:
+            self.folder = own
+
+    def _add(self, names: Sequence[str], vectors: np.ndarray) -> None:
+        fresh = [(w, v) for w, v in zip(names, vectors) if w not in self.index]
+        if fresh:
+            start = len(self.matrix)
+            self.matrix = np.concatenate([self.matrix, np.stack([v for _, v in fresh]).astype(np.float32)])
+            for i, (w, _) in enumerate(fresh):
+                self.index[w] = start + i
+
+    def learn(self, names: Iterable[str], persist: bool = True, progress: bool = False) -> int:
+        """Embed the words not known yet with the teacher; returns how many were new."""
+        with self._lock:
+            new = sorted({w for w in names if w not in self.index})
+            for block in batches(new, LEARN_BLOCK, progress, "learn words"):
+                vectors = self.teacher.encode(list(block), kind="passage")
+                self._add(block, vectors)
+                if persist and self.folder is not None:
+                    self._write(block, vectors)
+            return len(new)
+
+    def _write(self, names: Sequence[str], vectors: np.ndarray) -> None:
+        from safetensors.numpy import save_file
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = "words-" + hashlib.blake2b("\n".join(names).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+        tmp_json, tmp_vec = self.folder / f".{stem}.json.tmp", self.folder / f".{stem}.safetensors.tmp"
+        tmp_json.write_text(json.dumps(list(names), ensure_ascii=False), encoding="utf-8")
+        save_file({"vectors": np.ascontiguousarray(vectors, dtype=np.float32)}, str(tmp_vec))
+        os.replace(tmp_json, self.folder / f"{stem}.json")         # names first: whoever finds the vectors
+        os.replace(tmp_vec, self.folder / f"{stem}.safetensors")   # finds their names
+
+
+class StaticEncoder:
+    """Frequency-weighted mean of distilled word vectors, with the store's shared directions removed."""
+
+    languages = ("zh", "en")
+    MANIFEST_KIND = "static"
+
+    def __init__(self, teacher: TextEncoder, name: str = "e5-static", config: StaticConfig = StaticConfig(),
+                 folder: Path | None = None):
+        self.teacher, self.name, self.config = teacher, name, config
+        self.dim = teacher.dim
+        self.languages = tuple(teacher.languages)
+        self.table = WordTable(teacher, folder / "words" if folder else None)
+        self.mean: np.ndarray | None = None        # set by fit/load
+        self.components: np.ndarray | None = None  # (k, dim)
+        self._projected = np.zeros((0, self.dim), dtype=np.float32)
+        self._weights: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ fit / save / load
+
+    def fit(self, texts: Sequence[str], progress: bool = False) -> "StaticEncoder":
+        """Learn the words of the store's texts and the directions they all share."""
+        seen = {w for t in texts for w, _ in words(t, self.config.char_weight)}
+        if not seen:
+            raise ConfigError("e5-static: the texts to distil on contain no words")
+        self.table.learn(seen, progress=progress)
+        vectors = self.table.matrix[sorted(self.table.index[w] for w in seen)]
+        self.mean = vectors.mean(axis=0)
+        k = min(self.config.components, len(vectors) - 1)
+        if k > 0:
+            _, _, vt = np.linalg.svd(vectors - self.mean, full_matrices=False)
+            self.components = np.ascontiguousarray(vt[:k], dtype=np.float32)
+        else:
+            self.components = np.zeros((0, self.dim), dtype=np.float32)
+        self._projected = np.zeros((0, self.dim), dtype=np.float32)
+        return self
+
+    def save(self, folder: Path, teacher_name: str, report: dict | None = None) -> Path:
+        """Write the student to ``folder`` (its word shards are already there when it was made with it)."""
+        from safetensors.numpy import save_file
+        self._require_fit()
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.table.folder is None or self.table.folder.resolve() != (folder / "words").resolve():
+            WordTable(self.teacher, folder / "words")._write(sorted(self.table.index, key=self.table.index.get),
+                                                            self.table.matrix)
+        save_file({"mean": self.mean.astype(np.float32), "components": self.components},
+                  str(folder / "projection.safetensors"))
+        from daogou.encode.folder import write_manifest
+        write_manifest(folder, self.name, teacher_name, self.languages, kind=self.MANIFEST_KIND, version=VERSION,
+                       config=asdict(self.config), words=len(self.table.index), **(report or {}))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path, manifest: dict) -> "StaticEncoder":
+        from safetensors.numpy import load_file
+        from daogou.encode.base import get_encoder
+        if manifest.get("version") != VERSION:
+            raise ConfigError(f"{folder}: e5-static folder version {manifest.get('version')} "
+                              f"(this daogou reads {VERSION}); distil it again")
+        try:
+            config = StaticConfig(**manifest.get("config", {}))
+            projection = load_file(str(folder / "projection.safetensors"))
+        except (TypeError, OSError, ValueError) as exc:
+            raise ConfigError(f"{folder}: unreadable e5-static student: {exc}") from exc
+        student = cls(get_encoder(manifest["base"]), manifest.get("name", folder.name), config, folder)
+        student.mean, student.components = projection["mean"], projection["components"]
+        return student
+
+    def _require_fit(self) -> None:
+        if self.mean is None:
+            raise ConfigError("e5-static: fit the student on the store's texts first (daogou distill)")
+
+    # ------------------------------------------------------------------ encode
+
+    @property
+    def cache_key(self) -> str:
+        self._require_fit()
+        digest = hashlib.blake2b(self.mean.tobytes() + self.components.tobytes()
+                                 + json.dumps(asdict(self.config)).encode(), digest_size=8).hexdigest()
+        return f"{self.name}@static{VERSION}-{digest}/{self.teacher.cache_key}"
+
+    def _weight(self, word: str) -> float:
+        w = self._weights.get(word)
+        if w is None:
+            from wordfreq import word_frequency
+            p = word_frequency(word, "zh" if _CJK.match(word) else "en")
+            w = self._weights[word] = self.config.sif_a / (self.config.sif_a + p)
+        return w
+
+    def _rows(self) -> np.ndarray:
+        """The word table with the shared directions removed (rows added since the last call projected now)."""
+        table = self.table.matrix
+        if len(self._projected) < len(table):
+            fresh = table[len(self._projected):] - self.mean
+            if len(self.components):
+                fresh = fresh - (fresh @ self.components.T) @ self.components
+            self._projected = np.concatenate([self._projected, fresh.astype(np.float32)])
+        return self._projected
+
+    def encode(self, texts: Sequence[str], kind: Kind = "passage", batch_size: int = 64,
+               progress: bool = False) -> np.ndarray:
+        self._require_fit()
+        if not len(texts):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parsed = [words(t, self.config.char_weight) for t in texts]
+        self.table.learn((w for ws in parsed for w, _ in ws), persist=kind == "passage", progress=progress)
+        rows = self._rows()
+        index = self.table.index
+        from scipy.sparse import csr_matrix
+        indptr, cols, vals = [0], [], []
+        for ws in parsed:
+            row: dict[int, float] = {}
+            for w, share in ws:
+                j = index[w]
+                row[j] = row.get(j, 0.0) + share * self._weight(w)
+            cols.extend(row)
+            vals.extend(row.values())
+            indptr.append(len(cols))
+        weights = csr_matrix((np.asarray(vals, dtype=np.float32), np.asarray(cols, dtype=np.int64), indptr),
+                             shape=(len(texts), len(rows)))
+        out = np.asarray(weights @ rows, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)  # a text with no word stays zero: it matches nothing
+
+
+def student_name(teacher_name: str) -> str:
+    """``e5-static`` for the default teacher, ``<teacher>-static`` for another."""
+    return "e5-static" if teacher_name == "e5-multilingual" else f"{Path(teacher_name).name}-static"
+
+
+def distill(texts: Sequence[str], out: Path, teacher_name: str = "e5-multilingual",
+            config: StaticConfig = StaticConfig(), progress: bool = False) -> dict:
+    """Fit a student on the store's texts and save it at ``out`` (replaced whole; words a student saved there
+    before are reused, not embedded again)."""
+    import time
+    from daogou.encode.base import get_encoder
+    from daogou.files import recover_folder, replace_folder, staging
+    started = time.perf_counter()
+    teacher = get_encoder(teacher_name)
+    if isinstance(getattr(teacher, "instance", teacher), StaticEncoder):
+        raise ConfigError(f"{teacher_name}: a static student cannot be the teacher of another")
+    student = StaticEncoder(teacher, student_name(teacher_name), config)
+    recover_folder(out)
+    student.table.seed(out / "words")
+    reused = len(student.table.index)
+    student.fit(texts, progress=progress)
+    report = {"texts": len(texts), "words": len(student.table.index), "words_reused": reused,
+              "seconds": round(time.perf_counter() - started, 1)}
+    replace_folder(student.save(staging(out), teacher_name, {"distilled_on": report}), out)
+    return report

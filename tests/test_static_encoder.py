@@ -1,0 +1,124 @@
+"""e5-static: the static student distilled from a teacher on a store's words (daogou/encode/static.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from daogou.encode import get_encoder
+from daogou.encode.static import StaticConfig, StaticEncoder, distill, words
+from daogou.errors import ConfigError
+from tests.conftest import cli_json, run_cli
+
+
+class Counting:
+    """A teacher that counts the texts it is asked to embed (hashing underneath: instant, deterministic)."""
+
+    def __init__(self):
+        self.inner = get_encoder("hashing", reuse=False)
+        self.name, self.dim, self.languages = "hashing", self.inner.dim, ("zh", "en")
+        self.asked: list[str] = []
+
+    @property
+    def cache_key(self):
+        return self.inner.cache_key
+
+    def encode(self, texts, kind="passage", batch_size=64, progress=False):
+        self.asked += list(texts)
+        return self.inner.encode(texts, kind)
+
+
+CATALOG = ["Kairo wireless headphones, noise cancelling, black", "Strydo running shoes in red, size 42",
+           "蓝牙耳机 降噪 黑色", "红色跑鞋 42码", "cotton bed sheets, queen size", "纯棉床单 四件套",
+           "stainless kitchen knife set", "不锈钢厨房刀具套装"]
+
+
+def test_words_split_codes_and_weigh_chinese_characters():
+    got = words("Kairo XR2000 headphones SKU 1234567890 — 蓝牙耳机", char_weight=0.5)
+    assert ("kairo", 1.0) in got and ("xr", 1.0) in got and ("2000", 1.0) in got
+    assert not any(w == "1234567890" for w, _ in got)  # a long code is no word
+    zh = [(w, s) for w, s in got if not w.isascii()]
+    assert zh[0][1] == 1.0 and any(w == "耳" and s == 0.5 for w, s in zh)  # the word, then its characters
+    assert words("ＡＢＣ Shoes") == [("abc", 1.0), ("shoes", 1.0)]  # NFKC, lower case
+    assert words("x" * 100) == [("x" * 30, 1.0)]
+
+
+def test_fit_learns_each_word_once_and_removes_the_shared_directions():
+    teacher = Counting()
+    student = StaticEncoder(teacher, config=StaticConfig(components=2)).fit(CATALOG)
+    learned = set(teacher.asked)
+    assert len(teacher.asked) == len(learned)  # each word once
+    assert {"headphones", "蓝牙", "耳"} <= learned
+    assert student.components.shape == (2, teacher.dim)
+    rows = student._rows()[[student.table.index[w] for w in learned]]
+    assert np.allclose(rows.mean(axis=0), 0, atol=1e-5)  # centred on the store's words
+    assert np.allclose(rows @ student.components.T, 0, atol=1e-4)  # and nothing left along the shared directions
+    before = len(teacher.asked)
+    vecs = student.encode(CATALOG)
+    assert len(teacher.asked) == before  # encoding the store's texts asks the teacher nothing
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert not student.encode(["!!! ---"]).any()  # no word at all: a zero vector, it matches nothing
+
+
+def test_saved_folder_round_trips_and_keeps_what_it_learns(tmp_path):
+    report = distill(CATALOG, tmp_path / "student", teacher_name="hashing")
+    assert report["texts"] == len(CATALOG) and report["words"] > 20 and report["words_reused"] == 0
+    manifest = json.loads((tmp_path / "student" / "daogou_encoder.json").read_text())
+    assert manifest["kind"] == "static" and manifest["base"] == "hashing"
+    a = get_encoder(str(tmp_path / "student"), reuse=False)
+    b = get_encoder(str(tmp_path / "student"), reuse=False)
+    assert a.cache_key == b.cache_key and a.cache_key.startswith("hashing-static@")
+    assert np.allclose(a.encode(CATALOG), b.encode(CATALOG))
+    shards = lambda: sorted((tmp_path / "student" / "words").glob("words-*.safetensors"))  # noqa: E731
+    n = len(shards())
+    a.encode(["a brand new zebra"], kind="query")  # a query's new words are kept in memory only
+    assert len(shards()) == n and "zebra" in a.instance.table.index
+    a.encode(["titanium zebra bottle"], kind="passage")  # a product's are written for every process
+    assert len(shards()) == n + 1
+    fresh = get_encoder(str(tmp_path / "student"), reuse=False)
+    assert "titanium" in fresh.instance.table.index and fresh.cache_key == a.cache_key
+    again = distill(CATALOG + ["titanium bottle"], tmp_path / "student", teacher_name="hashing")
+    assert again["words_reused"] >= report["words"]  # re-distilling embeds only what is new
+
+
+def test_static_student_ranks_like_its_teacher_on_a_planted_catalog(tmp_path):
+    """With the real teacher (e5-multilingual): English and Chinese queries find their product first."""
+    distill(CATALOG, tmp_path / "e5-static")
+    student = get_encoder(str(tmp_path / "e5-static"), reuse=False)
+    assert student.cache_key.startswith("e5-static@")
+    p = student.encode(CATALOG)
+    for query, best in [("wireless headphones", {0, 2}), ("降噪耳机", {0, 2}), ("red running shoes", {1, 3}),
+                        ("跑鞋", {1, 3}), ("bed sheets", {4, 5}), ("床单", {4, 5}), ("knife set", {6, 7})]:
+        q = student.encode([query], kind="query")[0]
+        assert int(np.argmax(p @ q)) in best, query
+
+
+def test_a_folder_from_another_version_or_a_static_teacher_is_refused(tmp_path):
+    distill(CATALOG, tmp_path / "s", teacher_name="hashing")
+    with pytest.raises(ConfigError, match="static student cannot be the teacher"):
+        distill(CATALOG, tmp_path / "t", teacher_name=str(tmp_path / "s"))
+    manifest = tmp_path / "s" / "daogou_encoder.json"
+    manifest.write_text(manifest.read_text().replace('"version": 1', '"version": 99'))
+    with pytest.raises(ConfigError, match="distil it again"):
+        get_encoder(str(tmp_path / "s"), reuse=False)
+    with pytest.raises(ConfigError, match="no words"):
+        StaticEncoder(Counting()).fit(["--- !!!"])
+
+
+def test_cli_distill_then_index_and_search(tmp_path):
+    home = tmp_path / "home"
+    run_cli("demo", "--store-only", home=home, check=True)
+    out = cli_json("distill", "--teacher", "hashing", home=home)
+    folder = out["encoder"]
+    assert out["texts"] == 2000 and folder.endswith("encoders/hashing-static")
+    assert out["words"] > 300
+    cli_json("index", "--encoder", folder, home=home)
+    hits = cli_json("search", "red running shoes", "--encoder", folder, "--k", "3", home=home)["hits"]
+    assert len(hits) == 3 and all("shoe" in h["category"].lower() for h in hits), hits
+
+
+def test_cli_distill_on_an_empty_store_says_what_to_do(tmp_path):
+    proc = run_cli("distill", home=tmp_path / "empty")
+    assert proc.returncode != 0 and "no products" in proc.stderr and "daogou import products" in proc.stderr
