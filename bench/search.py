@@ -38,7 +38,8 @@ from daogou.catalog.demo import DemoConfig, generate_demo
 from daogou.catalog.models import Product
 from daogou.catalog.store import Store
 from daogou.config import StoreConfig
-from daogou.encode import get_encoder, product_text
+from daogou.encode import product_text
+from daogou.encode.static import words
 from daogou.search.engine import SearchConfig, Searcher
 from daogou.catalog.filters import Filters
 from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
@@ -82,7 +83,8 @@ def resolve_encoder(name: str, store: Store, progress: bool = False) -> str:
     return str(out)
 
 
-def run_modes(searcher: Searcher, queries: list[dict], label: str) -> list[dict]:
+def run_modes(searcher: Searcher, queries: list[dict], label: str, encoder: str | None = None) -> list[dict]:
+    encoder = encoder or searcher.config.encoder
     rows = []
     for mode in ("lexical", "dense", "hybrid"):
         scores = {"ndcg10": [], "recall50": []}
@@ -90,7 +92,7 @@ def run_modes(searcher: Searcher, queries: list[dict], label: str) -> list[dict]
             got = searcher.search(q["query"], k=50, mode=mode, filters=q.get("filters")).ids()
             scores["ndcg10"].append(ndcg(got, q["gain"], 10))
             scores["recall50"].append(recall(got, q["relevant"], 50))
-        rows.append({"set": label, "mode": mode, "encoder": searcher.config.encoder if mode != "lexical" else "-",
+        rows.append({"set": label, "mode": mode, "encoder": encoder if mode != "lexical" else "-",
                      "queries": len(queries), "ndcg@10": round(float(np.mean(scores["ndcg10"])), 4),
                      "recall@50": round(float(np.mean(scores["recall50"])), 4)})
     return rows
@@ -142,7 +144,7 @@ def esci() -> tuple[list[Product], list[dict]]:
     return products, queries
 
 
-def esci_rerank(searcher: Searcher, queries: list[dict]) -> list[dict]:
+def esci_rerank(searcher: Searcher, queries: list[dict], encoder: str) -> list[dict]:
     rows = []
     for mode in ("lexical", "dense", "hybrid"):
         all_, five = [], []
@@ -154,7 +156,7 @@ def esci_rerank(searcher: Searcher, queries: list[dict]) -> list[dict]:
             all_.append(score)
             if len(judged) >= 5:
                 five.append(score)
-        rows.append({"set": "esci re-rank", "mode": mode, "encoder": searcher.config.encoder if mode != "lexical" else "-",
+        rows.append({"set": "esci re-rank", "mode": mode, "encoder": encoder if mode != "lexical" else "-",
                      "ndcg_all_500": round(float(np.mean(all_)), 4),
                      "ndcg_queries_with_5plus_judged": round(float(np.mean(five)), 4), "queries_5plus": len(five)})
     return rows
@@ -173,16 +175,13 @@ def quality(encoders: list[str]) -> dict:
             s = Searcher.build(store, SearchConfig(encoder=path), progress=True)
             raw = Searcher(s.products, s.encoder, s.dense, s.lexical, s.vocab, SearchConfig(encoder=path, understand=False))
             for lang in ("en", "zh"):
-                rows += run_modes(s, [q for q in demo_qs if q["lang"] == lang], f"demo {lang}")
-                rows += run_modes(raw, [q for q in demo_qs if q["lang"] == lang], f"demo {lang} raw")
+                rows += run_modes(s, [q for q in demo_qs if q["lang"] == lang], f"demo {lang}", enc)
+                rows += run_modes(raw, [q for q in demo_qs if q["lang"] == lang], f"demo {lang} raw", enc)
         with store_with(home / "esci", esci_products) as store:
             path = resolve_encoder(enc, store, progress=True)
             s = Searcher.build(store, SearchConfig(encoder=path, understand=False), progress=True)
-            rows += run_modes(s, esci_qs, "esci full catalog")
-            rerank += esci_rerank(s, esci_qs)
-        for r in rows + rerank:
-            if r["encoder"] == path:
-                r["encoder"] = enc
+            rows += run_modes(s, esci_qs, "esci full catalog", enc)
+            rerank += esci_rerank(s, esci_qs, enc)
     print("(raw: query understanding off — signals only; esci runs without it: titles have no prices or brands)")
     print(f"{'set':<20} {'mode':<8} {'encoder':<16} {'nDCG@10':>8} {'Recall@50':>10}")
     for r in rows:
@@ -196,10 +195,36 @@ def quality(encoders: list[str]) -> dict:
 
 # ---------------------------------------------------------------- speed
 
-def speed(sizes: list[int], encoder_name: str, n_queries: int = 200) -> dict:
+def real_texts() -> list[tuple[str, str]]:
+    """(title, description) of real products from ../shared/datasets: Amazon UK toys (with descriptions), ESCI
+    titles, fashion product names."""
+    import csv
+    out = []
+    with open(DATASETS / "amazon_uk_toys_subset" / "subset_productos_por_categoria_10_total_863_productos.csv",
+              encoding="utf-8") as f:
+        out += [(r["product_name"], r["product_description"] or "") for r in csv.DictReader(f)]
+    out += [(p.title, "") for p in esci()[0]]
+    with open(DATASETS / "fashion_product_images_subset_azusaw" / "labels.csv", encoding="utf-8") as f:
+        out += [(r["productDisplayName"], "") for r in csv.DictReader(f)]
+    return [(t, d) for t, d in out if t]
+
+
+def speed_catalog(n: int, real: bool) -> list[Product]:
+    """Generated products (bilingual); with ``real``, every other one is an English-only product with a real
+    title and description (the vocabulary of a real catalog: model numbers, brands, long descriptions)."""
+    from dataclasses import replace
+    products = generate_demo(DemoConfig(seed=11, n_products=n, n_shoppers=0)).products
+    if not real:
+        return products
+    texts = real_texts()
+    return [replace(p, title=texts[i // 2 % len(texts)][0], description=texts[i // 2 % len(texts)][1],
+                    language="en", translations={}) if i % 2 else p for i, p in enumerate(products)]
+
+
+def speed(sizes: list[int], encoder_name: str, n_queries: int = 200, real: bool = False) -> dict:
     rows = []
     for n in sizes:
-        products = generate_demo(DemoConfig(seed=11, n_products=n, n_shoppers=0)).products
+        products = speed_catalog(n, real)
         with tempfile.TemporaryDirectory() as tmp, store_with(Path(tmp), products) as store:  # cold: no cache
             t = time.perf_counter()
             path = resolve_encoder(encoder_name, store, progress=True)  # e5-static: distilled here, timed as build
@@ -215,11 +240,15 @@ def speed(sizes: list[int], encoder_name: str, n_queries: int = 200) -> dict:
             searcher.search(queries[0])  # warm-up
             gc.collect()
             gc.freeze()  # as `daogou serve` does once started: the catalog and models stay out of GC passes
-            enc_ms = []
+            enc_ms, known_ms = [], []
+            table = getattr(getattr(encoder, "instance", encoder), "table", None)  # a static student's words
             for q in queries:  # query encoding alone
+                known = table is not None and all(w in table.index for w, _ in words(q))
                 t = time.perf_counter()
                 encoder.encode([q], kind="query")
                 enc_ms.append((time.perf_counter() - t) * 1000)
+                if known:
+                    known_ms.append(enc_ms[-1])
             lat = []
             for q in queries:
                 searcher._query_vectors.clear()  # cold: every query pays its own encoding
@@ -232,12 +261,16 @@ def speed(sizes: list[int], encoder_name: str, n_queries: int = 200) -> dict:
                 searcher.search(q, k=10)
                 warm.append((time.perf_counter() - t) * 1000)
             gc.unfreeze()
-        rows.append({"products": n, "encoder": encoder_name, "dense_index": searcher.dense.type,
+        rows.append({"products": n, "catalog": "generated + real titles" if real else "generated",
+                     "encoder": encoder_name, "dense_index": searcher.dense.type,
                      "build_s": round(build_s, 1), "distill_s": round(distill_s, 1),
                      "build_products_per_s": round(n / build_s),
                      "raw_encoder_texts_per_s": round(raw_rate),
                      "query_encode_p50_ms": round(float(np.percentile(enc_ms, 50)), 2),
                      "query_encode_p99_ms": round(float(np.percentile(enc_ms, 99)), 2),
+                     # e5-static: queries whose words were all known (no teacher call) and how many were
+                     "query_encode_known_words_p99_ms": round(float(np.percentile(known_ms, 99)), 2) if known_ms else None,
+                     "queries_with_known_words": len(known_ms),
                      "p50_ms": round(float(np.percentile(lat, 50)), 1),
                      "p99_ms": round(float(np.percentile(lat, 99)), 1),
                      "warm_p50_ms": round(float(np.percentile(warm, 50)), 1),
@@ -271,10 +304,13 @@ def main() -> None:
     s = sub.add_parser("speed")
     s.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
     s.add_argument("--encoder", default="e5-multilingual")
+    s.add_argument("--real", action="store_true",
+                   help="every other product carries a real title and description from ../shared/datasets")
     args = ap.parse_args()
-    result = quality(args.encoders) if args.what == "quality" else speed(args.sizes, args.encoder)
+    result = quality(args.encoders) if args.what == "quality" else speed(args.sizes, args.encoder, real=args.real)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / (f"search_{args.what}.json" if args.what == "quality" else f"search_speed_{args.encoder}.json")
+    out = RESULTS / (f"search_{args.what}.json" if args.what == "quality" else
+                     f"search_speed_{args.encoder}{'_real' if args.real else ''}.json")
     meta = {**machine(),
             "command": "python bench/search.py " + " ".join(sys.argv[1:])}
     out.write_text(json.dumps({"meta": meta, **result}, indent=2, ensure_ascii=False))

@@ -4,6 +4,7 @@
     python bench/understanding.py --home .daogou   # an existing demo home (daogou demo --no-serve)
     python bench/understanding.py --paths library  # library only (no server)
     python bench/understanding.py --subset 40      # the first 40 items of each file (quick look)
+    python bench/understanding.py --paths library --encoder e5-static  # the library path on the static student
 
 The set is `bench/understanding/` (format: `bench/understanding/FORMAT.md`): single search messages in English,
 Chinese and both, with the constraints they state, and multi-turn dialogues with the state expected after each
@@ -248,7 +249,8 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
 
 # ---------------------------------------------------------------- paths
 
-def library_path(home: Path, utterances: list[dict], dialogues: list[dict]) -> tuple[list[dict], dict]:
+def library_path(home: Path, utterances: list[dict], dialogues: list[dict],
+                 encoder: str = "e5-multilingual") -> tuple[list[dict], dict]:
     from daogou.catalog.store import Store
     from daogou.config import StoreConfig
     from daogou.search.query import parse_query
@@ -256,7 +258,10 @@ def library_path(home: Path, utterances: list[dict], dialogues: list[dict]) -> t
     from daogou.serve.settings import ServeSettings
 
     store = Store.open(StoreConfig(home=home))
-    settings = ServeSettings(home=home, llm_backend="template")
+    if encoder == "e5-static":  # the static student, distilled on this store (daogou distill)
+        from search import resolve_encoder
+        encoder = resolve_encoder(encoder, store)
+    settings = ServeSettings(home=home, llm_backend="template", encoder=encoder)
     services = build_services(store, settings, default_bundle(settings), EventLog(store))
     searcher, assistant = services.searcher, services.assistant
     import gc
@@ -390,6 +395,8 @@ def main() -> None:
                     help="folder of utterances_*.jsonl / dialogues_*.jsonl (default: bench/understanding)")
     ap.add_argument("--out", type=Path, default=RESULTS / "understanding.json")
     ap.add_argument("--table", type=Path, default=None, help="print the table of a results file and stop")
+    ap.add_argument("--encoder", default="e5-multilingual",
+                    help="the search encoder of the library path (e5-static: distilled on the home first)")
     args = ap.parse_args()
     if args.table:
         print(table_from(json.loads(args.table.read_text(encoding="utf-8"))))
@@ -402,7 +409,7 @@ def main() -> None:
     results, timing = {}, {}
     t0 = time.perf_counter()
     if "library" in paths or "http" in paths:
-        lib, timing = library_path(args.home, utterances, dialogues)
+        lib, timing = library_path(args.home, utterances, dialogues, args.encoder)
         if "library" in paths:
             results["library"] = lib
     if "http" in paths:
@@ -417,7 +424,7 @@ def main() -> None:
     print(f"\nquery understanding over {timing.get('messages')} messages: first sight p50 "
           f"{timing.get('understand_ms_p50')} ms, p99 {timing.get('understand_ms_p99')} ms; seen before p50 "
           f"{timing.get('understand_ms_p50_warm')} ms, p99 {timing.get('understand_ms_p99_warm')} ms")
-    out = {"benchmark": "understanding", "set": {"utterances": len(utterances), "dialogues": len(dialogues),
+    out = {"benchmark": "understanding", "encoder": args.encoder, "set": {"utterances": len(utterances), "dialogues": len(dialogues),
                                                  "dialogue_turns": sum(len(d["turns"]) for d in dialogues)},
            "meta": machine(),
            "machine": {"python": platform.python_version(), "platform": platform.platform(),
