@@ -116,6 +116,8 @@ class WordTable:
         """Embed the words not known yet with the teacher; returns how many were new."""
         with self._lock:
             new = sorted({w for w in names if w not in self.index})
+            if not new:
+                return 0
             for block in batches(new, LEARN_BLOCK, progress, "learn words"):
                 vectors = self.teacher.encode(list(block), kind="passage")
                 self._add(block, vectors)
