@@ -76,11 +76,8 @@ def resolve_encoder(name: str, store: Store, progress: bool = False) -> str:
     """``e5-static`` is distilled on the store it searches (as ``daogou distill`` does); other names as they are."""
     if name != "e5-static":
         return name
-    from daogou.encode.static import distill
-    out = Path(store.config.home) / "encoders" / "e5-static"
-    texts = [product_text(p, ("zh", "en"), full=False) for p in store.iter_products()]
-    distill(texts, out, progress=progress)
-    return str(out)
+    from daogou.encode.static import distill_store
+    return str(distill_store(store, progress=progress)[0])
 
 
 def run_modes(searcher: Searcher, queries: list[dict], label: str, encoder: str | None = None) -> list[dict]:

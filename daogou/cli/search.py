@@ -160,15 +160,10 @@ def distill(ctx: Ctx, teacher: str, out: Path | None, components: int) -> int:
     """Distil a fast static encoder from the teacher on the store's own words (e5-static): the teacher embeds
     each distinct word of the catalog once, then any text encodes in microseconds. Saves an encoder folder that
     index, search, train and serve take as --encoder PATH."""
-    from daogou.encode import product_text
-    from daogou.encode.static import distill as run_distill
-    from daogou.encode.static import student_name
+    from daogou.encode.static import distill_store
     with ctx.store() as store:
-        out = out or Path(store.config.home) / "encoders" / student_name(teacher)
-        texts = [product_text(p, ("zh", "en"), full=False) for p in store.iter_products()]
-        if not texts:
-            raise ConfigError(f"{store.config.home}: the store has no products to distil on (daogou import products)")
-        report = run_distill(texts, out, teacher, StaticConfig(components=components), progress=not ctx.as_json)
+        out, report = distill_store(store, out, teacher, StaticConfig(components=components),
+                                    progress=not ctx.as_json)
     emit(ctx, {"encoder": str(out), **report},
          f"distilled {report['words']:,} words of {report['texts']:,} product texts from {teacher} "
          f"({report['seconds']:.0f}s) → {out}\nuse it: daogou index --encoder {out}")

@@ -9,8 +9,9 @@ transformer over every text (~30 texts a second on 2 cores).
 
 Words: NFKC, lower case; Latin letters and digits split into runs of each ("xr2000" → "xr", "2000"), longer
 digit runs (model numbers, SKUs) dropped, letter runs cut at 30; Chinese runs cut by jieba, and a word jieba
-keeps whole also adds its characters at half weight (a shopper's 耳机 meets a product's 蓝牙耳机). A word weighs SIF's a / (a + p(w)),
-p(w) its frequency in the language (``wordfreq``): 的, the, for weigh little; 降噪, waterproof weigh much.
+keeps whole also adds its characters at half weight (a shopper's 耳机 meets a product's 蓝牙耳机). A word weighs
+SIF's a / (a + p(w)), p(w) its frequency in the language (``wordfreq``): 的, the, for weigh little; 降噪,
+waterproof weigh much.
 
 ``fit`` learns the words of the store's texts and the shared directions; ``save``/``load`` keep the student as
 an encoder folder (``daogou_encoder.json`` + safetensors), used wherever an encoder name is accepted. Words met
@@ -267,6 +268,20 @@ class StaticEncoder:
 def student_name(teacher_name: str) -> str:
     """``e5-static`` for the default teacher, ``<teacher>-static`` for another."""
     return "e5-static" if teacher_name == "e5-multilingual" else f"{Path(teacher_name).name}-static"
+
+
+def distill_store(store, out: Path | None = None, teacher_name: str = "e5-multilingual",
+                  config: StaticConfig = StaticConfig(), progress: bool = False) -> tuple[Path, dict]:
+    """Distil a student on a store's product texts (as the search index encodes them) into ``out`` (default
+    ``HOME/encoders/<student name>``); returns the folder and the report. A store without products is an error."""
+    from daogou.encode.base import get_encoder
+    from daogou.encode.product_text import product_text
+    out = out or Path(store.config.home) / "encoders" / student_name(teacher_name)
+    languages = get_encoder(teacher_name).languages
+    texts = [product_text(p, languages, full=False) for p in store.iter_products()]
+    if not texts:
+        raise ConfigError(f"{store.config.home}: the store has no products to distil on (daogou import products)")
+    return out, distill(texts, out, teacher_name, config, progress)
 
 
 def distill(texts: Sequence[str], out: Path, teacher_name: str = "e5-multilingual",
