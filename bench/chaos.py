@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, write_result  # noqa: E402
 from fuzz import build_home  # noqa: E402
 from serve import Server  # noqa: E402
+from daogou.assist.state import MAX_TURNS  # noqa: E402
 
 ENV = {"DAOGOU_RATE_PER_S": "0", "DAOGOU_CHAT_RATE_PER_S": "0", "DAOGOU_AUTH_RATE_PER_S": "0"}
 CLI = [sys.executable, "-m", "daogou.cli"]
@@ -99,16 +100,22 @@ def server_kills(home: Path, rounds: int, clients: int = 20, seconds: float = 4.
         stored = set(conn.execute("SELECT shopper_id, session_id FROM events WHERE session_id LIKE 'chaos-%'"))
     lost = len(set(acknowledged) - stored)
     server = Server(home, "template", log, env=ENV, args=("--encoder", "hashing"))
-    continued = 0
+    continued, broken = 0, []
     try:
         with httpx.Client(base_url=server.base, timeout=30) as c:
             for conv, (h, turns) in answered.items():
                 r = c.get(f"/v1/conversations/{conv}", headers=h)
-                continued += r.status_code == 200 and sum(t["role"] == "assistant" for t in r.json()["turns"]) >= turns
+                kept = sum(t["role"] == "assistant" for t in r.json()["turns"]) if r.status_code == 200 else 0
+                # a conversation keeps its last MAX_TURNS turns (shopper and assistant): older ones are let go
+                if r.status_code == 200 and kept >= min(turns, MAX_TURNS // 2):
+                    continued += 1
+                else:
+                    broken.append({"status": r.status_code, "answered_turns": turns, "kept_turns": kept})
     finally:
         server.close()
     return {"kills": rounds, "clients": clients, "events_acknowledged": len(acknowledged), "events_lost": lost,
             "conversations_answered": len(answered), "conversations_continued": continued,
+            "conversations_broken": broken[:10],
             "integrity_failures": bad_integrity}
 
 
