@@ -180,7 +180,13 @@ def movielens(args: argparse.Namespace) -> dict:
     variants = (("daogou-rec, ID only", None, {"use_text": False, "use_tokens": False}),
                 ("daogou-rec, ID + genres + title text", "minilm", {}),
                 ("daogou-rec, content only (no IDs)", "minilm", {"use_ids": False}),
-                ("daogou-rec, ID + content, ID dropout 0.5", "minilm", {"id_dropout": 0.5}))
+                ("daogou-rec, ID + content, ID dropout 0.5", "minilm", {"id_dropout": 0.5}),
+                # new products are no negatives: items without a training event are left out of the loss
+                ("daogou-rec, content only, new items not negatives", "minilm",
+                 {"use_ids": False, "unseen_negatives": False}),
+                ("daogou-rec, ID + content, new items not negatives", "minilm", {"unseen_negatives": False}),
+                ("daogou-rec, ID + content, ID dropout 0.5 + ID-free offset, new items not negatives", "minilm",
+                 {"id_dropout": 0.5, "id_free_bias": True, "unseen_negatives": False}))
     for label, encoder, options in variants:
         rows.append(run_model({"home": str(home), "model": "daogou-rec", "label": label, "encoder": encoder,
                                "options": options, "budget": args.budget, "cold_fraction": 0.2}))

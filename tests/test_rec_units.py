@@ -230,3 +230,51 @@ def test_sequences_from_rows_equal_sequences_from_a_frame(tmp_path):
     for name in ("shoppers", "offsets", "items", "types", "ts", "pos", "queries", "sessions"):
         assert np.array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name))), name
     assert [a.query_texts[i] for i in a.queries if i >= 0] == [b.query_texts[i] for i in b.queries if i >= 0]
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+def test_items_without_training_events_can_be_left_out_of_the_loss(sampled):
+    """``unseen_negatives=False``: a product with no training event (a new one) is no negative, so the loss does
+    not depend on it at all; by default it is one, like any product shoppers passed over."""
+    import torch
+
+    from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
+    n = 6
+    tokens = torch.arange(n + 1)[:, None]  # item i alone carries content token i
+    known = torch.tensor([0, 1, 1, 1, 1, 0, 0], dtype=torch.float32)  # items 5 and 6 never seen in training
+    items = torch.tensor([[0, 1, 2, 3]])
+    types, gaps = torch.ones_like(items), torch.zeros_like(items)
+    types[0, 0] = 0
+    targets, weights = torch.tensor([[0, 2, 3, 4]]), torch.ones(1, 4)
+
+    def loss_with(unseen_negatives: bool, nudge: float) -> float:
+        torch.manual_seed(0)
+        cfg = DaogouRecConfig(n_items=n, n_tokens=n + 1, dim=8, layers=1, heads=1, max_len=4, dropout=0.0,
+                              emb_dropout=0.0, unseen_negatives=unseen_negatives, negatives=64,
+                              sampled_softmax_above=0 if sampled else 50_000)
+        model = DaogouRec(cfg)
+        model.set_content(tokens, id_known=known)
+        with torch.no_grad():
+            model.tokens.weight[5:] += nudge * torch.randn(2, 8)  # move only the unseen items' vectors
+        torch.manual_seed(1)
+        return float(model(items, types, gaps, targets=targets, weights=weights)[1].detach())
+
+    assert loss_with(False, 0.0) == pytest.approx(loss_with(False, 5.0), abs=1e-6)
+    assert loss_with(True, 0.0) != pytest.approx(loss_with(True, 5.0), abs=1e-3)
+
+
+def test_the_id_free_offset_lifts_exactly_the_items_without_an_id_vector():
+    import torch
+
+    from daogou.rec.daogou_rec import REPEAT_SCALE, DaogouRec, DaogouRecConfig
+    cfg = DaogouRecConfig(n_items=4, n_tokens=5, dim=8, layers=1, heads=1, max_len=3, id_dropout=0.5,
+                          id_free_bias=True)
+    model = DaogouRec(cfg).eval()
+    model.set_content(torch.arange(5)[:, None], id_known=torch.tensor([0, 1, 1, 0, 1], dtype=torch.float32))
+    items = torch.tensor([[1, 2, 4]])
+    with torch.no_grad():
+        before = model(items, torch.ones_like(items), torch.zeros_like(items))[0]
+        model.id_free.fill_(0.3)
+        after = model(items, torch.ones_like(items), torch.zeros_like(items))[0]
+    lift = (after - before)[0, 1:]
+    assert torch.allclose(lift, torch.tensor([0.0, 0.0, 0.3 * REPEAT_SCALE, 0.0]), atol=1e-5)

@@ -62,6 +62,27 @@ def test_fit_learns_each_word_once_and_removes_the_shared_directions():
     assert not student.encode(["!!! ---"]).any()  # no word at all: a zero vector, it matches nothing
 
 
+def test_a_word_cut_off_while_typing_stands_for_its_completions_without_a_teacher_call():
+    teacher = Counting()
+    student = StaticEncoder(teacher, config=StaticConfig(components=0)).fit(CATALOG + ["headphone stand"])
+    asked = len(teacher.asked)
+    assert set(student.complete("headph")) == {"headphones", "headphone"}
+    assert student.complete("headphones") == () and student.complete("he") == ()  # known; too short
+    assert student.complete("cart") == ()  # a word in its own right: the teacher says what it means
+    assert student.complete("zzqx") == ()  # nothing in the store begins so
+    cut = student.encode(["kairo wireless headph"], kind="query")[0]
+    assert len(teacher.asked) == asked  # no teacher call for the fragment
+    rows, at, w = student._rows(), student.table.index, student._weight
+    parts = [("kairo", 1.0), ("wireless", 1.0), ("headphones", 0.5), ("headphone", 0.5)]
+    expected = sum(share * w(word) * rows[at[word]] for word, share in parts)
+    assert np.allclose(cut, expected / np.linalg.norm(expected), atol=1e-5)  # its completions share its weight
+    student.encode(["shiny stainle"], kind="passage")  # a product's words are its own: learned, not completed
+    assert "stainle" in student.table.index and student.complete("stainl") != ()
+    teacher.asked.clear()
+    student.encode(["kairo sneakrs"], kind="query")  # an unknown word that begins nothing: the teacher
+    assert teacher.asked == ["sneakrs"]
+
+
 def test_saved_folder_round_trips_and_keeps_what_it_learns(tmp_path):
     report = distill(CATALOG, tmp_path / "student", teacher_name="hashing")
     assert report["texts"] == len(CATALOG) and report["words"] > 20 and report["words_reused"] == 0

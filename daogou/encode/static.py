@@ -16,11 +16,14 @@ waterproof weigh much.
 ``fit`` learns the words of the store's texts and the shared directions; ``save``/``load`` keep the student as
 an encoder folder (``daogou_encoder.json`` + safetensors), used wherever an encoder name is accepted. Words met
 later are embedded by the teacher when first seen (one batched call for a batch of products, one call for a
-query word never seen before) and written to the folder's ``words/`` shards when they come from products.
+query word never seen before) and written to the folder's ``words/`` shards when they come from products. A query
+word cut off while typing ("wireless headph") is no word for the teacher: it stands for the store's most common
+words it begins ("headphones", "headphone"), found in a sorted list without a teacher call.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -43,6 +46,9 @@ _CJK = re.compile(rf"[{_CJK_CLASS}]")
 _MAX_DIGITS = 4       # longer digit runs are codes, not words
 _MAX_LATIN = 30       # longer letter runs are cut (no word is longer; hashes and base64 are not words)
 LEARN_BLOCK = 512     # words per teacher call while learning (progress granularity)
+MIN_FRAGMENT = 3      # a query word cut off while typing: at least this many letters ...
+FRAGMENT_MAX_ZIPF = 3.0  # ... and not a word of its own (wordfreq Zipf below 3, i.e. under one in a million)
+COMPLETIONS = 3       # completions a cut-off word stands for
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class WordTable:
     def __init__(self, teacher: TextEncoder, folder: Path | None = None):
         self.teacher, self.folder = teacher, folder
         self.index: dict[str, int] = {}
+        self.names: list[str] = []   # row order
         self.matrix = np.zeros((0, teacher.dim), dtype=np.float32)
         self._lock = threading.Lock()
         if folder is not None:
@@ -112,6 +119,7 @@ class WordTable:
             self.matrix = np.concatenate([self.matrix, np.stack([v for _, v in fresh]).astype(np.float32)])
             for i, (w, _) in enumerate(fresh):
                 self.index[w] = start + i
+                self.names.append(w)
 
     def learn(self, names: Iterable[str], persist: bool = True, progress: bool = False) -> int:
         """Embed the words not known yet with the teacher; returns how many were new."""
@@ -153,6 +161,9 @@ class StaticEncoder:
         self._projected = np.zeros((0, self.dim), dtype=np.float32)
         self._weights: dict[str, float] = {}
         self._key: str | None = None
+        self._latin: list[str] = []   # the table's Latin words, sorted: where a cut-off word finds its completions
+        self._latin_seen = 0          # table rows already sorted into it
+        self._completions: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------ fit / save / load
 
@@ -180,7 +191,7 @@ class StaticEncoder:
         self._require_fit()
         folder.mkdir(parents=True, exist_ok=True)
         if self.table.folder is None or self.table.folder.resolve() != (folder / "words").resolve():
-            WordTable(self.teacher, folder / "words")._write(sorted(self.table.index, key=self.table.index.get),
+            WordTable(self.teacher, folder / "words")._write(self.table.names,
                                                             self.table.matrix)
         save_file({"mean": self.mean.astype(np.float32), "components": self.components},
                   str(folder / "projection.safetensors"))
@@ -239,12 +250,62 @@ class StaticEncoder:
             self._projected = np.concatenate([self._projected, fresh.astype(np.float32)])
         return self._projected
 
+    def _known_latin(self) -> list[str]:
+        """The table's Latin words in sorted order, words learned since the last call inserted."""
+        names = self.table.names
+        if self._latin_seen < len(names):
+            with self.table._lock:
+                self._sort_latin(names)
+        return self._latin
+
+    def _sort_latin(self, names: list[str]) -> None:
+        if self._latin_seen < len(names):
+            fresh = [w for w in names[self._latin_seen:] if w[:1].isascii() and w[:1].isalpha()]
+            if len(fresh) > 64:
+                self._latin = sorted(self._latin + fresh)
+            else:
+                for w in fresh:
+                    bisect.insort(self._latin, w)
+            self._latin_seen = len(names)
+            self._completions.clear()
+
+    def complete(self, word: str) -> tuple[str, ...]:
+        """A query word cut off while typing ("headph"): the store's most common words it begins (at most
+        ``COMPLETIONS``), or () for a word that is known, a word in its own right, too short, or not Latin."""
+        if word in self.table.index or len(word) < MIN_FRAGMENT or not (word.isascii() and word.isalpha()):
+            return ()
+        latin = self._known_latin()
+        found = self._completions.get(word)
+        if found is None:
+            from wordfreq import zipf_frequency
+            if zipf_frequency(word, "en") >= FRAGMENT_MAX_ZIPF:
+                found = ()  # a word of its own ("wat", "cart"): the teacher knows what it means
+            else:
+                start = bisect.bisect_left(latin, word)
+                stop = bisect.bisect_left(latin, word[:-1] + chr(ord(word[-1]) + 1), start)
+                candidates = latin[start:min(stop, start + 256)]
+                found = tuple(sorted(candidates, key=lambda w: (self._weight(w), len(w), w))[:COMPLETIONS])
+            if len(self._completions) > 100_000:
+                self._completions.clear()
+            self._completions[word] = found
+        return found
+
+    def _query_words(self, ws: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """A query's words with each cut-off word replaced by its completions (sharing its weight)."""
+        out: list[tuple[str, float]] = []
+        for w, share in ws:
+            done = self.complete(w)
+            out.extend([(c, share / len(done)) for c in done] if done else [(w, share)])
+        return out
+
     def encode(self, texts: Sequence[str], kind: Kind = "passage", batch_size: int = 64,
                progress: bool = False) -> np.ndarray:
         self._require_fit()
         if not len(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
         parsed = [words(t, self.config.char_weight) for t in texts]
+        if kind == "query":
+            parsed = [self._query_words(ws) for ws in parsed]
         self.table.learn((w for ws in parsed for w, _ in ws), persist=kind == "passage", progress=progress)
         rows = self._rows()
         index = self.table.index

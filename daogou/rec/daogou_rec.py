@@ -45,6 +45,10 @@ class DaogouRecConfig:
     id_dropout: float = 0.0    # training: this share of items is scored without its ID vector each step, so the
                                # content part must carry them as it carries products never seen in training
     fusion: str = "sum"        # text + image: sum of projections | concat | gated (daogou.encode.fusion)
+    id_free_bias: bool = False  # with id_dropout: a learned score offset for items scored without an ID vector
+                                # (calibrates new products, which have none, against items that have one)
+    unseen_negatives: bool = True  # False: items without training events are left out of the loss's candidates
+                                   # (new products, not ones shoppers passed over), so content alone ranks them
 
     def __post_init__(self) -> None:
         if self.fusion not in ("sum", "concat", "gated"):
@@ -82,6 +86,7 @@ class DaogouRec(nn.Module):
         # Query ↔ product text match, when both come from the same text encoder: a learned weight on their cosine
         # similarity, so a query finds matching products from the first step (and new products too).
         self.query_match = nn.Parameter(torch.tensor(0.5)) if c.query_dim and c.query_dim == c.text_dim else None
+        self.id_free = nn.Parameter(torch.zeros(())) if c.id_free_bias and c.use_ids else None
         self.gap_emb = nn.Embedding(N_GAP_BUCKETS, c.dim)
         self.pos_emb = nn.Embedding(c.max_len, c.dim)
         layer = nn.TransformerEncoderLayer(c.dim, c.heads, 4 * c.dim, c.dropout, activation="gelu",
@@ -148,7 +153,9 @@ class DaogouRec(nn.Module):
         c = self.config
         vec = torch.sparse.mm(self.token_bag, self.tokens.weight)
         if c.use_ids:
-            vec = vec + self.item_id.weight * self._id_weight(self.id_known)[:, None]
+            weight = self._id_weight(self.id_known)
+            self._id_free_full = 1.0 - weight
+            vec = vec + self.item_id.weight * weight[:, None]
         if self.text_proj is not None:
             vec = vec + self.text_proj(self.item_text)
         if self.image_proj is not None:
@@ -165,7 +172,9 @@ class DaogouRec(nn.Module):
         present = (tok > 0).float()
         vec = (self.tokens(tok) * present[..., None]).sum(1) / present.sum(1, keepdim=True).clamp_min(1.0)
         if c.use_ids:
-            vec = vec + self.item_id(rows) * self._id_weight(self.id_known[rows])[:, None]
+            weight = self._id_weight(self.id_known[rows])
+            self._id_free_rows = 1.0 - weight
+            vec = vec + self.item_id(rows) * weight[:, None]
         if self.text_proj is not None:
             vec = vec + self.text_proj(self.item_text[rows])
         if self.image_proj is not None:
@@ -228,6 +237,8 @@ class DaogouRec(nn.Module):
             asked = target_types if target_types is not None else torch.zeros_like(items[:, 0])
             self._add_repeat_bonus(scores, items, types, asked, torch.full_like(asked, length - 1))
             self._add_query_match(scores, queries)
+            if self.id_free is not None:
+                scores += REPEAT_SCALE * self.id_free * (1.0 - self.id_known)[None]
             scores[:, 0] = float("-inf")
             return scores, None
         sel = targets > 0
@@ -239,6 +250,8 @@ class DaogouRec(nn.Module):
         def extras(sc: torch.Tensor) -> None:
             self._add_repeat_bonus(sc, items[rows], types[rows], asked, slots)
             self._add_query_match(sc, q_t)
+            if self.id_free is not None:
+                sc += REPEAT_SCALE * self.id_free * self._id_free_full[None]
         return self._loss(h_t, targets[sel], weights[sel], item_vecs, extras)
 
     def _add_query_match(self, scores: torch.Tensor, queries: torch.Tensor | None) -> None:
@@ -272,6 +285,8 @@ class DaogouRec(nn.Module):
         scores = h @ item_vecs.T
         extras(scores)
         scores[:, 0] = float("-inf")
+        if not self.config.unseen_negatives:
+            scores = scores.masked_fill(self.id_known[None] == 0, float("-inf"))
         ce = F.cross_entropy(scores, targets, reduction="none")
         return scores, (ce * weights).sum() / weights.sum().clamp_min(1e-6)
 
@@ -309,8 +324,15 @@ class DaogouRec(nn.Module):
                                                                                                         True)
         past = torch.bmm(vecs[local_items[at]], h_t[:, :, None]).squeeze(-1) + hist_bonus
         past = past.masked_fill(~hist_ok, float("-inf"))
-        neg = (h_t @ vecs[local[n + t:]].T).masked_fill(negatives[None] == wanted[:, None], float("-inf"))
+        skip = negatives[None] == wanted[:, None]
+        if not c.unseen_negatives:
+            skip = skip | (self.id_known[negatives] == 0)[None]
+        neg = (h_t @ vecs[local[n + t:]].T).masked_fill(skip, float("-inf"))
         scores = torch.cat([pos, past, neg], dim=1)
+        if self.id_free is not None:
+            free = self._id_free_rows
+            scores = scores + REPEAT_SCALE * self.id_free * torch.cat(
+                [free[local[n:n + t]][:, None], free[local_items[at]], free[local[n + t:]][None].expand(t, -1)], 1)
         if self.query_match is not None and q_t is not None:
             candidates = torch.cat([wanted[:, None], hist, negatives[None].expand(t, -1)], dim=1)
             has = (q_t.abs().sum(-1, keepdim=True) > 0).float()
