@@ -22,10 +22,11 @@ def encoder(request, tmp_path_factory):
     if request.param == "e5-static":  # the static student, distilled on the demo catalog's texts
         from daogou.catalog.demo import DemoConfig, generate_demo
         from daogou.encode import product_text
-        from daogou.encode.static import distill
+        from daogou.encode.static import StaticConfig, distill
         products = generate_demo(DemoConfig(n_shoppers=0)).products
         folder = tmp_path_factory.mktemp("student") / "e5-static"
-        distill([product_text(p, ("zh", "en"), full=False) for p in products], folder)
+        distill([product_text(p, ("zh", "en"), full=False) for p in products], folder,
+                config=StaticConfig(general_words=300))
         return get_encoder(str(folder))
     return get_encoder(request.param)
 

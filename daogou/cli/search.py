@@ -155,14 +155,18 @@ def adapt(ctx: Ctx, encoder: str, out: Path | None, queries_per_product: int, ep
               help="Encoder folder to write (default HOME/encoders/e5-static; <teacher>-static for another teacher).")
 @click.option("--components", type=click.IntRange(0, 64), default=StaticConfig.components, show_default=True,
               help="Shared principal directions of the store's word vectors to remove.")
+@click.option("--general-words", type=click.IntRange(0, 100_000), default=StaticConfig.general_words,
+              show_default=True, help="Also learn each language's most common words (what shoppers type that "
+                                      "product texts lack), so a query rarely waits for the teacher.")
 @command
-def distill(ctx: Ctx, teacher: str, out: Path | None, components: int) -> int:
+def distill(ctx: Ctx, teacher: str, out: Path | None, components: int, general_words: int) -> int:
     """Distil a fast static encoder from the teacher on the store's own words (e5-static): the teacher embeds
     each distinct word of the catalog once, then any text encodes in microseconds. Saves an encoder folder that
     index, search, train and serve take as --encoder PATH."""
     from daogou.encode.static import distill_store
     with ctx.store() as store:
-        out, report = distill_store(store, out, teacher, StaticConfig(components=components),
+        out, report = distill_store(store, out, teacher,
+                                    StaticConfig(components=components, general_words=general_words),
                                     progress=not ctx.as_json)
     emit(ctx, {"encoder": str(out), **report},
          f"distilled {report['words']:,} words of {report['texts']:,} product texts from {teacher} "

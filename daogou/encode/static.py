@@ -47,7 +47,7 @@ _MAX_DIGITS = 4       # longer digit runs are codes, not words
 _MAX_LATIN = 30       # longer letter runs are cut (no word is longer; hashes and base64 are not words)
 LEARN_BLOCK = 512     # words per teacher call while learning (progress granularity)
 MIN_FRAGMENT = 3      # a query word cut off while typing: at least this many letters ...
-FRAGMENT_MAX_ZIPF = 3.0  # ... and not a word of its own (wordfreq Zipf below 3, i.e. under one in a million)
+FRAGMENT_MAX_ZIPF = 3.0  # ... and no word of its own (wordfreq Zipf under 3: rarer than one in a million)
 COMPLETIONS = 3       # completions a cut-off word stands for
 
 
@@ -56,6 +56,8 @@ class StaticConfig:
     components: int = 8        # shared principal directions removed (after the mean)
     sif_a: float = 3e-4        # SIF smoothing: weight = a / (a + p(word))
     char_weight: float = 0.5   # the characters of a Chinese word, relative to the word
+    general_words: int = 5000  # also learned: each teacher language's most common words (wordfreq), the words
+                               # shoppers type that product texts lack ("under", "cheap", 便宜, 左右)
 
 
 def words(text: str, char_weight: float = 0.5) -> list[tuple[str, float]]:
@@ -172,7 +174,8 @@ class StaticEncoder:
         seen = {w for t in texts for w, _ in words(t, self.config.char_weight)}
         if not seen:
             raise ConfigError("e5-static: the texts to distil on contain no words")
-        self.table.learn(seen, progress=progress)
+        common = general_words(self.languages, self.config.general_words, self.config.char_weight)
+        self.table.learn(seen | common, progress=progress)
         vectors = self.table.matrix[sorted(self.table.index[w] for w in seen)]
         self.mean = vectors.mean(axis=0)
         k = min(self.config.components, len(vectors) - 1)
@@ -270,8 +273,9 @@ class StaticEncoder:
             self._completions.clear()
 
     def complete(self, word: str) -> tuple[str, ...]:
-        """A query word cut off while typing ("headph"): the store's most common words it begins (at most
-        ``COMPLETIONS``), or () for a word that is known, a word in its own right, too short, or not Latin."""
+        """A query word cut off while typing ("headph"): the most common known words it begins (at most
+        ``COMPLETIONS``), or () for a word that is known, too short, not Latin, or a word in its own right
+        (wordfreq knows it: "cart" must not become "carter", so "cas" too goes to the teacher)."""
         if word in self.table.index or len(word) < MIN_FRAGMENT or not (word.isascii() and word.isalpha()):
             return ()
         latin = self._known_latin()
@@ -279,7 +283,7 @@ class StaticEncoder:
         if found is None:
             from wordfreq import zipf_frequency
             if zipf_frequency(word, "en") >= FRAGMENT_MAX_ZIPF:
-                found = ()  # a word of its own ("wat", "cart"): the teacher knows what it means
+                found = ()  # a word in its own right ("cart", "cove"): the teacher says what it means
             else:
                 start = bisect.bisect_left(latin, word)
                 stop = bisect.bisect_left(latin, word[:-1] + chr(ord(word[-1]) + 1), start)
@@ -324,6 +328,16 @@ class StaticEncoder:
         out = np.asarray(weights @ rows, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)  # a text with no word stays zero: it matches nothing
+
+
+def general_words(languages: Sequence[str], n: int, char_weight: float = 0.5) -> set[str]:
+    """The ``n`` most common words of each language (wordfreq's lists), split as :func:`words` splits them."""
+    if n <= 0:
+        return set()
+    from wordfreq import available_languages, top_n_list
+    known = available_languages()
+    return {w for lang in languages if lang in known for t in top_n_list(lang, n)
+            for w, _ in words(t, char_weight)}
 
 
 def student_name(teacher_name: str) -> str:
