@@ -85,6 +85,22 @@ def test_a_word_cut_off_while_typing_stands_for_its_completions_without_a_teache
     assert teacher.asked == ["sneakrs"]
 
 
+def test_common_words_are_asked_of_the_teacher_once_per_machine(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAOGOU_CACHE_DIR", str(tmp_path / "cache"))
+    first, second = Counting(), Counting()
+    config = StaticConfig(general_words=200)
+    StaticEncoder(first, config=config).fit(CATALOG)
+    assert "the" in first.asked and "cheap" not in first.asked  # "cheap" is past the 200 most common
+    b = StaticEncoder(second, config=config).fit(CATALOG[:2])
+    assert "the" in b.table.index and "the" not in second.asked  # another store: from this machine's cache
+    assert not set(second.asked) - {w for t in CATALOG[:2] for w, _ in words(t)}  # only its own words asked
+    assert np.allclose(b.table.matrix[b.table.index["the"]], first.inner.encode(["the"])[0], atol=1e-6)  # same
+    monkeypatch.setenv("DAOGOU_CACHE_DIR", "")
+    third = Counting()
+    StaticEncoder(third, config=config).fit(CATALOG[:2])
+    assert "the" in third.asked  # no cache: the teacher is asked
+
+
 def test_saved_folder_round_trips_and_keeps_what_it_learns(tmp_path):
     report = distill(CATALOG, tmp_path / "student", teacher_name="hashing")
     assert report["texts"] == len(CATALOG) and report["words"] > 20 and report["words_reused"] == 0

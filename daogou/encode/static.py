@@ -16,8 +16,10 @@ waterproof weigh much.
 ``fit`` learns the words of the store's texts and the shared directions; ``save``/``load`` keep the student as
 an encoder folder (``daogou_encoder.json`` + safetensors), used wherever an encoder name is accepted. Words met
 later are embedded by the teacher when first seen (one batched call for a batch of products, one call for a
-query word never seen before) and written to the folder's ``words/`` shards when they come from products. A query
-word cut off while typing ("wireless headph") is no word for the teacher: it stands for the store's most common
+query word never seen before) and written to the folder's ``words/`` shards when they come from products. Each
+language's most common words (wordfreq's lists: "under", "cheap", 便宜) are learned at distillation too, since
+shoppers type them and product texts lack them; their teacher vectors are kept in a cache on the machine
+(:func:`machine_cache`), so only the first distillation on a machine asks for them. A query word cut off while typing ("wireless headph") is no word for the teacher: it stands for the store's most common
 words it begins ("headphones", "headphone"), found in a sorted list without a teacher call.
 """
 
@@ -174,8 +176,8 @@ class StaticEncoder:
         seen = {w for t in texts for w, _ in words(t, self.config.char_weight)}
         if not seen:
             raise ConfigError("e5-static: the texts to distil on contain no words")
-        common = general_words(self.languages, self.config.general_words, self.config.char_weight)
-        self.table.learn(seen | common, progress=progress)
+        self.table.learn(seen, progress=progress)
+        self._learn_general(progress)
         vectors = self.table.matrix[sorted(self.table.index[w] for w in seen)]
         self.mean = vectors.mean(axis=0)
         k = min(self.config.components, len(vectors) - 1)
@@ -187,6 +189,27 @@ class StaticEncoder:
         self._projected = np.zeros((0, self.dim), dtype=np.float32)
         self._key = None
         return self
+
+    def _learn_general(self, progress: bool) -> None:
+        """Learn the languages' common words: from this machine's cache of the teacher's vectors for them when
+        another distillation already asked (one teacher pass per machine, not per store), else from the teacher."""
+        common = general_words(self.languages, self.config.general_words, self.config.char_weight)
+        cache = machine_cache(self.teacher)
+        cached = WordTable(self.teacher, cache) if cache is not None and common else None
+        found = sorted(w for w in common if w not in self.table.index and cached is not None and w in cached.index)
+        if found:
+            vectors = cached.matrix[[cached.index[w] for w in found]]
+            with self.table._lock:
+                self.table._add(found, vectors)
+                if self.table.folder is not None:
+                    self.table._write(found, vectors)
+        self.table.learn(common, progress=progress)
+        lacking = sorted(w for w in common if cached is not None and w not in cached.index)
+        if lacking:
+            try:
+                cached._write(lacking, self.table.matrix[[self.table.index[w] for w in lacking]])
+            except OSError:
+                pass  # a read-only or full cache: the next distillation asks the teacher again
 
     def save(self, folder: Path, teacher_name: str, report: dict | None = None) -> Path:
         """Write the student to ``folder`` (its word shards are already there when it was made with it)."""
@@ -338,6 +361,19 @@ def general_words(languages: Sequence[str], n: int, char_weight: float = 0.5) ->
     known = available_languages()
     return {w for lang in languages if lang in known for t in top_n_list(lang, n)
             for w, _ in words(t, char_weight)}
+
+
+def machine_cache(teacher: TextEncoder) -> Path | None:
+    """Where this machine keeps a teacher's vectors of the languages' common words (never a store's own words):
+    ``$DAOGOU_CACHE_DIR``, else ``$XDG_CACHE_HOME/daogou``, else ``~/.cache/daogou``; None when set to ""."""
+    root = os.environ.get("DAOGOU_CACHE_DIR")
+    if root == "":
+        return None
+    if root is None:
+        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                            "daogou")
+    key = hashlib.blake2b(teacher.cache_key.encode(), digest_size=8).hexdigest()
+    return Path(root) / "common-words" / key
 
 
 def student_name(teacher_name: str) -> str:
