@@ -178,6 +178,13 @@ def rec(dataset: str) -> Callable[[], str]:
                   "(BSARec's protocol, `daogou evaluate --mask-history`)."]
         if d.get("ratio_vs_recbole"):
             lines += ["", f"daogou-rec / RecBole SASRec NDCG@10 = {d['ratio_vs_recbole']:.2f}×"]
+        curves = [r for r in d["rows"] if dataset == "demo" and r.get("history")]
+        if curves:
+            lines += ["", "Validation NDCG@10 by epoch:", ""]
+            for r in curves:
+                points = [h["valid"] for h in r["history"]]
+                lines.append(f"- {r['model']}: " + " → ".join(f"{v:.3f}" for v in points)
+                             + f" (best epoch {r['best_epoch']})")
         return "\n".join(lines) + "\n\n" + _source(name, d)
     return render
 
@@ -427,7 +434,7 @@ def chaos() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "first-start": first_start, "understanding": understanding, "replies": replies, "generate": generate,
     "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-taobao": rec("taobao"),
-    "rec-movielens": rec("movielens"), "import": import_, "search-quality": search_quality, "adapt": adapt,
+    "rec-movielens": rec("movielens"), "rec-demo": rec("demo"), "import": import_, "search-quality": search_quality, "adapt": adapt,
     "search-speed": search_speed, "scale-products": scale_products, "scale-events": scale_events, "serve": serve,
     "serve-repeat": serve_repeat,
     "fuzz": fuzz, "soak": soak, "chaos": chaos,

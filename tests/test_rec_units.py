@@ -107,6 +107,24 @@ def test_cases_see_only_the_past_and_new_shoppers_get_a_start_token(tiny):
     assert live.query_texts == ["red"] and live.queries.tolist() == [0, -1]
 
 
+def test_session_history_leaves_the_target_session_out_but_keeps_its_search():
+    items = ItemSpace.from_products([Product(f"p{i}") for i in range(1, 6)])
+    frame = _frame([("u", "a", 0, 0, "view", "p1", ""), ("u", "a", 1000, 1, "purchase", "p1", ""),
+                    ("u", "b", 9000, 2, "search", None, "red kettle"), ("u", "b", 9100, 3, "view", "p2", ""),
+                    ("u", "b", 9200, 4, "cart", "p2", ""), ("u", "b", 9300, 5, "purchase", "p2", ""),
+                    ("u", "c", 20000, 6, "view", "p3", ""), ("u", "c", 20100, 7, "purchase", "p3", "")])
+    split = leave_one_out(frame, targets=("purchase",))
+    event = cases_for(split, "valid", items, max_len=8)
+    session = cases_for(split, "valid", items, max_len=8, history="session")
+    assert event.targets.tolist() == session.targets.tolist() == [items.index["p2"]]
+    assert event.lengths.tolist() == [4] and session.lengths.tolist() == [2]  # p1's session only
+    assert session.hist_items[0, -2:].tolist() == [items.index["p1"]] * 2
+    assert session.query_texts[session.queries[0]] == "red kettle"  # the session's search stays the question
+    with pytest.raises(ConfigError, match="history"):
+        from daogou.rec.data import DataConfig
+        DataConfig(history="visit")
+
+
 def test_protocols_full_and_sampled(tiny):
     items, frame = tiny
     split = leave_one_out(frame, targets=("view", "purchase"))

@@ -48,6 +48,9 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-len", type=click.IntRange(2, 1000), default=50, show_default=True)
 @click.option("--targets", help="Event types to predict, comma-separated (default: purchases if enough).")
+@click.option("--history", type=click.Choice(["event", "session"]), default="event", show_default=True,
+              help="Validate and test on every event before the target, or on the shopper's earlier sessions and "
+                   "the target session's search only (what a shopper buys when they search).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Model option, e.g. dim=128.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Bundle folder (default HOME/models/MODEL).")
 @click.option("--fresh", is_flag=True, help="Ignore an interrupted run's checkpoint and start over.")
@@ -57,7 +60,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @ray_options("Ray Train workers")
 @command
 def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float | None, batch_size: int | None,
-          lr: float | None, patience: int | None, seed: int, max_len: int, targets: str | None,
+          lr: float | None, patience: int | None, seed: int, max_len: int, targets: str | None, history: str,
           options: tuple[str, ...], out: Path | None, fresh: bool, image_features: str | None, use_ray: bool, address: str | None,
           workers: int) -> int:
     """Train a recommender on the store's events (validated each epoch, early stopping, resumable);
@@ -80,7 +83,8 @@ def train(ctx: Ctx, name: str, encoder: str, epochs: int | None, budget_s: float
         if fresh:
             shutil.rmtree(checkpoint, ignore_errors=True)
         data_config = DataConfig(encoder=None if encoder == "none" else encoder, max_len=max_len, images=image_features,
-                                 targets=tuple(t.strip() for t in targets.split(",")) if targets else None)
+                                 targets=tuple(t.strip() for t in targets.split(",")) if targets else None,
+                                 history=history)
         tc = train_config_for(name, epochs=epochs, budget_s=budget_s, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, progress=not ctx.as_json, checkpoint_dir=checkpoint)
         log = (lambda m: None) if ctx.as_json else (lambda m: click.echo(m, err=True))

@@ -30,10 +30,15 @@ class DataConfig:
     inputs: tuple[str, ...] | None = None   # event types models may see (None: all); targets stay the same
     max_len: int = 50
     images: str | None = None      # image encoder for product picture features (e.g. efficientnet-lite0); None = none
+    history: str = "event"         # what a validation/test target is predicted from: every event before it
+                                   # ("event") or the shopper's earlier sessions and its own session's search
+                                   # ("session": what they buy when they search, not which item they just carted)
 
     def __post_init__(self) -> None:
         if self.split not in ("loo", "time"):
             raise ConfigError(f"split must be 'loo' or 'time', got {self.split!r}")
+        if self.history not in ("event", "session"):
+            raise ConfigError(f"history must be 'event' or 'session', got {self.history!r}")
         if self.max_len < 2:
             raise ConfigError("max_len must be >= 2")
 
@@ -93,8 +98,8 @@ def prepare(store: Store, config: DataConfig, progress: bool = False) -> Prepare
         split = restrict_inputs(split, config.inputs)
     full = EventSequences.from_frame(split.events, items)
     train = EventSequences.from_frame(split.train, items)
-    valid = cases_for(split, "valid", items, config.max_len, full)
-    test = cases_for(split, "test", items, config.max_len, full)
+    valid = cases_for(split, "valid", items, config.max_len, full, config.history)
+    test = cases_for(split, "test", items, config.max_len, full, config.history)
     data = TrainData(items, train, valid, query_vectors, fingerprint(store, config, split))
     return Prepared(data, test, split, config)
 

@@ -210,8 +210,10 @@ def _cases(rows: list[tuple[np.ndarray, ...]], shoppers: list[str], targets: lis
 
 
 def cases_for(split: Split, which: str, items: ItemSpace, max_len: int,
-              full: EventSequences | None = None) -> Cases:
-    """The ``valid`` or ``test`` targets of ``split`` with the history each one may see (events before it)."""
+              full: EventSequences | None = None, history: str = "event") -> Cases:
+    """The ``valid`` or ``test`` targets of ``split`` with the history each one may see: the events before it
+    (``history="event"``), or the events of the shopper's earlier sessions (``"session"``: the target's own
+    session is left out, its search query stays the case's query)."""
     full = full or EventSequences.from_frame(split.events, items)
     targets = getattr(split, which)
     by_shopper = {s: k for k, s in enumerate(full.shoppers)}
@@ -224,7 +226,11 @@ def cases_for(split: Split, which: str, items: ItemSpace, max_len: int,
         idx = s.start + int(np.searchsorted(full.pos[s], pos))
         if idx >= s.stop or full.pos[idx] != pos:
             continue
-        rows.append(_history(full, k, idx, max_len))
+        end = idx
+        if history == "session":
+            same = np.flatnonzero(full.sessions[s.start:idx + 1] == full.sessions[idx])
+            end = s.start + int(same[0])
+        rows.append(_history(full, k, end, max_len))
         out_targets.append(int(full.items[idx]))
         out_queries.append(int(full.queries[idx]))
         kinds.append(int(full.types[idx]))
