@@ -125,6 +125,13 @@ class WordTable:
                 self.index[w] = start + i
                 self.names.append(w)
 
+    def take(self, names: Sequence[str], vectors: np.ndarray, persist: bool = True) -> None:
+        """Add words whose vectors are already known (another table's), kept in the folder when ``persist``."""
+        with self._lock:
+            self._add(names, vectors)
+            if persist and self.folder is not None:
+                self._write(names, vectors)
+
     def learn(self, names: Iterable[str], persist: bool = True, progress: bool = False) -> int:
         """Embed the words not known yet with the teacher; returns how many were new."""
         with self._lock:
@@ -198,16 +205,12 @@ class StaticEncoder:
         cached = WordTable(self.teacher, cache) if cache is not None and common else None
         found = sorted(w for w in common if w not in self.table.index and cached is not None and w in cached.index)
         if found:
-            vectors = cached.matrix[[cached.index[w] for w in found]]
-            with self.table._lock:
-                self.table._add(found, vectors)
-                if self.table.folder is not None:
-                    self.table._write(found, vectors)
+            self.table.take(found, cached.matrix[[cached.index[w] for w in found]])
         self.table.learn(common, progress=progress)
         lacking = sorted(w for w in common if cached is not None and w not in cached.index)
         if lacking:
             try:
-                cached._write(lacking, self.table.matrix[[self.table.index[w] for w in lacking]])
+                cached.take(lacking, self.table.matrix[[self.table.index[w] for w in lacking]])
             except OSError:
                 pass  # a read-only or full cache: the next distillation asks the teacher again
 
