@@ -19,8 +19,9 @@ later are embedded by the teacher when first seen (one batched call for a batch 
 query word never seen before) and written to the folder's ``words/`` shards when they come from products. Each
 language's most common words (wordfreq's lists: "under", "cheap", 便宜) are learned at distillation too, since
 shoppers type them and product texts lack them; their teacher vectors are kept in a cache on the machine
-(:func:`machine_cache`), so only the first distillation on a machine asks for them. A query word cut off while typing ("wireless headph") is no word for the teacher: it stands for the store's most common
-words it begins ("headphones", "headphone"), found in a sorted list without a teacher call.
+(:func:`machine_cache`), so only the first distillation on a machine asks for them. A query word cut off while
+typing ("wireless headph") is no word for the teacher: it stands for the shortest known words it begins
+("headphone", "headphones"), found in a sorted list without a teacher call.
 """
 
 from __future__ import annotations
@@ -80,6 +81,29 @@ def words(text: str, char_weight: float = 0.5) -> list[tuple[str, float]]:
     return out
 
 
+class _Rows:
+    """A float32 matrix that grows by whole rows in amortised O(1) (capacity doubles), where concatenating would
+    copy the whole table for every word a query brings."""
+
+    def __init__(self, dim: int):
+        self._buf, self._n = np.zeros((0, dim), dtype=np.float32), 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def extend(self, rows: np.ndarray) -> None:
+        need = self._n + len(rows)
+        if need > len(self._buf):
+            grown = np.zeros((max(need, 2 * len(self._buf), 1024), self._buf.shape[1]), dtype=np.float32)
+            grown[:self._n] = self._buf[:self._n]
+            self._buf = grown
+        self._buf[self._n:need] = rows
+        self._n = need
+
+    def view(self) -> np.ndarray:
+        return self._buf[:self._n]
+
+
 class WordTable:
     """Words → teacher vectors, grown on demand; kept as shards in ``folder`` (None: in memory only).
 
@@ -90,7 +114,7 @@ class WordTable:
         self.teacher, self.folder = teacher, folder
         self.index: dict[str, int] = {}
         self.names: list[str] = []   # row order
-        self.matrix = np.zeros((0, teacher.dim), dtype=np.float32)
+        self._vectors = _Rows(teacher.dim)
         self._lock = threading.Lock()
         if folder is not None:
             self._load()
@@ -119,11 +143,16 @@ class WordTable:
     def _add(self, names: Sequence[str], vectors: np.ndarray) -> None:
         fresh = [(w, v) for w, v in zip(names, vectors) if w not in self.index]
         if fresh:
-            start = len(self.matrix)
-            self.matrix = np.concatenate([self.matrix, np.stack([v for _, v in fresh]).astype(np.float32)])
+            start = len(self._vectors)
+            self._vectors.extend(np.stack([v for _, v in fresh]))
             for i, (w, _) in enumerate(fresh):
                 self.index[w] = start + i
                 self.names.append(w)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """[words, dim] teacher vectors in row order (a view: valid until the next word is added)."""
+        return self._vectors.view()
 
     def take(self, names: Sequence[str], vectors: np.ndarray, persist: bool = True) -> None:
         """Add words whose vectors are already known (another table's), kept in the folder when ``persist``."""
@@ -169,7 +198,7 @@ class StaticEncoder:
         self.table = WordTable(teacher, folder / "words" if folder else None)
         self.mean: np.ndarray | None = None        # set by fit/load
         self.components: np.ndarray | None = None  # (k, dim)
-        self._projected = np.zeros((0, self.dim), dtype=np.float32)
+        self._projected = _Rows(self.dim)
         self._weights: dict[str, float] = {}
         self._key: str | None = None
         self._latin: list[str] = []   # the table's Latin words, sorted: where a cut-off word finds its completions
@@ -193,9 +222,9 @@ class StaticEncoder:
             self.components = np.ascontiguousarray(vt[:k], dtype=np.float32)
         else:
             self.components = np.zeros((0, self.dim), dtype=np.float32)
-        self._projected = np.zeros((0, self.dim), dtype=np.float32)
+        self._projected = _Rows(self.dim)
         self._key = None
-        return self
+        return self.warm()
 
     def _learn_general(self, progress: bool) -> None:
         """Learn the languages' common words: from this machine's cache of the teacher's vectors for them when
@@ -243,7 +272,20 @@ class StaticEncoder:
             raise ConfigError(f"{folder}: unreadable e5-static student: {exc}") from exc
         student = cls(get_encoder(manifest["base"]), manifest.get("name", folder.name), config, folder)
         student.mean, student.components = projection["mean"], projection["components"]
-        return student
+        return student.warm()
+
+    def warm(self) -> "StaticEncoder":
+        """Load now what the first query would otherwise wait for: the word lists and frequencies of each
+        language, jieba's dictionary, the sorted word list, the projected table."""
+        words("warm up 预热", self.config.char_weight)
+        for probe, lang in (("the", "en"), ("的", "zh")):
+            self._weight(probe)
+            from wordfreq import zipf_frequency
+            zipf_frequency(probe, lang)
+        self._known_latin()
+        self._rows()
+        from scipy.sparse import csr_matrix  # noqa: F401  (imported by encode)
+        return self
 
     def _require_fit(self) -> None:
         if self.mean is None:
@@ -276,8 +318,8 @@ class StaticEncoder:
             fresh = table[len(self._projected):] - self.mean
             if len(self.components):
                 fresh = fresh - (fresh @ self.components.T) @ self.components
-            self._projected = np.concatenate([self._projected, fresh.astype(np.float32)])
-        return self._projected
+            self._projected.extend(fresh)
+        return self._projected.view()
 
     def _known_latin(self) -> list[str]:
         """The table's Latin words in sorted order, words learned since the last call inserted."""
@@ -299,8 +341,8 @@ class StaticEncoder:
             self._completions.clear()
 
     def complete(self, word: str) -> tuple[str, ...]:
-        """A query word cut off while typing ("headph"): the most common known words it begins (at most
-        ``COMPLETIONS``), or () for a word that is known, too short, not Latin, or a word in its own right
+        """A query word cut off while typing ("headph"): the shortest known words it begins (at most
+        ``COMPLETIONS``: "headphone", "headphones"), or () for a word that is known, too short, not Latin, or a word in its own right
         (wordfreq knows it: "cart" must not become "carter", so "cas" too goes to the teacher)."""
         if word in self.table.index or len(word) < MIN_FRAGMENT or not (word.isascii() and word.isalpha()):
             return ()
@@ -314,7 +356,7 @@ class StaticEncoder:
                 start = bisect.bisect_left(latin, word)
                 stop = bisect.bisect_left(latin, word[:-1] + chr(ord(word[-1]) + 1), start)
                 candidates = latin[start:min(stop, start + 256)]
-                found = tuple(sorted(candidates, key=lambda w: (self._weight(w), len(w), w))[:COMPLETIONS])
+                found = tuple(sorted(candidates, key=lambda w: (len(w), w))[:COMPLETIONS])  # the shortest first
             if len(self._completions) > 100_000:
                 self._completions.clear()
             self._completions[word] = found
