@@ -120,6 +120,10 @@ def test_session_history_leaves_the_target_session_out_but_keeps_its_search():
     assert event.lengths.tolist() == [4] and session.lengths.tolist() == [2]  # p1's session only
     assert session.hist_items[0, -2:].tolist() == [items.index["p1"]] * 2
     assert session.query_texts[session.queries[0]] == "red kettle"  # the session's search stays the question
+    from daogou.catalog.splits import sessions_held_out
+    held = sessions_held_out(split)
+    assert split.train["session_id"].tolist() == ["a", "a", "b", "b", "b"]  # up to the validation purchase
+    assert held.train["session_id"].tolist() == ["a", "a"]  # its session's search, view and cart held out too
     with pytest.raises(ConfigError, match="history"):
         from daogou.rec.data import DataConfig
         DataConfig(history="visit")

@@ -69,6 +69,16 @@ def leave_one_out(events: pd.DataFrame, targets: Iterable[str] | None = None, mi
     return Split(frame, frame[train_mask], frame[valid_mask], frame[test_mask], "leave_one_out")
 
 
+def sessions_held_out(split: Split) -> Split:
+    """The same split with every event of a validation or test target's session out of training (for models
+    validated on a session from the sessions before it: training on that session's views would show the answer).
+    Needs a ``session_id`` column."""
+    def key(frame: pd.DataFrame) -> pd.Series:
+        return frame["shopper_id"].astype(str) + "\x1f" + frame["session_id"].astype(str)
+    held = set(key(split.valid)) | set(key(split.test))
+    return Split(split.events, split.train[~key(split.train).isin(held)], split.valid, split.test, split.kind)
+
+
 def time_split(events: pd.DataFrame, valid_frac: float = 0.1, test_frac: float = 0.1,
                targets: Iterable[str] | None = None) -> Split:
     """Global time cut: the last ``test_frac`` of time-ordered events is test, the ``valid_frac`` before it

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from daogou.catalog.splits import Split, leave_one_out, time_split
+from daogou.catalog.splits import Split, leave_one_out, sessions_held_out, time_split
 from daogou.catalog.store import Store
 from daogou.encode.base import get_encoder
 from daogou.encode.cache import EmbeddingCache
@@ -96,6 +96,8 @@ def prepare(store: Store, config: DataConfig, progress: bool = False) -> Prepare
                           f"({split.summary()}); more events per shopper are needed")
     if config.inputs is not None:
         split = restrict_inputs(split, config.inputs)
+    if config.history == "session":
+        split = sessions_held_out(split)
     full = EventSequences.from_frame(split.events, items)
     train = EventSequences.from_frame(split.train, items)
     valid = cases_for(split, "valid", items, config.max_len, full, config.history)
