@@ -183,7 +183,8 @@ def rec(dataset: str) -> Callable[[], str]:
             lines += ["", "Validation NDCG@10 by epoch:", ""]
             for r in curves:
                 points = [h["valid"] for h in r["history"]]
-                lines.append(f"- {r['model']}: " + " → ".join(f"{v:.3f}" for v in points)
+                start = f"untrained {r['untrained_valid']:.3f} → " if r.get("untrained_valid") is not None else ""
+                lines.append(f"- {r['model']}: {start}" + " → ".join(f"{v:.3f}" for v in points)
                              + f" (best epoch {r['best_epoch']})")
         return "\n".join(lines) + "\n\n" + _source(name, d)
     return render

@@ -213,6 +213,7 @@ def test_training_resumes_from_its_checkpoint(tiny, tmp_path):
         data, TrainConfig(epochs=3, progress=False, checkpoint_dir=ckpt, patience=100), log=messages.append)
     assert any("resumed from epoch 2" in m for m in messages)
     assert [h["epoch"] for h in second.history] == [1, 2, 3]
+    assert first.untrained_metric is not None and second.untrained_metric == first.untrained_metric  # kept
     assert second.history[:2] == first.history
     other = TrainData(items, data.train, data.valid, fingerprint="other-data")
     with pytest.raises(ConfigError, match="other data"):

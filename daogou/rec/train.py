@@ -56,6 +56,7 @@ class TrainResult:
     best_metric: float = float("-inf")
     stopped: str = "epochs"
     seconds: float = 0.0
+    untrained_metric: float | None = None  # validation before the first step: what training added is measured
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,6 +136,11 @@ def fit(module: torch.nn.Module, batches: Callable[[np.random.Generator], Iterab
         if resumed is not None:
             result, best_state, start_epoch = resumed
             log(f"resumed from epoch {start_epoch} ({config.checkpoint_dir})")
+    if start_epoch == 0:
+        module.eval()
+        with torch.no_grad():
+            result.untrained_metric = float(validate())
+        log(f"epoch 0 (untrained): valid {result.untrained_metric:.4f}")
     t0 = time.perf_counter() - result.seconds
     rng = np.random.default_rng(config.seed)
     for _ in range(start_epoch):
