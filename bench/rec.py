@@ -71,7 +71,7 @@ def worker(args: argparse.Namespace) -> None:
                               history=spec.get("history", "event"))
         prep = prepare(store, data_cfg)
     if spec.get("cold_fraction"):
-        prep = _with_cold_items(prep, spec["cold_fraction"], spec.get("seed", 0))
+        prep = _with_cold_items(prep, spec["cold_fraction"], spec.get("split_seed", 0))  # one split for every seed
     name = spec["model"]
     model = RECOMMENDERS.get(name)(prep.data.items, **spec.get("options", {}))
     tc = train_config_for(name, budget_s=spec.get("budget"), epochs=spec.get("epochs", 10_000),
@@ -128,7 +128,29 @@ def run_model(spec: dict) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-# ---------------------------------------------------------------- the three benchmarks
+METRICS = ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr")
+
+
+def run_seeds(spec: dict, seeds: list[int]) -> dict:
+    """One row trained with each of ``seeds`` (same data and split): the metrics' mean, each seed's figures and
+    the spread; the first seed's run gives the rest of the row (curve, times)."""
+    import numpy as np
+    runs = [run_model({**spec, "seed": seed}) for seed in seeds]
+    if len(runs) == 1:
+        return runs[0]
+    mean = lambda values: float(np.mean(values))  # noqa: E731
+    row = dict(runs[0])
+    row.update({k: mean([r[k] for r in runs]) for k in METRICS})
+    row["masked"] = {k: mean([r["masked"][k] for r in runs]) for k in METRICS}
+    if all((r.get("cold") or {}).get("cases") for r in runs):
+        row["cold"] = {**runs[0]["cold"], **{k: mean([r["cold"][k] for r in runs]) for k in ("ndcg@10", "hr@20")}}
+    row["seeds"] = [{"seed": seed, "ndcg@10": r["ndcg@10"], "masked_ndcg@10": r["masked"]["ndcg@10"],
+                     "cold_hr@20": (r.get("cold") or {}).get("hr@20"), "epochs": r["epochs"], "train_s": r["train_s"]}
+                    for seed, r in zip(seeds, runs)]
+    return row
+
+
+# ---------------------------------------------------------------- the benchmarks
 
 def beauty(args: argparse.Namespace) -> dict:
     home = home_for("beauty")
@@ -173,8 +195,8 @@ def taobao(args: argparse.Namespace) -> dict:
     home = home_for("taobao")
     rows = []
     for label, inputs in (("daogou-rec, browse + purchases", None), ("daogou-rec, purchases only", ["purchase"])):
-        rows.append(run_model({"home": str(home), "model": "daogou-rec", "label": label, "inputs": inputs,
-                               "budget": args.budget, "encoder": None}))
+        rows.append(run_seeds({"home": str(home), "model": "daogou-rec", "label": label, "inputs": inputs,
+                               "budget": args.budget, "encoder": None}, args.seeds if inputs is None else [0]))
     for name in ("popularity", "item-knn"):
         rows.append(run_model({"home": str(home), "model": name, "encoder": None}))
     return {"dataset": "Taobao UserBehavior (head)", "budget_s": args.budget, "rows": rows}
@@ -193,9 +215,11 @@ def movielens(args: argparse.Namespace) -> dict:
                 ("daogou-rec, ID + content, new items not negatives", "minilm", {"unseen_negatives": False}),
                 ("daogou-rec, ID + content, ID dropout 0.5 + ID-free offset, new items not negatives", "minilm",
                  {"id_dropout": 0.5, "id_free_bias": True, "unseen_negatives": False}))
+    headline = {"daogou-rec, content only, new items not negatives", "daogou-rec, ID + content, new items not negatives"}
     for label, encoder, options in variants:
-        rows.append(run_model({"home": str(home), "model": "daogou-rec", "label": label, "encoder": encoder,
-                               "options": options, "budget": args.budget, "cold_fraction": 0.2}))
+        rows.append(run_seeds({"home": str(home), "model": "daogou-rec", "label": label, "encoder": encoder,
+                               "options": options, "budget": args.budget, "cold_fraction": 0.2},
+                              args.seeds if label in headline else [0]))
     rows.append(run_model({"home": str(home), "model": "popularity", "cold_fraction": 0.2}))
     return {"dataset": "MovieLens-100k, 20% of items held out of training", "budget_s": args.budget,
             "rows": rows}
@@ -213,8 +237,8 @@ def demo(args: argparse.Namespace) -> dict:
     for history, what in (("event", "every event before the target"),
                           ("session", "earlier sessions + the session's search")):
         spec = {"home": str(home), "encoder": "e5-multilingual", "history": history}
-        rows.append(run_model({**spec, "model": "daogou-rec", "label": f"daogou-rec — {what}",
-                               "budget": args.budget, "patience": 5}))
+        rows.append(run_seeds({**spec, "model": "daogou-rec", "label": f"daogou-rec — {what}",
+                               "budget": args.budget, "patience": 5}, args.seeds))
         for name in ("item-knn", "popularity"):
             rows.append(run_model({**spec, "model": name, "label": f"{name} — {what}"}))
     return {"dataset": "demo store (2,000 products, generated shoppers)", "budget_s": args.budget, "rows": rows}
@@ -249,6 +273,8 @@ def main() -> None:
     parser.add_argument("--seed-bert-budget", type=float, help="Override the budget for seed-bert only.")
     parser.add_argument("--full", action="store_true", help="Train each model to convergence (no budget).")
     parser.add_argument("--models", default="popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="Train the headline daogou-rec rows once per seed; tables show the mean and the spread.")
     args = parser.parse_args()
     started = time.perf_counter()
     result = {"beauty": beauty, "taobao": taobao, "movielens": movielens, "demo": demo}[args.dataset](args)

@@ -162,12 +162,17 @@ def rec(dataset: str) -> Callable[[], str]:
                  "| model | NDCG@10 | HR@10 | NDCG@20 | MRR | NDCG@10 / HR@10, history masked | cold NDCG@10 | "
                  "cold HR@20 | train s | CPU s | epochs | peak RSS |",
                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        seeded = any(r.get("seeds") for r in d["rows"])
         for r in d["rows"] + d.get("published", []):
             cold = r.get("cold") if (r.get("cold") or {}).get("cases") else {}
             masked = r.get("masked") or {}
             f4 = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
             both = f"{f4(masked['ndcg@10'])} / {f4(masked['hr@10'])}" if masked else "–"
-            lines.append(f"| {r['model']} | {f4(r.get('ndcg@10'))} | {f4(r.get('hr@10'))} | {f4(r.get('ndcg@20'))} | "
+            ndcg = f4(r.get('ndcg@10'))
+            if r.get("seeds"):  # the mean over seeds, then the range
+                each = [x["ndcg@10"] for x in r["seeds"]]
+                ndcg += f" ({min(each):.4f}–{max(each):.4f}, {len(each)} seeds)"
+            lines.append(f"| {r['model']} | {ndcg} | {f4(r.get('hr@10'))} | {f4(r.get('ndcg@20'))} | "
                          f"{f4(r.get('mrr'))} | {both} | {f4(cold.get('ndcg@10')) or '–'} | "
                          f"{f4(cold.get('hr@20')) or '–'} | {_n(r.get('train_s'), 0) if 'train_s' in r else ''}"
                          f" | {_n(r.get('train_cpu_s'), 0) if 'train_cpu_s' in r else ''} | "
@@ -176,6 +181,9 @@ def rec(dataset: str) -> Callable[[], str]:
         lines += ["", "Full ranking over the whole catalog. The first columns mask nothing (RecBole's protocol); "
                   "\"history masked\" leaves the items already in the shopper's history out of the ranking "
                   "(BSARec's protocol, `daogou evaluate --mask-history`)."]
+        if seeded:
+            lines += ["", "Rows trained with several seeds show the mean of each metric (NDCG@10: the mean, then the "
+                          "lowest and highest seed); their times, epochs and curve are the first seed's."]
         if d.get("ratio_vs_recbole"):
             lines += ["", f"daogou-rec / RecBole SASRec NDCG@10 = {d['ratio_vs_recbole']:.2f}×"]
         curves = [r for r in d["rows"] if dataset == "demo" and r.get("history")]
