@@ -3,7 +3,7 @@
     python bench/rec.py beauty [--budget 1200] [--full] [--models popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec]
     python bench/rec.py taobao [--budget 600]      # does browsing history help next-purchase prediction?
     python bench/rec.py movielens [--budget 300]   # cold-start items: content (titles, genres) vs ID-only
-    python bench/rec.py demo [--budget 300]        # the demo store: next event vs next session's purchase
+    python bench/rec.py demo [--budget 300] [--seeds 0 1 2] [--patience 15]   # next event vs next session's purchase
 
 beauty: Amazon Beauty (S3-Rec files) imported with its item2attributes as content; leave-one-out, full ranking
 over all 12,101 items without history masking (RecBole's protocol). Every trained model gets the same wall-clock
@@ -238,7 +238,7 @@ def demo(args: argparse.Namespace) -> dict:
                           ("session", "earlier sessions + the session's search")):
         spec = {"home": str(home), "encoder": "e5-multilingual", "history": history}
         rows.append(run_seeds({**spec, "model": "daogou-rec", "label": f"daogou-rec — {what}",
-                               "budget": args.budget, "patience": 5}, args.seeds))
+                               "budget": args.budget, "patience": args.patience}, args.seeds))
         for name in ("item-knn", "popularity"):
             rows.append(run_model({**spec, "model": name, "label": f"{name} — {what}"}))
     return {"dataset": "demo store (2,000 products, generated shoppers)", "budget_s": args.budget, "rows": rows}
@@ -273,6 +273,7 @@ def main() -> None:
     parser.add_argument("--seed-bert-budget", type=float, help="Override the budget for seed-bert only.")
     parser.add_argument("--full", action="store_true", help="Train each model to convergence (no budget).")
     parser.add_argument("--models", default="popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec")
+    parser.add_argument("--patience", type=int, default=5, help="Early-stopping patience (demo).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="Train the headline daogou-rec rows once per seed; tables show the mean and the spread.")
     args = parser.parse_args()
