@@ -231,12 +231,15 @@ class StaticEncoder:
         another distillation already asked (one teacher pass per machine, not per store), else from the teacher."""
         common = general_words(self.languages, self.config.general_words, self.config.char_weight)
         cache = machine_cache(self.teacher)
-        cached = WordTable(self.teacher, cache) if cache is not None and common else None
-        found = sorted(w for w in common if w not in self.table.index and cached is not None and w in cached.index)
+        if cache is None or not common:
+            self.table.learn(common, progress=progress)
+            return
+        cached = WordTable(self.teacher, cache)
+        found = sorted(w for w in common if w not in self.table.index and w in cached.index)
         if found:
             self.table.take(found, cached.matrix[[cached.index[w] for w in found]])
         self.table.learn(common, progress=progress)
-        lacking = sorted(w for w in common if cached is not None and w not in cached.index)
+        lacking = sorted(w for w in common if w not in cached.index)
         if lacking:
             try:
                 cached.take(lacking, self.table.matrix[[self.table.index[w] for w in lacking]])
@@ -278,10 +281,8 @@ class StaticEncoder:
         """Load now what the first query would otherwise wait for: the word lists and frequencies of each
         language, jieba's dictionary, the sorted word list, the projected table."""
         words("warm up 预热", self.config.char_weight)
-        for probe, lang in (("the", "en"), ("的", "zh")):
-            self._weight(probe)
-            from wordfreq import zipf_frequency
-            zipf_frequency(probe, lang)
+        for probe in ("the", "的"):
+            self._weight(probe)  # loads the language's frequency list (complete() reads the same one)
         self._known_latin()
         self._rows()
         from scipy.sparse import csr_matrix  # noqa: F401  (imported by encode)
@@ -325,25 +326,22 @@ class StaticEncoder:
         """The table's Latin words in sorted order, words learned since the last call inserted."""
         names = self.table.names
         if self._latin_seen < len(names):
-            with self.table._lock:
-                self._sort_latin(names)
+            with self.table._lock:  # learning appends to ``names`` under the same lock
+                fresh = [w for w in names[self._latin_seen:] if w[:1].isascii() and w[:1].isalpha()]
+                if len(fresh) > 64:
+                    self._latin = sorted(self._latin + fresh)
+                else:
+                    for w in fresh:
+                        bisect.insort(self._latin, w)
+                self._latin_seen = len(names)
+                self._completions.clear()
         return self._latin
-
-    def _sort_latin(self, names: list[str]) -> None:
-        if self._latin_seen < len(names):
-            fresh = [w for w in names[self._latin_seen:] if w[:1].isascii() and w[:1].isalpha()]
-            if len(fresh) > 64:
-                self._latin = sorted(self._latin + fresh)
-            else:
-                for w in fresh:
-                    bisect.insort(self._latin, w)
-            self._latin_seen = len(names)
-            self._completions.clear()
 
     def complete(self, word: str) -> tuple[str, ...]:
         """A query word cut off while typing ("headph"): the shortest known words it begins (at most
-        ``COMPLETIONS``: "headphone", "headphones"), or () for a word that is known, too short, not Latin, or a word in its own right
-        (wordfreq knows it: "cart" must not become "carter", so "cas" too goes to the teacher)."""
+        ``COMPLETIONS``: "headphone", "headphones"), or () for a word that is known, too short, not Latin, or a
+        word in its own right (wordfreq knows it: "cart" must not become "carter", so "cas" too goes to the
+        teacher)."""
         if word in self.table.index or len(word) < MIN_FRAGMENT or not (word.isascii() and word.isalpha()):
             return ()
         latin = self._known_latin()
