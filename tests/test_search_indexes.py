@@ -70,6 +70,17 @@ def test_bm25_known_answer_and_chinese():
     assert "跑鞋" in analyze("红色跑鞋") or "跑" in "".join(analyze("红色跑鞋"))
 
 
+def test_bm25_stems_words_and_splits_numbers_from_letters():
+    idx = BM25Index.build(["Panasonic ventilation fan 110 CFM, quiet", "ceiling fans with light, 80cfm",
+                           "running shoe for women", "运动鞋 跑步"])
+    assert idx.search("bathroom exhaust fans", 4)[0].tolist()[:2] in ([0, 1], [1, 0])  # fans ~ fan
+    assert idx.search("110cfm", 4)[0].tolist()[0] == 0  # 110cfm ~ 110 CFM
+    assert idx.search("80 cfm fan", 4)[0].tolist()[0] == 1  # and the other way round
+    assert idx.search("women's running shoes", 4)[0].tolist() == [2]
+    assert idx.search("跑步", 4)[0].tolist() == [3]  # Chinese words are not stemmed
+    assert analyze("Shoes 6.1 PS5") == ["shoe", "6.1", "ps5", "ps", "5"]
+
+
 def test_rrf_and_weighted_known_answers():
     fused = rrf({"a": ["x", "y", "z"], "b": ["y", "x"]}, k=60)
     assert ranked(fused)[:2] in (["x", "y"], ["y", "x"]) and fused["x"] == pytest.approx(1 / 61 + 1 / 62)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ SET = ROOT / "bench" / "understanding"
 
 
 def _bench():
+    if str(ROOT / "bench") not in sys.path:  # the script imports its sibling _common, as when it runs
+        sys.path.insert(0, str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location("bench_understanding", ROOT / "bench" / "understanding.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -21,7 +21,7 @@ from daogou.search.dense import DenseIndex
 from daogou.search.engine import SearchConfig, Searcher, load_reranker, store_rates, store_vocabulary
 from daogou.search.lexical import BM25Index
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: BM25 words stemmed, numbers split from letters
 
 
 def catalog_fingerprint(store: Store) -> str:

@@ -1,17 +1,45 @@
-"""Lexical search: BM25 (``bm25s``) over analysed product text; Chinese is segmented with ``jieba``."""
+"""Lexical search: BM25 (``bm25s``) over analysed product text; Chinese is segmented with ``jieba``, other words
+are stemmed (Snowball English, ``PyStemmer``)."""
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from daogou.search.vocab import tokens
+from daogou.search.vocab import CJK_RE, tokens
+
+# Where a number meets a word inside one token: "110cfm", "ps5", "5v".
+_NUMBER_EDGE_RE = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_stemmers = threading.local()  # a PyStemmer object must not be shared between threads
+
 
 def analyze(text: str) -> list[str]:
-    """The query-understanding tokenizer in search mode: NFKC, lower case, Unicode words, jieba for Chinese."""
-    return tokens(text, for_search=True)
+    """The query-understanding tokenizer in search mode (NFKC, lower case, Unicode words, jieba's search mode for
+    Chinese), then for every other word its stem ("shoes" and "shoe" match), and a word that runs a number into
+    letters also stands for its parts ("110cfm" matches "110 CFM")."""
+    out: list[str] = []
+    for token in tokens(text, for_search=True):
+        out.extend((token,) if CJK_RE.search(token) else _latin(token))
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def _latin(token: str) -> tuple[str, ...]:
+    parts = [token, *_NUMBER_EDGE_RE.split(token)] if _NUMBER_EDGE_RE.search(token) else [token]
+    return tuple(_stem(w) for w in parts)
+
+
+def _stem(word: str) -> str:
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        import Stemmer
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
+    return stemmer.stemWord(word)
 
 
 class BM25Index:
