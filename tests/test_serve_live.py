@@ -95,6 +95,7 @@ def test_demo_main_job_without_serving(tmp_path):
                    "--budget", "8", home=tmp_path / "home")
     assert out["demo"]["built"] and out["index"]["products"] == 200 and out["url"] is None
     assert out["model"]["trained"] and Path(out["model"]["bundle"], "manifest.json").exists()
+    assert 0 <= out["model"]["untrained_valid_ndcg@10"] <= 1  # what training added is shown
     again = cli_json("demo", "--no-serve", "--products", "200", "--shoppers", "120", "--encoder", "hashing",
                      home=tmp_path / "home")
     assert again["model"]["trained"] is False  # the store and the model are reused

@@ -91,14 +91,17 @@ def _index_and_train(ctx: Ctx, store, encoder: str, budget_s: float, retrain: bo
     tc = train_config_for("daogou-rec", budget_s=budget_s, progress=not ctx.as_json)
     path, result, _ = train(store, "daogou-rec", DataConfig(encoder=encoder), tc, out, log=log)
     return {"index": index, "model": {"bundle": str(path), "trained": True, "valid_ndcg@10": result.best_metric,
+                                      "untrained_valid_ndcg@10": result.untrained_metric,
                                       "epochs": len(result.history), "seconds": round(result.seconds, 1)}}
 
 
 def _model_line(m: dict) -> str:
     if not m["trained"]:
         return f"recommender: reusing {m['bundle']}"
+    before = m.get("untrained_valid_ndcg@10")
+    learned = f"{before:.3f} untrained → " if before is not None else ""
     return (f"recommender: daogou-rec trained {m['epochs']} epochs in {m['seconds']}s, "
-            f"validation NDCG@10 {m['valid_ndcg@10']:.3f}")
+            f"validation NDCG@10 {learned}{m['valid_ndcg@10']:.3f}")
 
 
 @cli.command()
