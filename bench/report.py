@@ -262,6 +262,18 @@ def adapt() -> str:
     return "\n".join(lines) + text + "\n\n" + _source("adapt.json", d)
 
 
+def esci_ablation() -> str:
+    d = _load("esci_ablation.json")
+    if d is None:
+        return _missing("esci_ablation.json", "python bench/esci_ablation.py")
+    lines = ["| ESCI, 500 queries, no labels used | nDCG@10 | Recall@50 | vs today's hybrid |", "|---|---|---|---|"]
+    for r in d["rows"]:
+        lines.append(f"| {r['variant']} | {r['ndcg@10']:.3f} | {r['recall@50']:.3f} | {r['vs_hybrid']:+.1%} |")
+    text = (f"\n\nCeiling: {d['ceiling']:.3f} (the share of queries with a judged product of positive grade; a query "
+            "whose judged products are all irrelevant scores 0 whatever is returned).")
+    return "\n".join(lines) + text + "\n\n" + _source("esci_ablation.json", d)
+
+
 def search_speed() -> str:
     files = sorted(RESULTS.glob("search_speed_*.json"))
     if not files:
@@ -449,6 +461,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "first-start": first_start, "understanding": understanding, "replies": replies, "generate": generate,
     "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-taobao": rec("taobao"),
     "rec-movielens": rec("movielens"), "rec-demo": rec("demo"), "import": import_, "search-quality": search_quality, "adapt": adapt,
+    "esci-ablation": esci_ablation,
     "search-speed": search_speed, "scale-products": scale_products, "scale-events": scale_events, "serve": serve,
     "serve-repeat": serve_repeat,
     "fuzz": fuzz, "soak": soak, "chaos": chaos,
