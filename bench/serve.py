@@ -18,9 +18,11 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -182,11 +184,14 @@ async def run_scenario(base: str, kind: str, clients: int, requests: int, timeou
 
 
 def measure(args, scale: float) -> list[dict]:
-    """One run: a fresh server per LLM, the planned requests at each client count."""
+    """One run: a fresh server per LLM, each on a fresh copy of the demo home (the events its chats record would
+    otherwise lengthen the shoppers' histories run after run), the planned requests at each client count."""
     plan = {"search": 2000, "recommend": 1000, "chat:template": 300, "chat:llamacpp": 60}
     rows = []
     for llm in args.llms:
-        server = Server(args.home, llm, args.out.with_name(f"serve-{llm}.log"), workers=args.workers,
+        copy = Path(tempfile.mkdtemp(prefix="daogou-serve-"))
+        shutil.copytree(args.home, copy / "home")
+        server = Server(copy / "home", llm, args.out.with_name(f"serve-{llm}.log"), workers=args.workers,
                         args=("--encoder", args.encoder) if args.encoder else ())
         try:
             info = httpx.get(server.base + "/healthz").json()
@@ -208,6 +213,7 @@ def measure(args, scale: float) -> list[dict]:
                           flush=True)
         finally:
             server.close()
+            shutil.rmtree(copy, ignore_errors=True)
     return rows
 
 

@@ -150,3 +150,23 @@ def test_a_new_shopper_is_served_from_the_query_alone(demo_home, trained):
             without += sum(products[i].category == category for i in unasked)
         assert with_query >= 0.6 * 10 * len(categories), (with_query, without)
         assert with_query >= 5 * max(without, 1)
+
+
+def test_serving_reads_only_the_newest_events_and_answers_the_same(demo_home, trained):
+    """A serving request reads a shopper's newest events (and every purchase, for leaving them out), not the whole
+    history: the answer is the one the whole history gives."""
+    models, _ = trained
+    with Store.open(StoreConfig(home=demo_home)) as store:
+        live = LiveRecommender(store, str(models["daogou-rec"][2]), max_len=8)
+        shoppers = sorted({r[0] for r in store.event_rows([f"U{i:04d}" for i in range(1, 40)])})
+        long = [s for s in shoppers if len(store.event_rows([s])) > 12][:5]
+        assert long, "the demo has shoppers with more events than the window"
+        limited = [live.recommend(s, n=20) for s in long]
+        read = store.event_rows
+        store.event_rows = lambda shoppers, newest=None, always=(): read(shoppers)  # the whole history
+        try:
+            whole = [live.recommend(s, n=20) for s in long]
+        finally:
+            del store.event_rows
+        for (a, sa_), (b, sb) in zip(limited, whole):
+            assert a == b and np.allclose(sa_, sb, atol=1e-5)

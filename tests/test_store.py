@@ -94,6 +94,30 @@ def test_write_read_round_trip(store):
     assert [e.type for e in store.iter_events()] == ["view", "purchase"]
 
 
+def _expect_newest(store, shoppers: list[str], newest: int, always: tuple[str, ...]) -> None:
+    """``event_rows(newest=, always=)`` is the full rows' last ``newest`` per shopper plus the ``always`` types."""
+    everything = store.event_rows(shoppers)
+    want = []
+    for s in shoppers:
+        mine = [r for r in everything if r[0] == s]
+        want += [r for i, r in enumerate(mine) if i >= len(mine) - newest or r[4] in always]
+    assert store.event_rows(shoppers, newest=newest, always=always) == want
+
+
+def test_a_shoppers_newest_events_and_every_purchase(store):
+    events = [Event("u1", "s1", t, kind, f"p{t % 4}") for t, kind in
+              enumerate(["view", "purchase", "view", "cart", "view", "purchase", "view", "view"], start=1)]
+    events += [Event("u2", "s9", 5, "view", "p1"), Event("u2", "s9", 5, "cart", "p2")]  # same time: source order
+    with store.transaction() as conn:
+        store.write_events(conn, events)
+    newest = store.event_rows(["u1", "u2"], newest=3, always=("purchase",))
+    assert [(r[0], r[2], r[4]) for r in newest] == [("u1", 2, "purchase"), ("u1", 6, "purchase"), ("u1", 7, "view"),
+                                                     ("u1", 8, "view"), ("u2", 5, "view"), ("u2", 5, "cart")]
+    assert [r[2] for r in store.event_rows(["u1"], newest=2)] == [7, 8]
+    _expect_newest(store, ["u1", "u2"], 1, ())
+    _expect_newest(store, ["u1", "u2"], 4, ("purchase", "cart"))
+
+
 def test_export_recbole_round_trip(datasets, tmp_path):
     with Store.open(StoreConfig(tmp_path / "a")) as a:
         run_import(a, "recbole", datasets / "movielens_100k_recbole", progress=False)
@@ -168,6 +192,7 @@ def test_same_store_code_on_postgresql(datasets, tmp_path):
         assert again["totals"]["events_added"] == 0
         assert store.count("products") == 55_368
         assert store.has_shopper(store.get_shoppers()[0].id) and not store.has_shopper("no-such-shopper")
+        _expect_newest(store, [s.id for s in store.get_shoppers()[:20]], 50, ("purchase",))
         seed = tmp_path / "seed.csv"
         seed.write_text('1,"case",["c1","c2"],["c1"]\n,"bad",[],[]\n', encoding="utf-8")
         bad = run_import(store, "seed-csv", seed, progress=False)

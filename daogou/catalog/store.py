@@ -280,14 +280,29 @@ class Store:
             frame = pd.DataFrame(conn.execute(query).all(), columns=[c.name for c in cols])
         return frame.astype({"ts_ms": "int64", "seq": "int64"}) if len(frame) else frame
 
-    def event_rows(self, shoppers: Sequence[str]) -> list[tuple]:
+    def event_rows(self, shoppers: Sequence[str], newest: int | None = None,
+                   always: Sequence[str] = ()) -> list[tuple]:
         """(shopper, session, ts_ms, seq, type, product, query) of ``shoppers``' events ordered by (shopper, time,
-        source order): what :meth:`events_frame` gives, as plain tuples (cheap for a few shoppers)."""
+        source order): what :meth:`events_frame` gives, as plain tuples (cheap for a few shoppers).
+
+        ``newest``: only each shopper's ``newest`` events, plus every event of the types in ``always`` (e.g. all
+        purchases, which recommendations leave out): a loyal shopper's long history costs a serving request no
+        more than a new one's."""
         table = self.t["events"]
-        query = (sa.select(table.c.shopper_id, table.c.session_id, table.c.ts_ms, table.c.seq, table.c.type,
-                           table.c.product_id, table.c.query)
-                 .where(table.c.shopper_id.in_(list(shoppers)))
-                 .order_by(table.c.shopper_id, table.c.ts_ms, table.c.seq))
+        cols = (table.c.shopper_id, table.c.session_id, table.c.ts_ms, table.c.seq, table.c.type,
+                table.c.product_id, table.c.query)
+        query = sa.select(*cols).where(table.c.shopper_id.in_(list(shoppers)))
+        if newest is not None:
+            recency = sa.func.row_number().over(partition_by=table.c.shopper_id,
+                                                order_by=(table.c.ts_ms.desc(), table.c.seq.desc()))
+            ranked = query.add_columns(recency.label("recency")).subquery()
+            keep = ranked.c.recency <= newest
+            if always:
+                keep = sa.or_(keep, ranked.c.type.in_(list(always)))
+            query = (sa.select(*(ranked.c[c.name] for c in cols)).where(keep)
+                     .order_by(ranked.c.shopper_id, ranked.c.ts_ms, ranked.c.seq))
+        else:
+            query = query.order_by(table.c.shopper_id, table.c.ts_ms, table.c.seq)
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(query)]
 

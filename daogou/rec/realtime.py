@@ -80,7 +80,9 @@ class LiveRecommender:
             self._session.pop(shopper, None)
 
     def _sequences(self, shoppers: Sequence[str], histories: dict[str, Sequence[str]]) -> EventSequences:
-        stored = self.store.event_rows([s for s in shoppers if s not in histories])
+        # the model reads the newest max_len events; every purchase is kept for exclude_purchased
+        stored = self.store.event_rows([s for s in shoppers if s not in histories], newest=self.max_len + 1,
+                                       always=("purchase",))
         with self._lock:
             live = [r for s in shoppers for r in self._session.get(s, [])]
         given = [(s, "given", i * 1000, i, "view", pid, "") for s, pids in histories.items()
