@@ -1,6 +1,6 @@
 """Recommendation benchmark: daogou's models beside RecBole SASRec on the same split, plus two data questions.
 
-    python bench/rec.py beauty [--budget 1200] [--full] [--models popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec]
+    python bench/rec.py beauty [--budget 1200] [--full] [--models popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec] [--seeds 0 1 2]
     python bench/rec.py taobao [--budget 600]      # does browsing history help next-purchase prediction?
     python bench/rec.py movielens [--budget 300]   # cold-start items: content (titles, genres) vs ID-only
     python bench/rec.py demo [--budget 300] [--seeds 0 1 2] [--patience 15]   # next event vs next session's purchase
@@ -164,7 +164,7 @@ def beauty(args: argparse.Namespace) -> dict:
                     "patience": 10 if args.full else 5}
             if name == "seed-bert" and not args.full:
                 spec["budget"] = args.seed_bert_budget or budget
-            rows.append(run_model(spec))
+            rows.append(run_seeds(spec, args.seeds) if name == "daogou-rec" else run_model(spec))
         rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
     return {"dataset": "Amazon Beauty (S3-Rec)", "budget_s": budget, "full": args.full, "rows": rows,
             "published": PUBLISHED}
