@@ -80,7 +80,8 @@ class LiveRecommender:
             self._session.pop(shopper, None)
 
     def _sequences(self, shoppers: Sequence[str], histories: dict[str, Sequence[str]]) -> EventSequences:
-        # the model reads the newest max_len events; every purchase is kept for exclude_purchased
+        # the model reads the newest max_len events (one more gives the oldest its time gap); every purchase is
+        # kept for exclude_purchased
         stored = self.store.event_rows([s for s in shoppers if s not in histories], newest=self.max_len + 1,
                                        always=("purchase",))
         with self._lock:
