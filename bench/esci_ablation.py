@@ -29,7 +29,7 @@ from _common import machine, write_result  # noqa: E402
 from daogou.encode import product_text
 from daogou.encode.base import get_encoder
 from daogou.search.hybrid import weighted
-from daogou.search.lexical import BM25Index
+from daogou.search.lexical import BM25Index, top_k
 from daogou.search.vocab import tokens
 
 TOP = 100  # candidates per signal, as SearchConfig.candidates
@@ -49,8 +49,8 @@ def _bm25_as_typed(texts: list[str], queries: list[str]) -> np.ndarray:
 
 def _top(scores: np.ndarray, positive_only: bool) -> dict[int, float]:
     """A signal's top 100 as the engine takes them (BM25 keeps only products that share a word)."""
-    rows = np.argsort(-scores)[:TOP]
-    return {int(r): float(scores[r]) for r in rows if scores[r] > 0 or not positive_only}
+    rows, values = top_k(scores, TOP, positive_only)
+    return dict(zip(rows.tolist(), values.tolist()))
 
 
 def fuse(signals: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
@@ -82,17 +82,17 @@ def main() -> None:
     qs = [q["query"] for q in queries]
     bm25 = BM25Index.build(texts)
     lexical = np.stack([bm25.scores(q) for q in qs])
-    docs, dense = {}, {}
+    docs, query_vectors, dense = {}, {}, {}
     for name in ("minilm", "e5-multilingual"):
         enc = get_encoder(name)
-        docs[name] = enc.encode(texts, kind="passage")
-        dense[name] = enc.encode(qs, kind="query") @ docs[name].T
+        docs[name], query_vectors[name] = enc.encode(texts, kind="passage"), enc.encode(qs, kind="query")
+        dense[name] = query_vectors[name] @ docs[name].T
     m, e = dense["minilm"], dense["e5-multilingual"]
 
     def prf(name: str, k: int = 3, beta: float = 0.3) -> np.ndarray:
         d = docs[name]
         top = np.argsort(-dense[name], axis=1)[:, :k]
-        q = get_encoder(name).encode(qs, kind="query") + beta * d[top].mean(1)
+        q = query_vectors[name] + beta * d[top].mean(1)
         return (q / np.linalg.norm(q, axis=1, keepdims=True)) @ d.T
 
     def graph(name: str, k: int = 3, a: float = 0.3) -> np.ndarray:

@@ -168,5 +168,5 @@ def test_serving_reads_only_the_newest_events_and_answers_the_same(demo_home, tr
             whole = [live.recommend(s, n=20) for s in long]
         finally:
             del store.event_rows
-        for (a, sa_), (b, sb) in zip(limited, whole):
-            assert a == b and np.allclose(sa_, sb, atol=1e-5)
+        for (ids_window, scores_window), (ids_whole, scores_whole) in zip(limited, whole):
+            assert ids_window == ids_whole and np.allclose(scores_window, scores_whole, atol=1e-5)
