@@ -113,6 +113,14 @@ class Checker:
         errs += self.price_errors(expect, got["price_min"], got["price_max"], strict)
         return errs
 
+    @staticmethod
+    def absent_errors(expect: dict, matched) -> list[str]:
+        """The store sells nothing of the kind asked for: the answer must say so (``matched`` false). Anything
+        else must not claim that nothing matched."""
+        if expect.get("absent"):
+            return [] if matched is False else ["the store sells none of this, and the answer did not say so"]
+        return ["said that nothing matched, though the store sells this"] if matched is False else []
+
     def card_errors(self, expect: dict, ids: list[str], state: dict | None = None) -> list[str]:
         """What the shopper sees obeys the constraints (the expected ones; the state's for partial expects)."""
         errs = []
@@ -201,7 +209,10 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
             errs.append(f"kind: expected {exp['kind']}, got {r.get('kind')}")
         state = state_dict(r.get("constraints") or {})
         errs += checker.constraint_errors(exp, state, strict=False)
-        if r.get("kind") in ("search", "refine") and exp.get("kind") in ("search", "refine"):
+        if exp.get("kind") in ("search", "refine"):
+            errs += checker.absent_errors(exp, r.get("matched"))
+        if r.get("kind") in ("search", "refine") and exp.get("kind") in ("search", "refine") \
+                and not exp.get("absent"):
             shown = {k: v for k, v in exp.items() if k in ("category", "price_min", "price_max", "price_approx",
                                                              "currency", "exclude_brands", "brands")}
             errs += checker.card_errors(shown, ids, state)
@@ -275,9 +286,12 @@ def library_path(home: Path, utterances: list[dict], dialogues: list[dict],
         times.append((time.perf_counter() - t0) * 1000)
     for u in utterances:
         pq = parse_query(u["text"], searcher.vocab, rates=searcher.rates)
-        errs = checker.constraint_errors(u["expect"], parsed_dict(pq), strict=True)
+        absent = u["expect"].get("absent")
+        errs = checker.constraint_errors(u["expect"], parsed_dict(pq), strict=not absent)
         res = searcher.search(u["text"], k=6, facets=False)
-        errs += checker.card_errors(u["expect"], res.ids())
+        errs += checker.absent_errors(u["expect"], getattr(res, "matched", None))
+        if not absent:
+            errs += checker.card_errors(u["expect"], res.ids())
         records.append({"id": u["id"], "text": u["text"], "tags": u["tags"], "ok": not errs, "errors": errs})
     for d in dialogues:
         conv = assistant.start(f"bench-{d['id']}", d.get("lang", "en"))
@@ -320,8 +334,11 @@ def http_path(home: Path, utterances: list[dict], dialogues: list[dict], product
                        "attributes": parsed.get("attributes") or {},
                        "exclude_attributes": parsed.get("exclude_attributes") or {}, "sort": parsed.get("sort"),
                        "price_min": parsed.get("price_min"), "price_max": parsed.get("price_max")}
-                errs = checker.constraint_errors(u["expect"], got, strict=True)
-                errs += checker.card_errors(u["expect"], [h["id"] for h in body.get("hits", [])])
+                absent = u["expect"].get("absent")
+                errs = checker.constraint_errors(u["expect"], got, strict=not absent)
+                errs += checker.absent_errors(u["expect"], body.get("matched"))
+                if not absent:
+                    errs += checker.card_errors(u["expect"], [h["id"] for h in body.get("hits", [])])
                 records.append({"id": u["id"], "text": u["text"], "tags": u["tags"], "ok": not errs, "errors": errs})
             for d in dialogues:
                 token = c.post("/v1/auth/guest").json()["token"]

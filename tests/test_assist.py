@@ -295,3 +295,22 @@ def test_every_reason_on_a_card_is_true_for_that_shopper_against_the_store(guide
                     if shopper.startswith("guest"):
                         assert "you like" not in why and "which you" not in why, why
     assert checked > 40 and {"budget", "value", "history"} <= kinds, kinds
+
+
+def test_what_the_store_does_not_sell_is_said_plainly(guide):
+    """No stand-ins dressed up as picks: the reply names what was asked, shows no cards, offers what the store
+    sells, and the search is still recorded (what shoppers could not find is worth knowing)."""
+    assistant, _, _, recorded = guide
+    conv = assistant.start("U0003")
+    miss = assistant.reply(conv, "do you have bathroom fans?")
+    assert (miss.matched, miss.cards, miss.unmatched) == (False, [], ["bathroom", "fans"])
+    assert "“bathroom fans”" in miss.text and miss.chips
+    assert recorded[-1].type == "search" and "bathroom fans" in recorded[-1].query
+    zh = assistant.reply(conv, "有电饭煲吗")
+    assert zh.matched is False and "电饭煲" in zh.text and zh.language == "zh" and not zh.cards
+    found = assistant.reply(conv, "running shoes")
+    assert found.matched and found.cards and found.constraints["categories"] == ["Shoes > Running"]
+    added = assistant.reply(conv, "in teal")  # a word added to the need: said, and the need is kept
+    assert added.kind == "refine" and added.matched is False and "teal" in added.text
+    assert added.constraints["categories"] == ["Shoes > Running"]
+    assert assistant.reply(conv, "under 500").cards  # and the shopper goes on from it

@@ -70,6 +70,8 @@ class Reply:
     backend: str = ""
     answer: list[dict] = field(default_factory=list)   # a question's answers from the product's attributes
     relaxed: list[str] = field(default_factory=list)   # constraints dropped because nothing matched them all
+    matched: bool = True    # False: the store sells nothing of what the shopper asked for, and the reply says so
+    unmatched: list[str] = field(default_factory=list)  # the shopper's words for a product that no product uses
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,7 +129,7 @@ class Assistant:
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
-        self._local.extra = {"answer": [], "relaxed": []}
+        self._local.extra = {"answer": [], "relaxed": [], "matched": True, "unmatched": []}
         cards, text, chips, total, task = handler(conv, u, lang)
         extra = self._local.extra
         conv.asked_last_turn = u.kind == "clarify"
@@ -143,7 +145,7 @@ class Assistant:
         full = "".join(pieces).strip()
         conv.add(Turn("assistant", full, u.kind, tuple(c.id for c in cards)))
         reply = Reply(conv.id, u.kind, lang, full, cards, chips, conv.constraints.to_dict(), total, backend,
-                      extra["answer"], extra["relaxed"])
+                      extra["answer"], extra["relaxed"], extra["matched"], extra["unmatched"])
         yield Update("done", reply.to_dict())
 
     def _generate(self, task, lead: str):
@@ -210,6 +212,11 @@ class Assistant:
         return [self._card(p, lang, []) for p in products], "", self._chips(conv, lang), len(products), task
 
     def _find(self, conv, u: Understanding, lang):
+        if u.kind == "search" or not (u.price_move or u.vague or u.parsed.has_constraints()):
+            # a new need, or words added to the current one: does the store sell anything of the kind at all?
+            cover = self.searcher.coverage(u.parsed)
+            if not cover.matched:
+                return self._missing(conv, u, cover, lang)
         taste = taste_of(self.store, conv.shopper_id, self._products)
         shown_prices = [self._products[i].price for i in conv.shown
                         if i in self._products and self._products[i].price is not None]
@@ -259,6 +266,22 @@ class Assistant:
                               budget=used.price_max, liked_brand=taste.brand_for(products[0]))
             task = explain_task(products[0], reasons, lang=lang)
         return cards, text, self._chips(conv, lang), total, task
+
+    def _missing(self, conv, u: Understanding, cover, lang):
+        """The store sells none of it: say so in the shopper's words, show no stand-ins, offer what it does sell
+        (the kinds the message named first: "yoga pants" → Yoga). A new need is forgotten; words added to the
+        current one leave it as it was. The search is still recorded: a store wants to know what its shoppers could
+        not find."""
+        if u.kind == "search":
+            conv.constraints, conv.shown, conv.focus = Constraints(), [], None
+        self._record_search(conv, u.parsed.text)
+        self._local.extra.update(matched=False, unmatched=list(cover.unmatched))
+        named = [path for path in u.parsed.categories if path in self.searcher.categories]
+        leaves = [(self._zh_leaf(p) if lang == "zh" else "") or p.split(" > ")[-1] for p in named]
+        chips = list(dict.fromkeys(leaves + self._category_chips(lang, 4)))[:5]
+        short = len(cover.phrase) <= 40 and len(cover.unmatched) <= 4  # a long rant is not repeated back
+        text = P.say(lang, "missing", what=cover.phrase) if short else P.say(lang, "missing_any")
+        return [], text, chips, 0, None
 
     def _zh_leaf(self, path: str) -> str:
         """The Chinese name of a category path's last level, when the catalog has it."""

@@ -21,6 +21,7 @@ from daogou.search.dense import DenseIndex
 from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.hybrid import ranked, rrf, weighted
 from daogou.search.lexical import BM25Index
+from daogou.search.coverage import MATCHED, Coverage, coverage
 from daogou.search.currency import DEFAULT_RATES, load_rates
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.synonyms import store_groups
@@ -79,13 +80,16 @@ class SearchResults:
     facets: dict[str, dict[str, int]]
     mode: str
     relaxed: list[str] = field(default_factory=list)  # query-derived constraints dropped, weakest first
+    matched: bool = True  # False: the catalog has none of the query's words for a product (daogou.search.coverage)
+    unmatched: list[str] = field(default_factory=list)  # the query's content words no product's text uses
 
     def ids(self) -> list[str]:
         return [h.product_id for h in self.hits]
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
-        return {"mode": self.mode, "total": self.total, "relaxed": self.relaxed,
+        return {"mode": self.mode, "total": self.total, "relaxed": self.relaxed, "matched": self.matched,
+                "unmatched": self.unmatched,
                 "parsed": asdict(self.parsed) if self.parsed else None, "filters": asdict(self.filters),
                 "facets": self.facets,
                 "hits": [{"id": h.product_id, "score": round(h.score, 6), "signals": h.signals,
@@ -244,7 +248,16 @@ class Searcher:
         else:
             hits = [self._hit(row, order_score, lists, scores) for row, order_score in order[:k]]
         rows = None if mask is None else np.flatnonzero(mask)
-        return SearchResults(hits, total, parsed, combined, self.table.facets(rows) if facets else {}, mode, relaxed)
+        cover = self.coverage(parsed)
+        return SearchResults(hits, total, parsed, combined, self.table.facets(rows) if facets else {}, mode, relaxed,
+                             cover.matched, list(cover.unmatched))
+
+    def coverage(self, parsed: ParsedQuery | None) -> Coverage:
+        """Whether the catalog sells what ``parsed`` asks for, by the words its products use."""
+        if parsed is None or not parsed.text.strip():
+            return MATCHED
+        structured = bool(parsed.categories or parsed.brands or parsed.attributes or parsed.exclude_brands)
+        return coverage(parsed.text, parsed.known, structured, self.lexical.knows)
 
     def _signals(self, text: str, parsed: ParsedQuery | None, mask: np.ndarray | None,
                  mode: str) -> tuple[dict[str, list[int]], dict[str, dict[int, float]]]:

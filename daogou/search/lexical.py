@@ -64,6 +64,24 @@ class BM25Index:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
 
+    def knows(self, word: str) -> bool:
+        """Whether some product's text has ``word`` (one query word, as ``vocab.tokens`` cuts it): a Latin word by
+        its stem or a part ("110cfm"); a Chinese word whole, or every character of it in words the catalog has
+        ("蓝牙耳机": 蓝牙 + 耳机)."""
+        known = self.retriever.vocab_dict
+        if not CJK_RE.search(word):
+            return any(t in known for t in _latin(word.lower()))
+        if word in known:
+            return True
+        parts = [t for t in analyze(word) if t != word and t in known]
+        covered = set()
+        for t in parts:
+            i = word.find(t)
+            while i >= 0:
+                covered.update(range(i, i + len(t)))
+                i = word.find(t, i + 1)
+        return bool(parts) and len(covered) == len(word)
+
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Indices and scores of the best ``k`` documents with a positive score (and allowed by ``mask``)."""
         scores = self.scores(query)

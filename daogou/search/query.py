@@ -137,6 +137,7 @@ class ParsedQuery:
     price_target: float | None = None           # "around 150": the amount (the bounds are a window around it)
     asked: dict | None = None                   # bounds as said in another currency, before conversion
     corrected: dict[str, str] = field(default_factory=dict)  # typos fixed against the store's words
+    known: dict[str, str] = field(default_factory=dict)  # the query's words read as "brand", "category" or "value"
 
     def has_constraints(self) -> bool:
         return bool(self.price_min is not None or self.price_max is not None or self.categories or self.brands
@@ -373,6 +374,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
             tail = _AFTER_NEG.match(view, c.end)
             work.take(prev_end if cue is None else cue, tail.end() if tail else c.end)
         said = work.base[c.start:c.end]
+        pq.known.setdefault(said, c.kind if c.kind in ("brand", "category") else "value")
         if c.kind == "brand":
             _append(pq.exclude_brands if neg else pq.brands, c.brand)
             _note(pq, f"{'exclude ' if neg else ''}brand {c.brand} from {said!r}")

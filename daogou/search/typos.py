@@ -64,8 +64,8 @@ def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
             fixed[w] = split
             return split
         best = _closest(low, words)
-        if best is None:
-            return w
+        if best is None or (any(is_english_word(s) for s in _singulars(low)) and _distance(low, best) > 1):
+            return w  # "leashes" is no "leather": the plural of an English word, unless one letter off the store's
         fixed[w] = best
         return best
     text = _WORD.sub(latin, text)
@@ -85,6 +85,24 @@ def is_english_word(word: str, zipf: float = KNOWN_ZIPF) -> bool:
         from wordfreq import get_frequency_dict  # a dependency: without it English words would read as typos
         _FREQ = get_frequency_dict("en")
     return _FREQ.get(word, 0.0) >= 10 ** (zipf - 9)
+
+
+def _distance(a: str, b: str) -> int:
+    from rapidfuzz.distance import OSA
+    return OSA.distance(a, b)
+
+
+def _singulars(word: str) -> tuple[str, ...]:
+    """What a plural may be the plural of ("leashes" → leashe, leash; "batteries" → battery): a plural of an English
+    word is no typo either, though rarer than the word."""
+    if not word.endswith("s") or len(word) < 5:
+        return ()
+    out = [word[:-1]]
+    if word.endswith("es"):
+        out.append(word[:-2])
+    if word.endswith("ies"):
+        out.append(word[:-3] + "y")
+    return tuple(out)
 
 
 def _split(word: str, vocab: Vocabulary) -> str | None:
@@ -125,6 +143,12 @@ def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], s
     if all(covered):
         return run  # every character is already a word of the store
     sounds = [_sound(c) for c in run]
+    import jieba
+    words, pos = [], 0  # jieba's dictionary words of the run: a window must not cut one ("有没有|行李箱": no 有行)
+    for w in jieba.lcut(run, HMM=False):
+        if len(w) > 1 and jieba.dt.FREQ.get(w, 0) > 0:
+            words.append((pos, pos + len(w)))
+        pos += len(w)
     out, i = [], 0
     while i < len(run):
         for n in (4, 3, 2):
@@ -132,6 +156,8 @@ def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], s
             if len(window) < n or any(s < i + n and e > i and not (i <= s and e <= i + n and e - s < n)
                                       for s, e in known):
                 continue  # overlaps a word of the store that it does not contain
+            if any(s < i + n and e > i and not (i <= s and e <= i + n) for s, e in words):
+                continue  # cuts a word in two
             alias = pinyin_map.get(tuple(sounds[i:i + n]))
             if alias is not None and alias != window and "的" not in window and _rare(window):  # 超过 is no 炒锅
                 fixed[window] = alias

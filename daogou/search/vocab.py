@@ -78,7 +78,7 @@ def _cut_for_search(run: str) -> tuple[str, ...]:
     return tuple(w for w in jieba.lcut_for_search(run) if w.strip())
 
 
-def _spans(text: str) -> list[tuple[str, int, int, bool]]:
+def spans(text: str) -> list[tuple[str, int, int, bool]]:
     """(token, start, end, is_cjk) of ``text`` (already NFKC-normalised and lower-cased)."""
     out: list[tuple[str, int, int, bool]] = []
     for m in _TOKEN_RE.finditer(text):
@@ -99,7 +99,7 @@ def tokens(text: str, for_search: bool = False) -> list[str]:
     """
     norm = unicodedata.normalize("NFKC", text).lower()
     if not for_search:
-        return [t for t, _, _, _ in _spans(norm)]
+        return [t for t, _, _, _ in spans(norm)]
     out: list[str] = []
     for m in _TOKEN_RE.finditer(norm):
         out.extend((m.group(),) if m.lastgroup == "word" else _cut_for_search(m.group()))
@@ -127,7 +127,7 @@ def grams(text: str, cache: dict[str, tuple[str, ...]]) -> set[str]:
 def _chunk_grams(chunk: str) -> tuple[str, ...]:
     if not CJK_RE.search(chunk):
         return tuple(_WORD_RE.findall(chunk))
-    sp = _spans(chunk)
+    sp = spans(chunk)
     out = [t for t, _, _, _ in sp]
     for i in range(len(sp) - 1):
         (a, _, ae, _), (b, bs, be, _) = sp[i], sp[i + 1]

@@ -59,6 +59,9 @@ class SearchOut(BaseModel):
     mode: Literal[SEARCH_MODES]
     total: int = Field(description="products that pass the filters")
     relaxed: list[str] = Field(description="constraints read from the query and dropped because nothing matched")
+    matched: bool = Field(description="false when the store sells nothing of what the query asks for: none of its "
+                                      "words for a product occurs in the catalog (the hits are only the nearest)")
+    unmatched: list[str] = Field(description="the query's words for a product that no product's text uses")
     parsed: ParsedQuery | None
     filters: Filters
     facets: dict[str, dict[str, int]]
