@@ -105,12 +105,15 @@ _PARTICLES = "要有的吗呢吧了是在给也都还就很"  # jieba sometimes 
 
 
 def _known(word: str, in_catalog: Callable[[str], bool]) -> bool:
+    """Whether the catalog uses ``word``, or (Chinese) the word without a particle jieba glued to it."""
     if in_catalog(word):
         return True
     if CJK_RE.match(word):
         bare = word.strip(_PARTICLES)
         return bool(bare) and bare != word and in_catalog(bare)
     return False
+
+
 _CLAUSE = r"[^,.;:!?，。；：！？、\n]"
 # "for my car", "to go with my phone", "compatible with …"; "健身用", "给老公理发用", "适合跑步", "用于露营"
 _PURPOSE = re.compile(rf"(?<![a-z])(?<!looking )(?<!lookin )(?<!searching )(?<!shopping )(?<!hunting )(?<!ask )"
