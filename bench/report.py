@@ -138,6 +138,19 @@ def _passed(lib: dict, id_part: str) -> int:
     return sum(1 for i in ids if id_part in i and i not in failed)
 
 
+def named_kind() -> str:
+    d = _load("named_kind.json")
+    if d is None:
+        return _missing("named_kind.json", "python bench/named_kind.py")
+    lines = ["| shoppers | chats | named kind in the first 3 cards | English | Chinese | planted favourite brand "
+             "(first 3 in its category) |", "|---|---:|---:|---:|---:|---:|"]
+    for label, t in d["table"].items():
+        taste = "–" if t["taste@3"] is None else f"{100 * t['taste@3']:.1f}% ({t['turns_with_a_favourite']} chats)"
+        lines.append(f"| {label} | {t['turns']} | {100 * t['named_kind@3']:.1f}% | {100 * t['named_kind@3_en']:.1f}% | "
+                     f"{100 * t['named_kind@3_zh']:.1f}% | {taste} |")
+    return "\n".join(lines) + "\n\n" + _source("named_kind.json", d, "python bench/named_kind.py")
+
+
 def replies() -> str:
     d = _load("replies.json")
     if d is None:
@@ -495,7 +508,8 @@ def chaos() -> str:
 
 
 SECTIONS: dict[str, Callable[[], str]] = {
-    "first-start": first_start, "understanding": understanding, "replies": replies, "generate": generate,
+    "first-start": first_start, "understanding": understanding, "named-kind": named_kind,
+    "replies": replies, "generate": generate,
     "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-taobao": rec("taobao"),
     "rec-movielens": rec("movielens"), "rec-demo": rec("demo"), "import": import_, "search-quality": search_quality, "adapt": adapt,
     "esci-ablation": esci_ablation,

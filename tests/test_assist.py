@@ -314,3 +314,13 @@ def test_what_the_store_does_not_sell_is_said_plainly(guide):
     assert added.kind == "refine" and added.matched is False and "teal" in added.text
     assert added.constraints["categories"] == ["Shoes > Running"]
     assert assistant.reply(conv, "under 500").cards  # and the shopper goes on from it
+
+
+def test_every_word_that_names_the_kind_is_searched(guide):
+    """"yoga mat" names the category by two words; both are searched, so mats come first, not straps and blocks
+    that share the category (and the shopper's history)."""
+    assistant, _, products, _ = guide
+    for shopper in ("U0002", "U0005"):
+        reply = assistant.reply(assistant.start(shopper), "yoga mat")
+        assert reply.constraints["category_words"] == "yoga mat" and "yoga mat" in reply.text
+        assert all("Yoga Mat" in products[c.id].title or "瑜伽垫" in products[c.id].title for c in reply.cards[:3]), [products[c.id].title for c in reply.cards]

@@ -28,6 +28,8 @@ from daogou.errors import ValidationError
 from daogou.generate import Chunk, Done, Reasons, Reset, Writer
 from daogou.generate.tasks import answer_task, compare_task, copy_task, explain_task
 from daogou.search.engine import RELAX_ORDER, Searcher  # the search's order: colour and wanted values never filter
+from daogou.search.coverage import FILLER
+from daogou.search.lexical import analyze
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -97,6 +99,7 @@ class Assistant:
         self._products = {p.id: p for p in searcher.products}
         self._currency = next((p.currency for p in searcher.products if p.currency), "")
         self._zh_leaves: dict[str, str] | None = None  # category path → Chinese leaf name, built on first use
+        self._titles: dict[str, frozenset[str]] = {}  # product → the words of its titles, on first use
         self._local = threading.local()  # what one turn adds to its reply (answers, relaxed constraints)
 
     # ------------------------------------------------------------------ public
@@ -327,13 +330,34 @@ class Assistant:
                 top = max(taste.brands.values(), default=1.0)
                 affinity = {i: taste.brands.get(self._products[i].brand, 0.0) / top for i in ids}
                 ids = _blend(ids, base, dict(zip(rids, rscores.tolist())), affinity, self.config)
-        if cons.attributes:  # what the shopper asked for in words comes before what their history suggests
-            ids = sorted(ids, key=lambda i: "attributes_rank" not in signals.get(i, {}))
+        # what the shopper asked for in words comes before what their history suggests: the kind they named
+        # ("yoga mat", not the straps of the same category), then the values they asked for
+        kind = self._of_kind(ids, f"{cons.words} {cons.category_words}") if text else set()
+        if kind or cons.attributes:
+            ids = sorted(ids, key=lambda i: (bool(kind) and i not in kind,
+                                             bool(cons.attributes) and "attributes_rank" not in signals.get(i, {})))
         if cons.sort in ("price_asc", "price_desc"):
             sign = 1 if cons.sort == "price_asc" else -1
             head = ids[:max(3 * self.config.cards, 20)]
             ids = sorted(head, key=lambda i: (self._products[i].price is None, sign * (self._products[i].price or 0)))
         return ids, total, signals, personal
+
+    def _of_kind(self, ids: list[str], words: str) -> set[str]:
+        """Of ``ids``, the products whose title (in any of its languages) has every content word the shopper named
+        the kind with ("yoga mat": yoga and mat; "运动袜": 运动 and 袜); empty when none has, so words the titles never
+        use ("for my gf") change nothing."""
+        wanted = {w for w in analyze(words) if w not in FILLER} if words.strip() else set()
+        if not wanted:
+            return set()
+        return {i for i in ids if wanted <= self._title_words(i)}
+
+    def _title_words(self, pid: str) -> frozenset[str]:
+        got = self._titles.get(pid)
+        if got is None:
+            p = self._products[pid]
+            titles = [p.title] + [t.get("title", "") for t in (p.translations or {}).values()]
+            got = self._titles[pid] = frozenset(analyze(" ".join(titles)))
+        return got
 
     def _why(self, p: Product, cons: Constraints, signals: dict, personal_rank: int | None, taste: Taste,
              u: Understanding, lang: str) -> list[str]:

@@ -55,8 +55,9 @@ class Constraints:
             if key in attrs and set(attrs[key]) & set(values):
                 attrs.pop(key), attr_words.pop(key, None)
         categories = tuple(parsed.categories) or base.categories
-        cat_words = next((s for s, what in spans if what.startswith("category ")), "") if parsed.categories \
-            else base.category_words
+        # every word that named the kind, in the shopper's order: "yoga mat" is not just "yoga"
+        cat_words = " ".join(dict.fromkeys(s for s, what in spans if what.startswith("category "))) \
+            if parsed.categories else base.category_words
         excluded = tuple(dict.fromkeys(base.exclude_brands + tuple(parsed.exclude_brands)))
         brands = tuple(b for b in (tuple(parsed.brands) or base.brands) if b not in excluded)
         lo, hi = _budget(base, parsed)

@@ -61,6 +61,9 @@ _FILLER_ZH = frozenset("""
 """.split())
 
 
+FILLER = _FILLER_EN | _FILLER_ZH  # for callers that keep a message's content words
+
+
 @dataclass(frozen=True)
 class Coverage:
     matched: bool                                       # False: the store sells none of what the query asks for
