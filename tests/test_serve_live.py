@@ -207,6 +207,10 @@ def test_a_dialogue_in_chromium(live, chromium_browser, artifacts, lang, turns):
     answer = page.locator(".turn").last.locator(".msg.bot").inner_text()
     said = ("Yes — it is waterproof", "No — it is not waterproof") if lang == "en" else ("是的，这款防水", "不，这款不防水")
     assert any(s in answer for s in said), answer
+    if lang == "en":  # a shopper who switches to Chinese is answered in Chinese, whatever the page's language
+        _ask(page, "有没有瑜伽垫")
+        zh = page.locator(".turn").last.locator(".msg.bot").inner_text()
+        assert "瑜伽" in zh and "Here are" not in zh, zh
     page.screenshot(path=str(artifacts / f"chat-dialogue-{lang}-1280.png"), full_page=True)
     assert errors == []
     # the same page on a phone: the header keeps whole words, cards come two a row, pictures stay small

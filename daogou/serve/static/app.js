@@ -130,7 +130,9 @@
     let text = "";
     try {
       const res = await api("/v1/chat", { method: "POST", headers: { Accept: "text/event-stream" },
-        body: JSON.stringify({ message, conversation_id: state.conversation, language: state.lang, stream: true }) });
+        // the reply follows the message's language; the page's language only speaks for a message with no words
+        body: JSON.stringify({ message, conversation_id: state.conversation, stream: true,
+                               ...(/[A-Za-z\u4e00-\u9fff]/.test(message) ? {} : { language: state.lang }) }) });
       await readEvents(res, (event, data) => {
         if (data.conversation_id) state.conversation = data.conversation_id;
         if (event === "cards") { turn.append(bubble); renderCards(turn, data.cards); setChips(data.chips); }
