@@ -21,7 +21,16 @@ plus per-epoch validation) after each epoch's validation and stops after the fir
 ``--budget-s``. An epoch of SASRec on full Amazon Beauty takes minutes on two CPU cores, so a check at epoch
 ends can overrun the budget by up to one epoch; that is accepted. Without a budget, training runs until
 RecBole's early stopping (``stopping_step`` epochs without a better validation score) or ``--epochs``.
-Test metrics always come from the checkpoint with the best validation score. The ``[recbole] epoch N``
+Test metrics always come from the checkpoint with the best validation score.
+
+Resuming (``--resume``): training to convergence on Beauty takes hours on two cores, longer than one sitting.
+After every epoch the runner writes ``saved/resume.pth`` (the current model, optimizer, epoch, early-stopping
+counter and best score, RecBole's own checkpoint fields) and ``saved/resume.json`` (the validation curve, the
+training seconds and CPU seconds so far, the best checkpoint's file), each by writing a temporary file and renaming
+it. ``--resume`` continues from them at the next epoch, so a run that was stopped loses at most the epoch in
+progress; wall and CPU seconds add up over the sittings. A resumed run is not bit-identical to an uninterrupted one
+(the random state of data shuffling and dropout is not restored). Without ``--resume`` any old resume files are
+removed first. The ``[recbole] epoch N``
 progress lines count epochs from 1; RecBole's own log lines count them from 0.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, which rejects RecBole's checkpoints (they pickle
@@ -86,13 +95,49 @@ class BudgetTrainer(Trainer):
     stopping there leaves the best-validation model on disk for the test evaluation.
     """
 
-    def __init__(self, config: Config, model: SASRec, budget_s: float | None) -> None:
+    def __init__(self, config: Config, model: SASRec, budget_s: float | None, resume_dir: Path | None = None) -> None:
         super().__init__(config, model)
         self.budget_s = budget_s
         self.valid_curve: list[float] = []
         self.epochs_run = 0
         self.train_start = 0.0
         self.cpu_start = 0.0
+        self.resume_dir = resume_dir
+        self.before_s = self.before_cpu_s = 0.0  # training time of earlier sittings (resumed runs)
+        self.finished = False  # early stopping (or the epoch cap) ended the training
+
+    def resume(self) -> bool:
+        """Continue from ``resume_dir``'s last finished epoch, if there is one; returns whether it did."""
+        ck_path, meta_path = self.resume_dir / "resume.pth", self.resume_dir / "resume.json"
+        if not (ck_path.exists() and meta_path.exists()):
+            return False
+        meta = json.loads(meta_path.read_text())
+        ck = torch.load(ck_path, map_location=self.device)
+        self.model.load_state_dict(ck["state_dict"])
+        self.model.load_other_parameter(ck.get("other_parameter"))
+        self.optimizer.load_state_dict(ck["optimizer"])
+        self.start_epoch, self.cur_step = ck["epoch"] + 1, ck["cur_step"]
+        self.best_valid_score = ck["best_valid_score"]
+        self.best_valid_result = meta["best_valid_result"]
+        self.saved_model_file = meta["best_file"]
+        self.valid_curve = list(meta["valid_curve"])
+        self.epochs_run = ck["epoch"] + 1
+        self.before_s, self.before_cpu_s = meta["train_s"], meta["train_cpu_s"]
+        self.finished = bool(meta.get("finished"))
+        print(f"[recbole] resumed after epoch {self.epochs_run} ({self.before_s:.0f} s trained so far, best "
+              f"{VALID_METRIC} {self.best_valid_score:.5f})", flush=True)
+        return True
+
+    def _save_resume(self, epoch_idx: int, elapsed: float, cpu: float, finished: bool = False) -> None:
+        ck_path, meta_path = self.resume_dir / "resume.pth", self.resume_dir / "resume.json"
+        self._save_checkpoint(epoch_idx, verbose=False, saved_model_file=str(ck_path) + ".tmp")
+        os.replace(str(ck_path) + ".tmp", ck_path)
+        meta = {"epoch": epoch_idx + 1, "valid_curve": self.valid_curve, "train_s": elapsed, "train_cpu_s": cpu,
+                "best_file": self.saved_model_file, "finished": finished,
+                "best_valid_result": {k: float(v) for k, v in (self.best_valid_result or {}).items()}}
+        tmp = meta_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, meta_path)
 
     def _valid_epoch(self, valid_data, show_progress: bool = False):
         score, result = super()._valid_epoch(valid_data, show_progress=show_progress)
@@ -101,8 +146,10 @@ class BudgetTrainer(Trainer):
 
     def _end_of_epoch(self, epoch_idx: int, valid_score: float) -> None:
         self.epochs_run = epoch_idx + 1
-        elapsed = time.perf_counter() - self.train_start
-        cpu = time.process_time() - self.cpu_start
+        elapsed = self.before_s + time.perf_counter() - self.train_start
+        cpu = self.before_cpu_s + time.process_time() - self.cpu_start
+        if self.resume_dir is not None:
+            self._save_resume(epoch_idx, elapsed, cpu)
         print(f"[recbole] epoch {self.epochs_run}: valid {VALID_METRIC} {valid_score:.5f}, "
               f"best {self.best_valid_score:.5f}, {elapsed:.1f} s elapsed ({cpu:.0f} CPU s)", flush=True)
         if self.budget_s is not None and elapsed >= self.budget_s:
@@ -116,11 +163,18 @@ class BudgetTrainer(Trainer):
         """
         self.train_start = time.perf_counter()
         self.cpu_start = time.process_time()
+        if self.finished:
+            print(f"[recbole] training had finished after epoch {self.epochs_run}", flush=True)
+            return self.before_s, self.before_cpu_s
         try:
             self.fit(train_data, valid_data, saved=True, show_progress=False, callback_fn=self._end_of_epoch)
+            if self.resume_dir is not None and self.epochs_run:
+                self._save_resume(self.epochs_run - 1, self.before_s + time.perf_counter() - self.train_start,
+                                  self.before_cpu_s + time.process_time() - self.cpu_start, finished=True)
         except BudgetReached:
             print(f"[recbole] budget of {self.budget_s:.0f} s reached after epoch {self.epochs_run}", flush=True)
-        return time.perf_counter() - self.train_start, time.process_time() - self.cpu_start
+        return (self.before_s + time.perf_counter() - self.train_start,
+                self.before_cpu_s + time.process_time() - self.cpu_start)
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -186,7 +240,14 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[recbole] loaded {json.dumps(rows)}", flush=True)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = SASRec(config, train_data._dataset).to(config["device"])
-    trainer = BudgetTrainer(config, model, args.budget_s)
+    resume_dir = Path(config["checkpoint_dir"]).resolve()
+    resume_dir.mkdir(parents=True, exist_ok=True)
+    if not args.resume:
+        for name in ("resume.pth", "resume.json"):
+            (resume_dir / name).unlink(missing_ok=True)
+    trainer = BudgetTrainer(config, model, args.budget_s, resume_dir)
+    if args.resume:
+        trainer.resume()
     train_s, train_cpu_s = trainer.fit_within_budget(train_data, valid_data)
     test = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
     print(f"[recbole] test {dict(test)}", flush=True)
@@ -214,6 +275,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget-s", type=float, default=None,
                         help="stop after the first epoch that ends past this many training seconds")
     parser.add_argument("--epochs", type=int, default=None, help="epoch cap (RecBole's default: 300)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from saved/resume.pth (the last finished epoch of a stopped run)")
     return parser.parse_args(argv)
 
 

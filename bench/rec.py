@@ -1,6 +1,7 @@
 """Recommendation benchmark: daogou's models beside RecBole SASRec on the same split, plus two data questions.
 
     python bench/rec.py beauty [--budget 1200] [--full] [--models popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec] [--seeds 0 1 2]
+    python bench/rec.py beauty --full --models recbole-sasrec --resume   # RecBole to convergence over sittings
     python bench/rec.py taobao [--budget 600]      # does browsing history help next-purchase prediction?
     python bench/rec.py movielens [--budget 300]   # cold-start items: content (titles, genres) vs ID-only
     python bench/rec.py demo [--budget 300] [--seeds 0 1 2] [--patience 15]   # next event vs next session's purchase
@@ -158,7 +159,7 @@ def beauty(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         print(f"[{time.strftime('%H:%M:%S')}] {name} …", flush=True)
         if name == "recbole-sasrec":
-            rows.append(_recbole(home, budget, args.full))
+            rows.append(_recbole(home, budget, args.full, args.resume))
         else:
             spec = {"home": str(home), "model": name, "budget": budget, "encoder": None,
                     "patience": 10 if args.full else 5}
@@ -166,11 +167,13 @@ def beauty(args: argparse.Namespace) -> dict:
                 spec["budget"] = args.seed_bert_budget or budget
             rows.append(run_seeds(spec, args.seeds) if name == "daogou-rec" else run_model(spec))
         rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
+        rows[-1]["run"] = {"finished_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                           "command": " ".join(["python", "bench/rec.py", *sys.argv[1:]])}
     return {"dataset": "Amazon Beauty (S3-Rec)", "budget_s": budget, "full": args.full, "rows": rows,
             "published": PUBLISHED}
 
 
-def _recbole(home: Path, budget: float | None, full: bool) -> dict:
+def _recbole(home: Path, budget: float | None, full: bool, resume: bool = False) -> dict:
     sys.path.insert(0, str(ROOT / "bench"))
     from recbole_sasrec import run_sasrec
 
@@ -181,7 +184,8 @@ def _recbole(home: Path, budget: float | None, full: bool) -> dict:
         split = leave_one_out(store.events_frame())
     items = split.events[split.events["product_id"].notna()]
     sequences = {s: g.tolist() for s, g in items.groupby("shopper_id", sort=False)["product_id"]}
-    r = run_sasrec(sequences, RESULTS / "recbole_work", budget, full=full, log=lambda m: None)
+    log = (lambda m: print(m, flush=True)) if resume else (lambda m: None)  # a resumed run says where it is
+    r = run_sasrec(sequences, RESULTS / "recbole_work", budget, full=full, log=log, resume=resume)
     return {"model": "RecBole SASRec", "train_s": r["train_s"], "train_cpu_s": r.get("train_cpu_s"),
             "epochs": r["epochs"], "peak_rss_mb":
             round(r["peak_rss_mb"]), "ndcg@10": r["ndcg@10"], "hr@10": r["hr@10"], "ndcg@20": r["ndcg@20"],
@@ -270,6 +274,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=1200, help="Training seconds per model (default 1200).")
     parser.add_argument("--seed-bert-budget", type=float, help="Override the budget for seed-bert only.")
     parser.add_argument("--full", action="store_true", help="Train each model to convergence (no budget).")
+    parser.add_argument("--resume", action="store_true",
+                        help="RecBole SASRec continues a stopped run from its last finished epoch (hours to converge "
+                             "on Beauty); with --full, rows of models not run this time are kept in the JSON")
     parser.add_argument("--models", default="popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec")
     parser.add_argument("--patience", type=int, default=5, help="Early-stopping patience (demo).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
@@ -284,6 +291,10 @@ def main() -> None:
     print(f"\nwall time {result['wall_s']:.0f}s")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"rec_{args.dataset}{'_full' if args.full else ''}.json"
+    if args.full and out.exists() and "rows" in result:  # convergence runs of each model may be sittings apart
+        ran = {r["model"] for r in result["rows"]}
+        kept = [r for r in json.loads(out.read_text(encoding="utf-8")).get("rows", []) if r["model"] not in ran]
+        result["rows"] = kept + result["rows"]
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"wrote {out}")
 

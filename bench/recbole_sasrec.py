@@ -79,12 +79,14 @@ class SplitCounts:
 
 
 def run_sasrec(sequences: dict[str, list[str]], work_dir: Path, budget_s: float | None, *, full: bool = False,
-               max_len: int = 50, seed: int = 0, venv: Path | None = None, log: Log = print) -> dict:
+               max_len: int = 50, seed: int = 0, venv: Path | None = None, log: Log = print,
+               resume: bool = False) -> dict:
     """Train RecBole SASRec on the leave-one-out split of ``sequences`` and return its test metrics.
 
     ``budget_s`` bounds training wall time (checked at epoch ends, so the last epoch may overrun it);
     ``full=True`` or ``budget_s=None`` trains until RecBole's own early stopping instead. Test metrics
-    come from the checkpoint with the best validation NDCG@10.
+    come from the checkpoint with the best validation NDCG@10. ``resume=True`` continues a stopped run in the same
+    ``work_dir`` from its last finished epoch (see the runner's docstring).
     """
     t0 = time.perf_counter()
     work_dir = Path(work_dir).resolve()
@@ -99,6 +101,8 @@ def run_sasrec(sequences: dict[str, list[str]], work_dir: Path, budget_s: float 
            "--out", str(result_path), "--max-len", str(max_len), "--seed", str(seed)]
     if budget_s is not None and not full:
         cmd += ["--budget-s", str(float(budget_s))]
+    if resume:
+        cmd.append("--resume")
     peak_rss_mb = _run_streaming(cmd, work_dir, log)
     raw = json.loads(result_path.read_text())
     _check_counts(raw["rows"], counts)
