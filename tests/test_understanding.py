@@ -219,6 +219,8 @@ def test_a_store_sets_its_rates(tmp_path):
     ("跑步鞋", "Shoes > Running"), ("登山靴", "Shoes > Hiking"), ("cheapest moisturiser", "Beauty > Skincare"),
     ("running socks", "Clothing > Socks"), ("hiking backpack", "Bags > Backpacks"), ("case for my phone",
                                                                                    "Electronics > Phone Cases"),
+    ("a pink phone case for my daughter, she just got her first phone", "Electronics > Phone Cases"),
+    ("手机壳要磁吸的，刚换了新手机", "Electronics > Phone Cases"), ("phone under 3000", "Electronics > Phones"),
 ])
 def test_words_for_things(vocab, query, category):
     assert parse_query(query, vocab).categories == [category]

@@ -389,9 +389,23 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
             values.append((c, neg, said))
         prev_end, prev_neg, prev_kind = c.end, neg, c.kind
     pq.categories = [p for p in pq.categories if not any(q.startswith(p + " > ") for q in pq.categories)]
+    pq.categories = _accessories_over_hosts(pq.categories)
     for c, neg, said in values:
         _attribute(vocab, pq, view, c, neg, said, hint)
     return negated_paths
+
+
+def _accessories_over_hosts(paths: list[str]) -> list[str]:
+    """Of a category and the one whose name holds its name ("Phones" and "Phone Cases", "Cameras" and "Camera
+    Bags"), the shopper means the second: "a pink phone case for my daughter, she just got her first phone" asks
+    for a case. A shopper who wants the phone seldom names its case."""
+    if len(paths) < 2:
+        return paths
+    from daogou.search.lexical import analyze
+    leaf = {p: analyze(p.split(" > ")[-1]) for p in paths}
+    hosts = {b for a in paths for b in paths
+             if a != b and len(leaf[b]) == 1 and len(leaf[a]) > 1 and leaf[b][0] in leaf[a][:-1]}
+    return [p for p in paths if p not in hosts]
 
 
 _FOR = re.compile(r"(?:(?<![a-z])(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
