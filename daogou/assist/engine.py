@@ -355,8 +355,8 @@ class Assistant:
         got = self._titles.get(pid)
         if got is None:
             p = self._products[pid]
-            titles = [p.title] + [t.get("title", "") for t in (p.translations or {}).values()]
-            got = self._titles[pid] = frozenset(analyze(" ".join(titles)))
+            text = " ".join([p.title] + [t.get("title", "") for t in (p.translations or {}).values()])
+            got = self._titles[pid] = frozenset(analyze(text) + analyze(text.replace("-", "")))  # T-Shirt, tshirt
         return got
 
     def _why(self, p: Product, cons: Constraints, signals: dict, personal_rank: int | None, taste: Taste,
