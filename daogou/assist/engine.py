@@ -330,12 +330,14 @@ class Assistant:
                 top = max(taste.brands.values(), default=1.0)
                 affinity = {i: taste.brands.get(self._products[i].brand, 0.0) / top for i in ids}
                 ids = _blend(ids, base, dict(zip(rids, rscores.tolist())), affinity, self.config)
-        # what the shopper asked for in words comes before what their history suggests: the kind they named
-        # ("yoga mat", not the straps of the same category), then the values they asked for
+        # what the shopper asked for in words comes before what their history suggests: the values they asked for
+        # (both the kind and the values first), then the kind they named ("yoga mat", not the straps of the category)
         kind = self._of_kind(ids, f"{cons.words} {cons.category_words}") if text else set()
         if kind or cons.attributes:
-            ids = sorted(ids, key=lambda i: (bool(kind) and i not in kind,
-                                             bool(cons.attributes) and "attributes_rank" not in signals.get(i, {})))
+            def asked(i: str) -> tuple[bool, bool]:
+                return (bool(cons.attributes) and "attributes_rank" not in signals.get(i, {}),
+                        bool(kind) and i not in kind)
+            ids = sorted(ids, key=lambda i: (any(asked(i)), *asked(i)))
         if cons.sort in ("price_asc", "price_desc"):
             sign = 1 if cons.sort == "price_asc" else -1
             head = ids[:max(3 * self.config.cards, 20)]
