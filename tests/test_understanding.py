@@ -153,6 +153,7 @@ _CATALOG = ["Lumo Yoga Mat", "Strydo Running Shoes", "Kitchen Frying Pan", "Phon
     ("case for my phone", {"phone": "category"}, True, True, ""),
     ("phone case, something nice", {"phone case": "category"}, True, True, ""),
     ("something nice under 300", {}, False, True, ""),                # nothing asked for by name: nothing missed
+    ("my uncle loves to cook, always trying out new recipes on the weekend", {}, False, True, ""),  # a description
     ("跑鞋 要防水的", {"跑鞋": "category"}, True, True, ""),
 ])
 def test_coverage_of_the_catalog(text, known, structured, matched, phrase):

@@ -11,7 +11,9 @@ in both languages, and asks which of the remaining words the catalog uses anywhe
   a kind of product the store does not sell, described by a word it does use. English and Chinese put the head of
   a noun phrase last, so only an unknown word right after a known one, ending the phrase, counts.
 
-A query with no content words at all ("something nice", "under 300") is not a miss: there is nothing to miss.
+A query with no content words at all ("something nice", "under 300") is not a miss: there is nothing to miss; nor is
+one with more than :data:`MAX_NAME_WORDS` unknown ones, which describes a person or a use rather than naming a
+product ("my uncle loves to cook, always trying out new recipes"): search gets to read it.
 The rule errs towards "matched": a word anywhere in a product's text covers it.
 """
 
@@ -72,6 +74,7 @@ class Coverage:
 
 
 MATCHED = Coverage(True)
+MAX_NAME_WORDS = 4  # a product is named in a few words; more content words than this describe a person or a use
 
 
 def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Callable[[str], bool]) -> Coverage:
@@ -95,6 +98,8 @@ def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Cal
     every = [sp for v in spans_.values() for sp in v]
     covered = [_known(w, in_catalog) or _inside(s, e, every) for w, s, e in words]
     if not any(covered) and not structured:
+        if len(words) > MAX_NAME_WORDS:  # a description ("my uncle loves to cook, always trying new recipes"), not
+            return Coverage(True, tuple(w for w, _, _ in words))  # a name: left to search, never "not sold"
         return Coverage(False, tuple(w for w, _, _ in words), _surface(text, words[0][1], words[-1][2]))
     head = _unknown_head(norm, words, covered, spans_["category"], in_catalog)
     if head is not None:
