@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from daogou.errors import ValidationError
 from daogou.search.currency import DEFAULT_RATES
+from daogou.search.lexical import analyze
 from daogou.search.normalize import normalise_query
 from daogou.search.typos import correct_typos
 from daogou.search.vocab import VocabMatch, Vocabulary, is_cjk, jieba_word
@@ -401,7 +402,6 @@ def _accessories_over_hosts(paths: list[str]) -> list[str]:
     for a case. A shopper who wants the phone seldom names its case."""
     if len(paths) < 2:
         return paths
-    from daogou.search.lexical import analyze
     leaf = {p: analyze(p.split(" > ")[-1]) for p in paths}
     hosts = {b for a in paths for b in paths
              if a != b and len(leaf[b]) == 1 and len(leaf[a]) > 1 and leaf[b][0] in leaf[a][:-1]}

@@ -63,9 +63,10 @@ def correct_typos(text: str, vocab: Vocabulary) -> tuple[str, dict[str, str]]:
         if split:
             fixed[w] = split
             return split
-        best = _closest(low, words)
-        if best is None or (any(is_english_word(s) for s in _singulars(low)) and _distance(low, best) > 1):
+        found = _closest(low, words)
+        if found is None or (found[1] > 1 and any(is_english_word(s) for s in _singulars(low))):
             return w  # "leashes" is no "leather": the plural of an English word, unless one letter off the store's
+        best = found[0]
         fixed[w] = best
         return best
     text = _WORD.sub(latin, text)
@@ -85,11 +86,6 @@ def is_english_word(word: str, zipf: float = KNOWN_ZIPF) -> bool:
         from wordfreq import get_frequency_dict  # a dependency: without it English words would read as typos
         _FREQ = get_frequency_dict("en")
     return _FREQ.get(word, 0.0) >= 10 ** (zipf - 9)
-
-
-def _distance(a: str, b: str) -> int:
-    from rapidfuzz.distance import OSA
-    return OSA.distance(a, b)
 
 
 def _singulars(word: str) -> tuple[str, ...]:
@@ -119,7 +115,8 @@ def _known(vocab: Vocabulary, word: str) -> bool:
     return word in vocab.categories or word in vocab.brands or word in vocab.attributes
 
 
-def _closest(word: str, words: tuple[str, ...]) -> str | None:
+def _closest(word: str, words: tuple[str, ...]) -> tuple[str, int] | None:
+    """The one store word nearest ``word`` within the edit limit, and its distance (None: none, or a tie)."""
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import extract
     limit = 1 if len(word) <= 6 else 2
@@ -130,7 +127,7 @@ def _closest(word: str, words: tuple[str, ...]) -> str | None:
     top = [w for w, d, _ in found if d == best]
     if len(top) != 1 or abs(len(top[0]) - len(word)) > limit:
         return None
-    return top[0]
+    return top[0], int(best)
 
 
 def _pinyin_fix(run: str, vocab: Vocabulary, pinyin_map: dict[tuple[str, ...], str], fixed: dict[str, str]) -> str:
