@@ -81,8 +81,13 @@ def test_a_word_cut_off_while_typing_stands_for_its_completions_without_a_teache
     student.encode(["shiny stainle"], kind="passage")  # a product's words are its own: learned, not completed
     assert "stainle" in student.table.index and student.complete("stainl") != ()
     teacher.asked.clear()
-    student.encode(["kairo sneakrs"], kind="query")  # an unknown word that begins nothing: the teacher
-    assert teacher.asked == ["sneakrs"]
+    typo = student.encode(["kairo headphnes"], kind="query")[0]  # one letter off a known word: stands for it
+    assert student.near("headphnes") == ("headphones",) and student.near("kitchn") == ("kitchen",)
+    assert np.allclose(typo, student.encode(["kairo headphones"], kind="query")[0], atol=1e-6)
+    assert student.near("cove") == ()  # a word in its own right is no typo
+    far = student.encode(["kairo zqxwvy 7391 鼹鼷"], kind="query")[0]  # near nothing: left out, BM25 reads it
+    assert np.allclose(far, student.encode(["kairo"], kind="query")[0], atol=1e-6)
+    assert teacher.asked == []  # a query never waits for the teacher
 
 
 def test_common_words_are_asked_of_the_teacher_once_per_machine(tmp_path, monkeypatch):
@@ -112,12 +117,12 @@ def test_saved_folder_round_trips_and_keeps_what_it_learns(tmp_path):
     assert np.allclose(a.encode(CATALOG), b.encode(CATALOG))
     shards = lambda: sorted((tmp_path / "student" / "words").glob("words-*.safetensors"))  # noqa: E731
     n = len(shards())
-    a.encode(["a brand new zebra"], kind="query")  # a query's new words are kept in memory only
-    assert len(shards()) == n and "zebra" in a.instance.table.index
-    a.encode(["titanium zebra bottle"], kind="passage")  # a product's are written for every process
+    a.encode(["a brand new zorbix"], kind="query")  # a query's new words are not learned (no teacher call)
+    assert len(shards()) == n and "zorbix" not in a.instance.table.index
+    a.encode(["titanium zorbix bottle"], kind="passage")  # a product's are, and written for every process
     assert len(shards()) == n + 1
     fresh = get_encoder(str(tmp_path / "student"), reuse=False)
-    assert "titanium" in fresh.instance.table.index and fresh.cache_key == a.cache_key
+    assert "zorbix" in fresh.instance.table.index and fresh.cache_key == a.cache_key
     again = distill(CATALOG + ["titanium bottle"], tmp_path / "student", teacher_name="hashing")
     assert again["words_reused"] >= report["words"]  # re-distilling embeds only what is new
 

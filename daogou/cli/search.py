@@ -157,7 +157,7 @@ def adapt(ctx: Ctx, encoder: str, out: Path | None, queries_per_product: int, ep
               help="Shared principal directions of the store's word vectors to remove.")
 @click.option("--general-words", type=click.IntRange(0, 100_000), default=StaticConfig.general_words,
               show_default=True, help="Also learn each language's most common words (what shoppers type that "
-                                      "product texts lack), so a query rarely waits for the teacher.")
+                                      "product texts lack), so that a query's words are usually known.")
 @command
 def distill(ctx: Ctx, teacher: str, out: Path | None, components: int, general_words: int) -> int:
     """Distil a fast static encoder from the teacher on the store's own words (e5-static): the teacher embeds
