@@ -106,3 +106,32 @@ def test_saved_hnsw_answers_a_filter_correlated_with_the_query_exactly(tmp_path)
     small[near[1_000:1_040]] = True  # a selective filter: exact over the subset
     rows, _ = loaded.search(q, 10, small)
     assert set(rows.tolist()) <= set(near[1_000:1_040].tolist()) and len(rows) == 10
+
+
+def test_ivfpq_widens_its_lists_under_a_filter_instead_of_reading_the_subset_from_disk(tmp_path, monkeypatch):
+    """A filter keeping a tenth of the catalog, none of it near the query: IVF-PQ visits more lists (every one,
+    when the nearest hold too few allowed products) and re-scores only its candidates from the file; a filter
+    keeping at most ``ivf_exact_rows`` products is scored exactly."""
+    x = clustered(20_000, centers=40)
+    DenseIndex(x, config=DenseConfig(kind="ivfpq")).save(tmp_path)
+    index = DenseIndex.load(tmp_path, DenseConfig(kind="ivfpq", ivf_exact_rows=500))
+    scored: list[int] = []
+    subset = DenseIndex._subset
+    monkeypatch.setattr(DenseIndex, "_subset", lambda self, q, allowed, k: (scored.append(len(allowed)),
+                                                                            subset(self, q, allowed, k))[1])
+    q = x[0]
+    near = np.argsort(-(x @ q))[:2_000]
+    mask = np.random.default_rng(0).random(len(x)) < 0.1
+    mask[near] = False
+    allowed = np.flatnonzero(mask)
+    rows, scores = index.search(q, 20, mask)
+    exact = allowed[np.argsort(-(x[allowed] @ q))[:20]]
+    assert len(rows) == 20 and mask[rows].all()
+    assert len(set(rows.tolist()) & set(exact.tolist())) >= 16
+    np.testing.assert_allclose(scores, x[rows] @ q, rtol=1e-5, atol=1e-5)
+    assert scored and max(scored) <= 20 * index.config.rerank  # candidates only: no pass over the subset
+    small = np.zeros(len(x), dtype=bool)
+    small[near[500:900]] = True  # 400 products: exact over them
+    scored.clear()
+    rows, _ = index.search(q, 10, small)
+    assert scored == [400] and set(rows.tolist()) == set(near[500:510].tolist())

@@ -100,12 +100,23 @@ def test_filter_masks_match_brute_force(catalog):
         Filters(exclude_attributes={"color": ("red",)}, categories=("Clothing",)),
         Filters.parse(["category=Shoes > Running", "price<=300", "brand!=" + catalog[2].brand]),
     ]
-    for f in cases:
-        expected = np.array([_passes(p, f) for p in catalog])
-        assert (table.mask(f) == expected).all(), f
+    for _ in range(2):  # the second time each field's mask comes from the table's cache
+        for f in cases:
+            expected = np.array([_passes(p, f) for p in catalog])
+            got = table.mask(f)
+            assert (got == expected).all(), f
+            got &= False  # the caller's own array: the cached masks are not touched
     assert table.mask(Filters()) is None
-    facets = table.facets(np.flatnonzero(table.mask(Filters(categories=("Shoes",)))))
+    shoes = Filters(categories=("Shoes",))
+    rows = np.flatnonzero(table.mask(shoes))
+    facets = table.facets(rows)
     assert set(facets["category"]) <= {c for c in table.category_names if c.startswith("Shoes")}
+    kept = table.facets(rows, key=shoes.key())
+    assert kept == facets and Filters(categories=("Shoes",)).key() == shoes.key()
+    kept["category"].clear()  # the caller's copy
+    assert table.facets(rows, key=shoes.key()) == facets
+    assert Filters(ids=("a",)).key() is None
+    assert Filters(attributes={"color": ("red", "blue")}).key() == Filters(attributes={"color": ("blue", "red")}).key()
 
 
 def _passes(p, f: Filters) -> bool:

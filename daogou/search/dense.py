@@ -8,7 +8,10 @@
 
 Filters are honoured exactly: the index searches with an ID selector, and when a selective filter leaves the
 approximate index short of ``k`` answers the allowed subset is searched exhaustively, so k results come back
-whenever k products pass the filter and none that fail it ever does.
+whenever k products pass the filter and none that fail it ever does. Under a filter IVF-PQ visits more lists, in
+inverse proportion to the share of the catalog the filter keeps (``nprobe / share``, at most all of them), so the
+lists it scans hold about as many allowed products as an unfiltered search sees; only a small subset (at most
+``ivf_exact_rows``) is scored exactly from the file, whose rows are read one by one.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class DenseConfig:
     hnsw_m: int = 32
     hnsw_ef_search: int = 96
     hnsw_ef_construction: int = 80
-    nprobe: int = 24               # IVF lists visited per query
+    nprobe: int = 24               # IVF lists visited per query (more under a filter: nprobe / share kept)
+    ivf_exact_rows: int = 2_048    # IVF-PQ: a filter keeping at most this many products is scored exactly
     rerank: int = 10               # IVF-PQ: k × rerank candidates are re-scored exactly from the full vectors
     train_points: int = 64         # IVF k-means training points per list
     chunk: int = 65_536            # vectors read from disk at a time while building
@@ -160,9 +164,13 @@ class DenseIndex:
         want = min(k, len(allowed))
         if want == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if self.type == "flat" or len(allowed) <= SUBSET_EXACT * self.size:
+        exact = SUBSET_EXACT * self.size if self.type != "ivfpq" else self.config.ivf_exact_rows
+        if self.type == "flat" or len(allowed) <= exact:
             return self._subset(q[0], allowed, want)
-        idx, scores = self._faiss(q, want, mask)
+        idx, scores = self._faiss(q, want, mask, len(allowed) / self.size)
+        if len(idx) < want and self.type == "ivfpq":
+            # the allowed products lie away from the query (a filter at odds with it): every list, still compressed
+            idx, scores = self._faiss(q, want, mask, 0.0)
         if len(idx) < want:
             # an approximate index can miss under a filter — one correlated with the query, such as a price cap
             # on an expensive kind of product, leaves the graph walk with few allowed neighbours: exact over the
@@ -170,7 +178,8 @@ class DenseIndex:
             return self._subset(q[0], allowed, want)
         return idx, scores
 
-    def _faiss(self, q: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _faiss(self, q: np.ndarray, k: int, mask: np.ndarray | None,
+               share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         import faiss
         c = self.config
         bits = None if mask is None else np.packbits(mask, bitorder="little")  # alive until the search returns
@@ -179,7 +188,8 @@ class DenseIndex:
         if self.type == "hnsw":
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(c.hnsw_ef_search, k))
         elif self.type == "ivfpq":
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=c.nprobe)
+            nprobe = min(self.index.nlist, math.ceil(c.nprobe / max(share, 1e-9)))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
             fetch = min(self.size, k * c.rerank)
         else:
             params = None if selector is None else faiss.SearchParameters(sel=selector)

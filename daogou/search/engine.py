@@ -249,7 +249,8 @@ class Searcher:
             hits = [self._hit(row, order_score, lists, scores) for row, order_score in order[:k]]
         rows = None if mask is None else np.flatnonzero(mask)
         cover = self.coverage(parsed)
-        return SearchResults(hits, total, parsed, combined, self.table.facets(rows) if facets else {}, mode, relaxed,
+        facet_counts = self.table.facets(rows, key=combined.key()) if facets else {}
+        return SearchResults(hits, total, parsed, combined, facet_counts, mode, relaxed,
                              cover.matched, list(cover.unmatched))
 
     def coverage(self, parsed: ParsedQuery | None) -> Coverage:
