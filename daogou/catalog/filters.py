@@ -136,11 +136,10 @@ class CatalogTable:
             for j, (k, (_, names)) in enumerate(zip(keys, attrs))}
         self._facet_plan: _FacetPlan | None = None
         self._all_facets: tuple[int, dict[str, dict[str, int]]] | None = None
-        # Each field's mask per set of wanted codes, the last MASKS_KEPT used: one gather over a million codes
-        # costs ~1.5 ms, and a search asks for the same few (its category, its wanted values) several times.
-        self._masks: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
-        self._masks_lock = threading.Lock()
-        self._facets_by_filter: dict[tuple, dict[str, dict[str, int]]] = {}
+        # Each field's mask per set of wanted codes (a search asks for the same few, its category and wanted
+        # values, several times; a look-up over a million codes costs ~1 ms), and each filter's facet counts.
+        self._masks = _Kept(MASKS_KEPT)
+        self._facets_by_filter = _Kept(FACETS_KEPT)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -192,17 +191,11 @@ class CatalogTable:
     def _field_mask(self, field: str, codes: np.ndarray, wanted: Sequence[int], n_names: int) -> np.ndarray:
         """Rows whose ``field`` code is one of ``wanted`` (read-only: it is kept for the next search)."""
         key = (field, tuple(sorted(wanted)))
-        with self._masks_lock:
-            found = self._masks.pop(key, None)
-            if found is not None:
-                self._masks[key] = found  # most recently used last
-                return found
-        found = _among(codes, key[1], n_names)
-        found.setflags(write=False)
-        with self._masks_lock:
-            self._masks[key] = found
-            while len(self._masks) > MASKS_KEPT:
-                self._masks.pop(next(iter(self._masks)))
+        found = self._masks.get(key)
+        if found is None:
+            found = _among(codes, key[1], n_names)
+            found.setflags(write=False)
+            self._masks.put(key, found)
         return found
 
     def facets(self, rows: np.ndarray | None, top: int = 10, key: tuple | None = None) -> dict[str, dict[str, int]]:
@@ -215,14 +208,10 @@ class CatalogTable:
             return {k: dict(v) for k, v in self._all_facets[1].items()}
         if key is None:
             return self._facets(rows, top)
-        with self._masks_lock:
-            found = self._facets_by_filter.get((key, top))
+        found = self._facets_by_filter.get((key, top))
         if found is None:
             found = self._facets(rows, top)
-            with self._masks_lock:
-                self._facets_by_filter[(key, top)] = found
-                while len(self._facets_by_filter) > FACETS_KEPT:
-                    self._facets_by_filter.pop(next(iter(self._facets_by_filter)))
+            self._facets_by_filter.put((key, top), found)
         return {k: dict(v) for k, v in found.items()}
 
     def _facets(self, rows: np.ndarray | slice, top: int) -> dict[str, dict[str, int]]:
@@ -232,6 +221,30 @@ class CatalogTable:
         for column, values in plan.top(counts, top):
             out[column] = {self.brand_display.get(k, k): v for k, v in values.items()} if column == "brand" else values
         return out
+
+
+class _Kept:
+    """The last ``size`` values used, by key (thread-safe; a value read is kept longest)."""
+
+    def __init__(self, size: int):
+        self.size, self._values, self._lock = size, {}, threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._values.pop(key, None)
+            if value is not None:
+                self._values[key] = value
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.pop(next(iter(self._values)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 class _FacetPlan:

@@ -323,6 +323,10 @@ class StaticEncoder:
             p = self._frequencies[word] = word_frequency(word, "zh" if _CJK.match(word) else "en")
         return p
 
+    def _is_word(self, word: str) -> bool:
+        """A word in its own right (at least ``FRAGMENT_MAX_ZIPF`` on wordfreq's scale): no fragment, no typo."""
+        return self._frequency(word) >= 10 ** (FRAGMENT_MAX_ZIPF - 9)
+
     def _weight(self, word: str) -> float:
         return self.config.sif_a / (self.config.sif_a + self._frequency(word))
 
@@ -364,7 +368,7 @@ class StaticEncoder:
         latin = self._known_latin()
         found = self._completions.get(word)
         if found is None:
-            if self._frequency(word) >= 10 ** (FRAGMENT_MAX_ZIPF - 9):
+            if self._is_word(word):
                 found = ()  # a word in its own right ("cart", "cove"): no completion of another
             else:
                 start = bisect.bisect_left(latin, word)
@@ -383,7 +387,7 @@ class StaticEncoder:
         ``COMPLETIONS`` are that near. Only words of its first letter are searched (a typo rarely hits the first
         letter, and the search stays in the tens of microseconds)."""
         if (word in self.table.index or len(word) < MIN_FRAGMENT + 1 or not (word.isascii() and word.isalpha())
-                or self._frequency(word) >= 10 ** (FRAGMENT_MAX_ZIPF - 9)):
+                or self._is_word(word)):
             return ()
         self._known_latin()
         found = self._near.get(word)
