@@ -74,11 +74,14 @@ def store_with(home: Path, products: list[Product]) -> Store:
 
 
 def resolve_encoder(name: str, store: Store, progress: bool = False) -> str:
-    """``e5-static`` is distilled on the store it searches (as ``daogou distill`` does); other names as they are."""
-    if name != "e5-static":
+    """``e5-static`` is distilled on the store it searches (as ``daogou distill`` does), ``e5-static@N`` with
+    ``--teacher-texts N``; other names as they are."""
+    if name.split("@")[0] != "e5-static":
         return name
-    from daogou.encode.static import distill_store
-    return str(distill_store(store, progress=progress)[0])
+    from daogou.encode.static import StaticConfig, distill_store
+    config = StaticConfig(teacher_texts=int(name.split("@")[1])) if "@" in name else StaticConfig()
+    out = Path(store.config.home) / "encoders" / name.replace("@", "-texts")  # its own folder: a loaded encoder
+    return str(distill_store(store, out, progress=progress, config=config)[0])  # is kept by its path
 
 
 def run_modes(searcher: Searcher, queries: list[dict], label: str, encoder: str | None = None) -> list[dict]:
@@ -314,7 +317,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="what", required=True)
     q = sub.add_parser("quality")
-    q.add_argument("--encoders", nargs="+", default=["e5-multilingual", "minilm", "e5-static"])
+    q.add_argument("--encoders", nargs="+", default=["e5-multilingual", "minilm", "e5-static", "e5-static@2000"])
     s = sub.add_parser("speed")
     s.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
     s.add_argument("--encoder", default="e5-multilingual")

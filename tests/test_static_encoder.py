@@ -166,3 +166,41 @@ def test_cli_distill_then_index_and_search(tmp_path):
 def test_cli_distill_on_an_empty_store_says_what_to_do(tmp_path):
     proc = run_cli("distill", home=tmp_path / "empty")
     assert proc.returncode != 0 and "no products" in proc.stderr and "daogou import products" in proc.stderr
+
+
+class Contextual(Counting):
+    """A teacher that reads words together: a text's vector also holds its word pairs (what a word mean lacks)."""
+
+    def encode(self, texts, kind="passage", batch_size=64, progress=False):
+        self.asked += list(texts)
+        pairs = [" ".join(f"{a}_{b}" for a, b in zip(t.split(), t.split()[1:])) for t in texts]
+        return self.inner.encode(list(texts), kind) + 2 * self.inner.encode(pairs, kind)
+
+
+SHOP = [f"{c} {k} {m}" for c in ("red", "blue", "black", "white", "green") for k in ("running shoes", "rain jacket",
+        "wool socks", "trail backpack", "sun hat") for m in ("for kids", "for women", "large size")]
+
+
+def test_passage_side_fitted_to_the_teacher_on_a_sample_and_kept_by_the_folder(tmp_path):
+    teacher = Contextual()
+    plain = StaticEncoder(teacher, config=StaticConfig(components=2)).fit(SHOP)
+    teacher.asked.clear()
+    fitted = StaticEncoder(teacher, config=StaticConfig(components=2, teacher_texts=50)).fit(SHOP)
+    sample = [t for t in teacher.asked if t in SHOP]
+    assert len(sample) == 50 == len(set(sample))  # the teacher read 50 of the store's texts whole
+    report = fitted.fit_report
+    assert report["fitted"] and report["texts"] == 50 and report["map_l2"] in (1e-4, 1e-3, 1e-2)
+    assert report["cosine"]["after"] > report["cosine"]["before"] + 0.05  # closer to the teacher on the sample
+    assert max(v for k, v in report["held_out_cosine"].items() if k != "before") > report["held_out_cosine"]["before"]
+    target = fitted._into_space(teacher.inner.encode(SHOP, "passage") + 2 * teacher.inner.encode(
+        [" ".join(f"{a}_{b}" for a, b in zip(t.split(), t.split()[1:])) for t in SHOP], "passage"))
+    closeness = lambda enc: float(np.mean(np.sum(enc.encode(SHOP) * target, axis=1)))  # noqa: E731
+    assert closeness(fitted) > closeness(plain)
+    queries = ["red running shoes", "wool socks for kids"]
+    assert np.allclose(fitted.encode(queries, kind="query"), plain.encode(queries, kind="query"))  # queries as before
+    assert fitted.cache_key != plain.cache_key
+    fitted.save(tmp_path / "s", "hashing")
+    loaded = get_encoder(str(tmp_path / "s"), reuse=False)
+    assert np.allclose(loaded.encode(SHOP), fitted.encode(SHOP), atol=1e-5) and loaded.cache_key == fitted.cache_key
+    few = StaticEncoder(Counting(), config=StaticConfig(teacher_texts=50)).fit(CATALOG)
+    assert few.passage_map is None and not few.fit_report["fitted"]  # 8 texts: too few to hold any out
