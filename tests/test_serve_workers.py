@@ -82,6 +82,26 @@ def test_two_worker_processes_answer_on_one_port(server):
         assert a.get("/healthz").json()["products"] == b.get("/healthz").json()["products"] == 480
 
 
+def test_connections_opened_at_once_are_spread_over_the_workers(server):
+    """20 keep-alive clients connecting together: each worker gets some (one shared socket gave all 20 to one)."""
+    import asyncio
+
+    async def burst() -> list[str]:
+        port = int(server.rsplit(":", 1)[1])
+        pairs = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port) for _ in range(20)))
+        pids = []
+        for reader, writer in pairs:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            head = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
+            pids.append(head.split(HEADER + ":", 1)[1].split("\r\n", 1)[0].strip())
+        for _, writer in pairs:
+            writer.close()
+        return pids
+
+    pids = asyncio.run(burst())
+    assert len(set(pids)) == 2 and min(pids.count(p) for p in set(pids)) >= 3, pids  # binomial: fails 1 in 2,500
+
+
 def test_one_rate_limit_is_shared_by_the_workers(server):
     """With a budget of BURST requests, requests spread over both workers get BURST answers in all, not 2 × BURST."""
     for attempt in range(8):

@@ -52,6 +52,7 @@ class Store:
     def __init__(self, engine: sa.Engine, config: StoreConfig):
         self.engine = engine
         self.config = config
+        self._statements: dict[tuple, sa.Executable] = {}  # see _statement
         md = sa.MetaData()
         md.reflect(engine, only=list(TABLES))
         self.t = md.tables
@@ -226,11 +227,12 @@ class Store:
 
     def get_products(self, ids: Sequence[str]) -> list[Product]:
         """Products in the order of ``ids``; unknown ids are skipped."""
-        table = self.t["products"]
         found: dict[str, Product] = {}
+        query = self._statement("products", lambda t: sa.select(t).where(
+            t.c.id.in_(sa.bindparam("ids", expanding=True))))
         with self.engine.connect() as conn:
             for i in range(0, len(ids), _IN_CHUNK):
-                for row in conn.execute(sa.select(table).where(table.c.id.in_(ids[i:i + _IN_CHUNK]))):
+                for row in conn.execute(query, {"ids": list(ids[i:i + _IN_CHUNK])}):
                     found[row.id] = _product_of(row)
         return [found[i] for i in ids if i in found]
 
@@ -288,23 +290,32 @@ class Store:
         ``newest``: only each shopper's ``newest`` events, plus every event of the types in ``always`` (e.g. all
         purchases, which recommendations leave out): a loyal shopper's long history costs a serving request no
         more than a new one's."""
-        table = self.t["events"]
-        cols = (table.c.shopper_id, table.c.session_id, table.c.ts_ms, table.c.seq, table.c.type,
-                table.c.product_id, table.c.query)
-        query = sa.select(*cols).where(table.c.shopper_id.in_(list(shoppers)))
-        if newest is not None:
+        def build(table):
+            cols = (table.c.shopper_id, table.c.session_id, table.c.ts_ms, table.c.seq, table.c.type,
+                    table.c.product_id, table.c.query)
+            query = sa.select(*cols).where(table.c.shopper_id.in_(sa.bindparam("shoppers", expanding=True)))
+            if newest is None:
+                return query.order_by(table.c.shopper_id, table.c.ts_ms, table.c.seq)
             recency = sa.func.row_number().over(partition_by=table.c.shopper_id,
                                                 order_by=(table.c.ts_ms.desc(), table.c.seq.desc()))
             ranked = query.add_columns(recency.label("recency")).subquery()
             keep = ranked.c.recency <= newest
             if always:
                 keep = sa.or_(keep, ranked.c.type.in_(list(always)))
-            query = (sa.select(*(ranked.c[c.name] for c in cols)).where(keep)
-                     .order_by(ranked.c.shopper_id, ranked.c.ts_ms, ranked.c.seq))
-        else:
-            query = query.order_by(table.c.shopper_id, table.c.ts_ms, table.c.seq)
+            return (sa.select(*(ranked.c[c.name] for c in cols)).where(keep)
+                    .order_by(ranked.c.shopper_id, ranked.c.ts_ms, ranked.c.seq))
+
+        query = self._statement("events", build, ("event_rows", newest, tuple(always)))
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(query)]
+            return [tuple(r) for r in conn.execute(query, {"shoppers": list(shoppers)})]
+
+    def _statement(self, table: str, build, key: tuple = ()):
+        """A read statement built once per shape (bound parameters carry the values): what a serving request
+        runs, without building the same expression tree again each time."""
+        key = (table, *key)
+        if key not in self._statements:
+            self._statements[key] = build(self.t[table])
+        return self._statements[key]
 
     def iter_events(self, batch: int = 50_000) -> Iterator[Event]:
         """Every event in (shopper, time, source order), streamed."""

@@ -112,7 +112,8 @@ class DaogouRecRecommender:
     def score(self, cases: Cases) -> np.ndarray:
         if self.model is None:
             raise ConfigError("daogou-rec: fit or load the model before scoring")
-        self.model.eval()
+        if self.model.training:  # a walk over every module: only when needed
+            self.model.eval()
         q_table = self._query_table(cases.query_texts)
         device = self.model.item_id.weight.device
         out = []

@@ -82,7 +82,7 @@ def serve_workers(settings: ServeSettings, echo: Callable[[str], None] = print) 
     runtime = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX))  # 0700, fresh: the metrics folder starts empty
     saved_env = {k: os.environ.get(k) for k in (RUNTIME_ENV, SETTINGS_ENV, PARENT_ENV, "PROMETHEUS_MULTIPROC_DIR",
                                                  "OMP_NUM_THREADS")}
-    sock = None
+    listeners: list = []
     try:
         for sub in ("ready", "failed", "metrics"):
             (runtime / sub).mkdir()
@@ -96,26 +96,64 @@ def serve_workers(settings: ServeSettings, echo: Callable[[str], None] = print) 
         os.environ.setdefault("OMP_NUM_THREADS", str(settings.compute_slots()))
         config = uvicorn.Config(APP, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
                                 log_level="warning", access_log=False, timeout_worker_healthcheck=30)
-        sock = config.bind_socket()
-        port = sock.getsockname()[1]
+        listeners[:] = bind_listeners(config, settings.workers)
+        port = listeners[0].getsockname()[1]
         limits = checked["rate_limit_storage"]
         echo(f"daogou is serving {settings.home} at http://{settings.host}:{port} with {settings.workers} worker "
              f"processes (rate limits in {redacted(limits) if limits else 'nothing: off'}; API docs at /docs; "
              "Ctrl-C stops)")
-        supervisor = Supervisor(config, [sock], runtime, stagger=not checked["index_current"], echo=echo)
+        supervisor = Supervisor(config, listeners, runtime, stagger=not checked["index_current"], echo=echo)
         supervisor.run()
         failure = supervisor.failure()
         if failure:
             raise ConfigError(failure)
     finally:
-        if sock is not None:
-            sock.close()
+        for listener in listeners:
+            listener.close()
         for k, v in saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def bind_listeners(config: uvicorn.Config, n: int) -> list:
+    """The server's listening sockets: one per worker on the same port with ``SO_REUSEPORT`` where the system has
+    it, else one that every worker shares.
+
+    With one shared socket, the worker that wakes first accepts every connection waiting (asyncio accepts up to the
+    backlog in one go): 20 keep-alive clients connecting at once all landed on one worker of two, and the other
+    idled. With a socket each, the kernel spreads new connections over the workers."""
+    import socket
+    if n <= 1 or not hasattr(socket, "SO_REUSEPORT") or config.uds or config.fd is not None:
+        return [config.bind_socket()]
+    first = _reuseport_socket(config.host, config.port)
+    port = first.getsockname()[1]  # port 0: the one the kernel picked, for all of them
+    out = [first]
+    try:
+        out += [_reuseport_socket(config.host, port) for _ in range(n - 1)]
+    except OSError:
+        for sock in out:
+            sock.close()
+        raise
+    return out
+
+
+def _reuseport_socket(host: str, port: int):
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
 
 
 def remove_stale_runtimes() -> None:
@@ -133,18 +171,24 @@ def remove_stale_runtimes() -> None:
 
 
 class Supervisor(Multiprocess):
-    """uvicorn's multiprocess supervisor, plus: the first worker starts alone when it has an index to build, a worker
-    that failed to start stops the server (with its message), a dead worker's live metrics are dropped, and one line
-    says when every worker is ready and how much memory each holds."""
+    """uvicorn's multiprocess supervisor, plus: each worker listens on its own socket of the port when there is one per
+    worker (:func:`bind_listeners`; a replacement takes over its predecessor's), the first worker starts alone when it
+    has an index to build, a worker that failed to start stops the server (with its message), a dead worker's live
+    metrics are dropped, and one line says when every worker is ready and how much memory each holds."""
 
     def __init__(self, config, sockets, runtime: Path, stagger: bool, echo: Callable[[str], None]):
-        super().__init__(config, sockets)
+        super().__init__(config, sockets[:1])
+        self.listeners = sockets  # the i-th worker's socket (one shared socket: every worker's)
         self.runtime, self.stagger, self.echo = runtime, stagger, echo
         self._announced = False
 
+    def _spawn(self, slot: int) -> Process:
+        process = Process(self.config, [self.listeners[slot % len(self.listeners)]])
+        process.start()
+        return process
+
     def init_processes(self) -> None:
-        first = Process(self.config, self.sockets)
-        first.start()
+        first = self._spawn(0)
         self.processes.append(first)
         if self.stagger and self.processes_num > 1:
             self.echo("the search index is not current: the first worker builds it, then the others start")
@@ -154,22 +198,69 @@ class Supervisor(Multiprocess):
                 if not first.process.is_alive():  # a crash, not a startup error: it is replaced, start the rest
                     break
                 time.sleep(0.2)
-        for _ in range(self.processes_num - 1):
-            process = Process(self.config, self.sockets)
-            process.start()
-            self.processes.append(process)
+        for slot in range(1, self.processes_num):
+            self.processes.append(self._spawn(slot))
 
     def keep_subprocess_alive(self) -> None:
         if self.failure():  # it would fail the same way on every restart
             self.should_exit.set()
             return
         before = {p.pid for p in self.processes}
-        super().keep_subprocess_alive()
+        self._replace_dead()
         for pid in before - {p.pid for p in self.processes}:
             from prometheus_client import multiprocess
             multiprocess.mark_process_dead(pid, str(self.runtime / "metrics"))
             (self.runtime / "ready" / f"{pid}.json").unlink(missing_ok=True)
         self._announce()
+
+    def _replace_dead(self) -> None:
+        """A worker that died (or hangs) is replaced on its own socket; one that failed to start stops the server."""
+        for slot, process in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                log.error("worker %s failed to start: stopping the server", process.pid)
+                self.should_exit.set()
+                return
+            log.info("worker %s died: starting another", process.pid)
+            self.processes[slot] = self._spawn(slot)
+
+    def restart_all(self) -> None:
+        """SIGHUP: each worker replaced in turn, the new one serving (on the same socket) before the old one goes."""
+        for slot, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = self._spawn(slot)
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                log.error("worker replacing %s was not ready in time: restart stopped", old.pid)
+                return
+            old.terminate()
+            old.join()
+            self.processes[slot] = new
+
+    def handle_ttin(self) -> None:
+        """SIGTTIN: one more worker (on a socket of its own where the port has one per worker)."""
+        if len(self.listeners) > 1:
+            self.listeners.append(_reuseport_socket(self.config.host, self.listeners[0].getsockname()[1]))
+        self.processes_num += 1
+        self.processes.append(self._spawn(len(self.processes)))
+
+    def handle_ttou(self) -> None:
+        """SIGTTOU: one worker fewer (never below one); its socket is closed with it."""
+        if self.processes_num <= 1:
+            return
+        self.processes_num -= 1
+        process = self.processes.pop()
+        process.terminate()
+        process.join()
+        if len(self.listeners) > len(self.processes):
+            self.listeners.pop().close()
 
     def failure(self) -> str | None:
         for path in sorted((self.runtime / "failed").glob("*.txt")):
