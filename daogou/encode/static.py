@@ -246,30 +246,20 @@ class StaticEncoder:
 
     def _fit_passages(self, texts: Sequence[str], progress: bool) -> None:
         """Fit the passage side to the teacher's vectors of up to ``teacher_texts`` of the store's texts."""
-        from scipy.sparse import csr_matrix
         from daogou.encode.passage_fit import PassageFitConfig, fit
         n, least = self.config.teacher_texts, PassageFitConfig.min_texts
-        pool = [t for t in dict.fromkeys(texts) if words(t, self.config.char_weight)]
-        if n <= 0 or not pool:
+        if n <= 0:
             return
+        pool = list(dict.fromkeys(texts))
         rng = np.random.default_rng(0)
         sample = [pool[i] for i in sorted(rng.choice(len(pool), min(n, len(pool)), replace=False))]
+        sample = [t for t in sample if words(t, self.config.char_weight)]  # a text without words says nothing
         if len(sample) < least:  # too few to hold any out: the plain mean
             self.fit_report = {"texts": len(sample), "fitted": False, "reason": f"fewer than {least} texts"}
             return
         parsed = [words(t, self.config.char_weight) for t in sample]
         used = sorted({w for ws in parsed for w, _ in ws})
-        col = {w: j for j, w in enumerate(used)}
-        indptr, cols, vals = [0], [], []
-        for ws in parsed:
-            row: dict[int, float] = {}
-            for w, share in ws:
-                row[col[w]] = row.get(col[w], 0.0) + share * self._weight(w)
-            cols.extend(row)
-            vals.extend(row.values())
-            indptr.append(len(cols))
-        weights = csr_matrix((np.asarray(vals, dtype=np.float32), np.asarray(cols), indptr),
-                             shape=(len(sample), len(used)))
+        weights = self._weights(parsed, {w: j for j, w in enumerate(used)})
         targets = self._into_space(np.concatenate(
             [self.teacher.encode(list(b), kind="passage") for b in batches(sample, 64, progress, "teacher texts")]))
         rows = self._rows()[[self.table.index[w] for w in used]]
@@ -488,6 +478,24 @@ class StaticEncoder:
             out.extend((c, share / len(done)) for c in done)
         return out
 
+    def _weights(self, parsed: list[list[tuple[str, float]]], column: dict[str, int],
+                 scale: dict[str, float] | None = None, n_columns: int | None = None):
+        """[texts, columns] sparse: each text's words at their ``column``, weighing share x SIF weight (x the
+        word's passage ``scale``)."""
+        from scipy.sparse import csr_matrix
+        scale = scale or {}
+        indptr, cols, vals = [0], [], []
+        for ws in parsed:
+            row: dict[int, float] = {}
+            for w, share in ws:
+                j = column[w]
+                row[j] = row.get(j, 0.0) + share * self._weight(w) * scale.get(w, 1.0)
+            cols.extend(row)
+            vals.extend(row.values())
+            indptr.append(len(cols))
+        return csr_matrix((np.asarray(vals, dtype=np.float32), np.asarray(cols, dtype=np.int64), indptr),
+                          shape=(len(parsed), len(column) if n_columns is None else n_columns))
+
     def encode(self, texts: Sequence[str], kind: Kind = "passage", batch_size: int = 64,
                progress: bool = False) -> np.ndarray:
         self._require_fit()
@@ -499,20 +507,7 @@ class StaticEncoder:
         if kind != "query":  # a product's new words are learned (batched); a query's are stood in for
             self.table.learn((w for ws in parsed for w, _ in ws), progress=progress)
         rows = self._rows()
-        index = self.table.index
-        scale = self.passage_scale if kind != "query" else {}
-        from scipy.sparse import csr_matrix
-        indptr, cols, vals = [0], [], []
-        for ws in parsed:
-            row: dict[int, float] = {}
-            for w, share in ws:
-                j = index[w]
-                row[j] = row.get(j, 0.0) + share * self._weight(w) * scale.get(w, 1.0)
-            cols.extend(row)
-            vals.extend(row.values())
-            indptr.append(len(cols))
-        weights = csr_matrix((np.asarray(vals, dtype=np.float32), np.asarray(cols, dtype=np.int64), indptr),
-                             shape=(len(texts), len(rows)))
+        weights = self._weights(parsed, self.table.index, self.passage_scale if kind != "query" else {}, len(rows))
         out = np.asarray(weights @ rows, dtype=np.float32)
         if kind != "query" and self.passage_map is not None:
             out = out @ self.passage_map
