@@ -157,7 +157,11 @@ def test_cli_distill_then_index_and_search(tmp_path):
     out = cli_json("distill", "--teacher", "hashing", home=home)
     folder = out["encoder"]
     assert out["texts"] == 2000 and folder.endswith("encoders/hashing-static")
-    assert out["words"] > 300
+    assert out["words"] > 300 and out["passage_fit"] == {}  # no teacher texts unless asked
+    fitted = cli_json("distill", "--teacher", "hashing", "--teacher-texts", "60", "--out", str(tmp_path / "fitted"),
+                      home=home)
+    assert fitted["passage_fit"]["fitted"] and fitted["passage_fit"]["texts"] == 60
+    assert (tmp_path / "fitted" / "passage.safetensors").is_file()
     cli_json("index", "--encoder", folder, home=home)
     hits = cli_json("search", "red running shoes", "--encoder", folder, "--k", "3", home=home)["hits"]
     assert len(hits) == 3 and all("shoe" in h["category"].lower() for h in hits), hits
