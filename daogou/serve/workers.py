@@ -119,14 +119,14 @@ def serve_workers(settings: ServeSettings, echo: Callable[[str], None] = print) 
 
 
 def bind_listeners(config: uvicorn.Config, n: int) -> list:
-    """The server's listening sockets: one per worker on the same port with ``SO_REUSEPORT`` where the system has
-    it, else one that every worker shares.
+    """The server's listening sockets: one per worker on the same port with ``SO_REUSEPORT`` on Linux, else one
+    that every worker shares.
 
     With one shared socket, the worker that wakes first accepts every connection waiting (asyncio accepts up to the
     backlog in one go): 20 keep-alive clients connecting at once all landed on one worker of two, and the other
     idled. With a socket each, the kernel spreads new connections over the workers."""
-    import socket
-    if n <= 1 or not hasattr(socket, "SO_REUSEPORT") or config.uds or config.fd is not None:
+    if n <= 1 or not sys.platform.startswith("linux") or config.uds or config.fd is not None:
+        # (only Linux balances connections over SO_REUSEPORT sockets; on BSD and macOS the last one bound gets all)
         return [config.bind_socket()]
     first = _reuseport_socket(config.host, config.port)
     port = first.getsockname()[1]  # port 0: the one the kernel picked, for all of them
