@@ -242,10 +242,6 @@ class _Kept:
             while len(self._values) > self.size:
                 self._values.pop(next(iter(self._values)))
 
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
 
 class _FacetPlan:
     """The facet columns of a table (category, brand, attributes with at most 200 values) laid out in one code

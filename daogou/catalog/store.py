@@ -229,7 +229,7 @@ class Store:
         """Products in the order of ``ids``; unknown ids are skipped."""
         found: dict[str, Product] = {}
         query = self._statement("products", lambda t: sa.select(t).where(
-            t.c.id.in_(sa.bindparam("ids", expanding=True))))
+            t.c.id.in_(sa.bindparam("ids", expanding=True))), ("by_ids",))
         with self.engine.connect() as conn:
             for i in range(0, len(ids), _IN_CHUNK):
                 for row in conn.execute(query, {"ids": list(ids[i:i + _IN_CHUNK])}):

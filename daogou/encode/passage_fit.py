@@ -89,7 +89,8 @@ def fit(weights, rows: np.ndarray, targets: np.ndarray, config: PassageFitConfig
         return PassageFit(*identity, {"texts": n, "fitted": False,
                                       "reason": f"fewer than {config.min_texts} texts"})
     order = np.random.default_rng(config.seed).permutation(n)
-    held, train = np.sort(order[:max(1, int(n * config.holdout))]), np.sort(order[max(1, int(n * config.holdout)):])
+    cut = max(1, int(n * config.holdout))
+    held, train = np.sort(order[:cut]), np.sort(order[cut:])
     tried = {}
     for l2 in config.map_l2:
         matrix, scales = _train(weights[train], rows, targets[train], l2, config)

@@ -252,12 +252,13 @@ class StaticEncoder:
             return
         pool = list(dict.fromkeys(texts))
         rng = np.random.default_rng(0)
-        sample = [pool[i] for i in sorted(rng.choice(len(pool), min(n, len(pool)), replace=False))]
-        sample = [t for t in sample if words(t, self.config.char_weight)]  # a text without words says nothing
+        picked = [pool[i] for i in sorted(rng.choice(len(pool), min(n, len(pool)), replace=False))]
+        parsed_by_text = [(t, words(t, self.config.char_weight)) for t in picked]
+        sample = [t for t, ws in parsed_by_text if ws]  # a text without words says nothing
+        parsed = [ws for _, ws in parsed_by_text if ws]
         if len(sample) < least:  # too few to hold any out: the plain mean
             self.fit_report = {"texts": len(sample), "fitted": False, "reason": f"fewer than {least} texts"}
             return
-        parsed = [words(t, self.config.char_weight) for t in sample]
         used = sorted({w for ws in parsed for w, _ in ws})
         weights = self._weights(parsed, {w: j for j, w in enumerate(used)})
         targets = self._into_space(np.concatenate(
@@ -271,10 +272,8 @@ class StaticEncoder:
             self._key = None
 
     def _into_space(self, vectors: np.ndarray) -> np.ndarray:
-        """Teacher vectors taken into the student's space: mean and shared directions removed, unit length."""
-        out = vectors - self.mean
-        if len(self.components):
-            out = out - (out @ self.components.T) @ self.components
+        """Teacher vectors taken into the student's space (:meth:`_project`), unit length."""
+        out = self._project(vectors)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def _learn_general(self, progress: bool) -> None:
@@ -394,11 +393,15 @@ class StaticEncoder:
         """The word table with the shared directions removed (rows added since the last call projected now)."""
         table = self.table.matrix
         if len(self._projected) < len(table):
-            fresh = table[len(self._projected):] - self.mean
-            if len(self.components):
-                fresh = fresh - (fresh @ self.components.T) @ self.components
-            self._projected.extend(fresh)
+            self._projected.extend(self._project(table[len(self._projected):]))
         return self._projected.view()
+
+    def _project(self, vectors: np.ndarray) -> np.ndarray:
+        """Teacher vectors with the store's mean and shared directions removed."""
+        out = vectors - self.mean
+        if len(self.components):
+            out = out - (out @ self.components.T) @ self.components
+        return out
 
     def _known_latin(self) -> list[str]:
         """The table's Latin words in sorted order, words learned since the last call inserted."""

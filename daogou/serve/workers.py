@@ -179,6 +179,7 @@ class Supervisor(Multiprocess):
     def __init__(self, config, sockets, runtime: Path, stagger: bool, echo: Callable[[str], None]):
         super().__init__(config, sockets[:1])
         self.listeners = sockets  # the i-th worker's socket (one shared socket: every worker's)
+        self.socket_each = len(sockets) > 1
         self.runtime, self.stagger, self.echo = runtime, stagger, echo
         self._announced = False
 
@@ -205,16 +206,12 @@ class Supervisor(Multiprocess):
         if self.failure():  # it would fail the same way on every restart
             self.should_exit.set()
             return
-        before = {p.pid for p in self.processes}
         self._replace_dead()
-        for pid in before - {p.pid for p in self.processes}:
-            from prometheus_client import multiprocess
-            multiprocess.mark_process_dead(pid, str(self.runtime / "metrics"))
-            (self.runtime / "ready" / f"{pid}.json").unlink(missing_ok=True)
         self._announce()
 
     def _replace_dead(self) -> None:
-        """A worker that died (or hangs) is replaced on its own socket; one that failed to start stops the server."""
+        """A worker that died (or hangs) is replaced on its own socket, its live metrics and ready mark dropped; one
+        that failed to start stops the server."""
         for slot, process in enumerate(self.processes):
             if self.should_exit.is_set():
                 return
@@ -227,6 +224,9 @@ class Supervisor(Multiprocess):
                 self.should_exit.set()
                 return
             log.info("worker %s died: starting another", process.pid)
+            from prometheus_client import multiprocess
+            multiprocess.mark_process_dead(process.pid, str(self.runtime / "metrics"))
+            (self.runtime / "ready" / f"{process.pid}.json").unlink(missing_ok=True)
             self.processes[slot] = self._spawn(slot)
 
     def restart_all(self) -> None:
@@ -246,7 +246,7 @@ class Supervisor(Multiprocess):
 
     def handle_ttin(self) -> None:
         """SIGTTIN: one more worker (on a socket of its own where the port has one per worker)."""
-        if len(self.listeners) > 1:
+        if self.socket_each:
             self.listeners.append(_reuseport_socket(self.config.host, self.listeners[0].getsockname()[1]))
         self.processes_num += 1
         self.processes.append(self._spawn(len(self.processes)))
@@ -259,7 +259,7 @@ class Supervisor(Multiprocess):
         process = self.processes.pop()
         process.terminate()
         process.join()
-        if len(self.listeners) > len(self.processes):
+        if self.socket_each:
             self.listeners.pop().close()
 
     def failure(self) -> str | None:
