@@ -59,6 +59,34 @@ def test_understanding_of_messages(vocab, message, shown, kind, refs, move):
     assert (u.kind, u.refs, u.price_move) == (kind, refs, move)
 
 
+@pytest.mark.parametrize("message, kind, vague, price_max", [
+    ("something for my mom", "clarify", True, None),                      # a new need, not more running shoes
+    ("ok cool. now i also need a present for my sister's birthday", "clarify", True, None),
+    ("有没有适合送女朋友的", "clarify", True, None),
+    ("what about a gift for my boyfriend, under 300", "search", True, 300),
+    ("给同事买个小礼物，两百以内", "search", True, 200),
+    ("in black", "refine", False, None),                                  # still the running shoes
+    ("one for my wife too", "refine", False, None),
+])
+def test_a_need_for_someone_else_starts_a_new_topic(vocab, message, kind, vague, price_max):
+    u = understand(message, vocab, 3, topic=("Shoes > Running",))
+    assert (u.kind, u.vague, u.parsed.price_max) == (kind, vague, price_max)
+
+
+@pytest.mark.parametrize("message, more", [
+    ("show me something else", True), ("any other options?", True), ("还有别的吗", True), ("换一批", True),
+    ("in red", False), ("cheaper", False),
+])
+def test_asking_for_other_products_keeps_the_need(vocab, message, more):
+    u = understand(message, vocab, 3, topic=("Electronics > Headphones",))
+    assert u.kind == "refine" and u.more is more
+
+
+def test_a_named_product_for_someone_is_a_search_not_a_gift_question(vocab):
+    u = understand("想给老婆买个吹风机", vocab, 0)  # the product is named: a search (the store may not sell it)
+    assert u.kind == "search" and not u.vague and u.gift
+
+
 def test_no_two_clarifying_questions_in_a_row(vocab):
     assert understand("a gift", vocab, 0, asked_last_turn=False).kind == "clarify"
     assert understand("a gift", vocab, 0, asked_last_turn=True).kind == "search"
@@ -216,6 +244,19 @@ def test_personal_picks_follow_the_planted_brand_taste(guide):
             total += 1
     assert total >= 40
     assert personal / total > anonymous / total + 0.15, (personal, anonymous, total)
+
+
+def test_something_else_shows_other_products_of_the_same_need(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0003")
+    first = assistant.reply(conv, "running shoes")
+    seen = {c.id for c in first.cards}
+    for message in ("show me something else", "还有别的吗"):
+        more = assistant.reply(conv, message)
+        assert more.kind == "refine" and more.cards and more.matched
+        assert {products[c.id].category for c in more.cards} == {("Shoes", "Running")}
+        assert not seen & {c.id for c in more.cards}  # none of the products shown for this need so far
+        seen |= {c.id for c in more.cards}
 
 
 def test_one_clarifying_question_then_picks(guide):

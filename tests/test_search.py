@@ -154,3 +154,18 @@ def test_cli_index_and_search(demo_home):
     assert proc.returncode == 1 and "empty query" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("search", "shoes", "--filter", "price=cheap", "--encoder", "hashing", home=demo_home)
     assert proc.returncode == 1 and "filter" in proc.stderr
+
+
+@pytest.mark.parametrize("message, language, category", [
+    ("my aunt does yoga three times a week, looking for a present", "en", "Sports > Yoga"),
+    ("闺蜜头发又长又多，每次吹头发都要好久，送她点啥", "zh", "Beauty > Hair Care"),
+    ("something for my mom", "en", None),
+    ("给我妈买个生日礼物吧", "zh", None),
+])
+def test_a_persons_interest_points_to_a_category(searcher, message, language, category):
+    """A gift told as what the person likes finds the kind of product; one that tells nothing finds none (the
+    hashing encoder, which knows words but not meanings, finds none either)."""
+    if searcher.encoder.name == "hashing":
+        category = None
+    found = searcher.interest_category(message, language)
+    assert (found[0] if found else None) == category

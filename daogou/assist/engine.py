@@ -128,6 +128,12 @@ class Assistant:
         u = understand(message, self.searcher.vocab, len(conv.shown), conv.asked_last_turn, conv.language,
                        shown_prices=shown_prices, topic=topic, rates=self.searcher.rates)
         lang = language if language in ("en", "zh") else u.language
+        if (u.vague or u.gift) and u.kind in ("clarify", "search") and not u.parsed.categories:
+            # "my dad jogs every morning, gift ideas?": the person's interest points to a kind the store sells
+            found = self.searcher.interest_category(message, u.language)
+            if found is not None:
+                u.parsed.categories = [found[0]]
+                u.kind, u.vague, u.inferred = "search", False, True
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
@@ -215,7 +221,9 @@ class Assistant:
         return [self._card(p, lang, []) for p in products], "", self._chips(conv, lang), len(products), task
 
     def _find(self, conv, u: Understanding, lang):
-        if u.kind == "search" or not (u.price_move or u.vague or u.parsed.has_constraints()):
+        # (not for a gift told without a product, nor for "something else": neither names a product to judge)
+        if not (u.inferred or u.more or (u.vague and u.gift)) and (u.kind == "search"
+                                           or not (u.price_move or u.vague or u.parsed.has_constraints())):
             # a new need, or words added to the current one: does the store sell anything of the kind at all?
             cover = self.searcher.coverage(u.parsed)
             if not cover.matched:
@@ -230,6 +238,9 @@ class Assistant:
             cons = cons.moved(u.price_move, shown_prices)
         conv.constraints = cons
         ranked, total, signals, personal = self._rank(conv.shopper_id, cons, taste)
+        if u.more:  # other products than those shown for this need so far, while there are any
+            seen = _shown_since_search(conv)
+            ranked = [i for i in ranked if i not in seen] or ranked
         used, relaxed = cons, []
         if not ranked:  # nothing matches: leave out as little as possible, the weakest first, and say so
             present = [step for step in RELAX_ORDER if _has(cons, step)]
@@ -447,6 +458,17 @@ def _without(cons: Constraints, step: str) -> Constraints:
     if step == "price":
         return replace(cons, price_min=None, price_max=None)
     return replace(cons, categories=(), category_words="")
+
+
+def _shown_since_search(conv: Conversation) -> set[str]:
+    """The products the assistant showed since the shopper's last new need (its answer included)."""
+    seen: set[str] = set(conv.shown)
+    for turn in reversed(conv.turns[:-1]):  # the last turn is the message being answered
+        if turn.role == "assistant" and turn.kind in ("search", "refine"):
+            seen.update(turn.product_ids)
+        if turn.role == "shopper" and turn.kind == "search":
+            break
+    return seen
 
 
 def _blend(ids: list[str], base: dict[str, float], personal: dict[str, float], affinity: dict[str, float],

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from daogou.assist.answers import asked
+from daogou.search.coverage import content_words
 from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.vocab import Vocabulary
@@ -33,19 +34,49 @@ _RESET = re.compile(r"(?<![a-z])(?:start (?:over|again|afresh|from scratch)|rese
                     r"forget it)\s*[.!]?\s*$|重新开始|重新来|重来|清空|换个话题|从头(?:开始|来)", re.I)
 _COMPARE = re.compile(r"(?<![a-z])(?:compare|comparison|versus|vs\.?|difference|differences|which is better|"
                       r"which one is better|side by side)(?![a-z])|比较|对比|比一比|比一下|比比|区别|哪个好|哪个更好|pk", re.I)
-_VAGUE = re.compile(r"(?<![a-z])(?:gifts?|presents?|something|anything|ideas?|surprise|recommend(?: me)?|"
+_VAGUE = re.compile(r"(?<![a-z])(?:gifts?|presents?|something|somethin|smth|sth|anything|ideas?|surprise|recommend(?: me)?|"
                     r"suggest(?:ion)?s?|help me|what should i (?:buy|get)|what (?:do|would) you (?:suggest|recommend)|"
+                    r"what (?:to|do|can|could|would|should) (?:i |u |you |we )?(?:get|buy|give)|"
                     r"birthday|anniversary|christmas|shopping)(?![a-z])|生日|纪念日|礼物|送人|送给|买点|推荐|"
-                    r"随便|有什么好|买什么|东西", re.I)
+                    r"随便|有什么好|买什么|东西|(?:送|买)(?:点|个|些)?(?:什么|啥)|什么(?:好|合适|比较好)", re.I)
 _FILLER = re.compile(r"(?<![a-z])(?:i|i'm|im|i'd|id|a|an|the|some|me|my|for|to|want|wanna|need|needs|looking|look|"
                      r"buy|get|please|pls|plz|thanks|thx|ok|okay|hmm|um|uh|actually|maybe|just|also|only|really|"
                      r"then|now|instead|rather|how|about|what|show|find|can|could|you|would|like|good|nice|new|one|"
                      r"ones|it|this|that|those|these|them|they|with|and|or|of|in|on|is|are|do|does|have|has|got|"
-                     r"any|anything|something|stuff|let's|lets|see|try|go|prefer|preferably|still|but|so|yeah|yes|"
+                     r"any|anything|something|somethin|smth|sth|stuff|let's|lets|see|try|go|prefer|preferably|still|but|so|yeah|yes|"
                      r"no|not|too|more|less|options?|there|else|other|again|well|even|much|price|prices|budget|"
                      r"tryna|gimme|lemme|gotta|kinda|sorta|hey|hi)(?![a-z])|我|想|要|买|给|一个|一件|一些|一款|个|款|的|吗|"
                      r"呢|请|帮|找|看看|看|还是|那|那就|就|再|吧|呀|啊|哦|嗯|一下|有没有|有|来|换成|换|改成|的话|一点|点|了|哈|"
                      r"嘛|麻烦|谢谢|好的|可以|算了|还有|其他|别的|也|都|行|呗|这种|那种|预算|价格|价位|左右", re.I)
+# A gift or a need for someone: an occasion, the word gift, or a person to buy for. Said without a kind of product
+# it is a new need however it is phrased ("something for my mom", "送女朋友的", "a gift for my boss, under 300").
+_PERSON_EN = (r"mom|mum|mother|mama|mommy|dad|father|papa|daddy|parents|wife|wifey|husband|hubby|gf|bf|girlfriend|"
+              r"boyfriend|partner|fianc[eé]e?|spouse|son|daughter|kids?|child|children|baby|toddler|teen|teenager|"
+              r"brother|bro|sister|sis|aunt|auntie|uncle|niece|nephew|cousin|grandma|grandpa|granny|nana|"
+              r"grandmother|grandfather|grandparents|grandson|granddaughter|friend|bff|bestie|coworker|co-worker|"
+              r"colleague|boss|manager|teacher|roommate|roomate|flatmate|neighbou?r|in-laws?|mother-in-law|"
+              r"father-in-law|guy|girl|man|woman|lady|gentleman|someone|somebody|him|her")
+_PERSON_ZH = (r"妈|妈妈|老妈|母亲|爸|爸爸|老爸|父亲|爸妈|父母|老婆|老公|媳妇|女朋友|男朋友|女友|男友|对象|儿子|女儿|孩子|"
+              r"小孩|宝宝|哥|哥哥|姐|姐姐|弟|弟弟|妹|妹妹|闺蜜|兄弟|朋友|同事|领导|老板|老师|侄子|侄女|小侄子|外甥|外甥女|"
+              r"表妹|表弟|表哥|表姐|堂弟|堂妹|奶奶|爷爷|外婆|外公|姥姥|姥爷|婆婆|公公|岳母|岳父|丈母娘|长辈|家人|室友|邻居|亲戚")
+_PERSON = re.compile(r"(?:" + _PERSON_EN + r")(?:'s|s)?|" + _PERSON_ZH, re.I)
+_GIFT = re.compile(r"(?<![a-z])(?:gifts?|presents?|bday|b-day|birthday|anniversary|christmas|xmas|valentine'?s?|"
+                   r"mother'?s day|father'?s day|housewarming|graduation|secret santa|stocking stuffers?)(?![a-z])|"
+                   r"(?<![a-z])(?:for|get|buy|to) (?:my |a |our |his |her |the )?(?:little |big |older |younger |"
+                   r"\d+ ?(?:yo|y/o|year old) )?(?:" + _PERSON_EN + r")(?:'s)?(?![a-z])|"
+                   r"礼物|生日|纪念日|节日?礼|过节|圣诞|情人节|七夕|母亲节|父亲节|教师节|春节|过年|送(?:给|人|点|个|她|他|我|"
+                   r"老|女|男|妈|爸|闺|朋|同|领|长|小|孩|宝|哥|姐|弟|妹|奶|爷|外|婆|公|岳|亲|媳|对象|室友|邻居)|"
+                   r"给(?:我)?(?:妈|爸|老婆|老公|媳妇|女朋友|男朋友|女友|男友|对象|儿子|女儿|孩子|小孩|宝宝|哥|姐|弟|妹|"
+                   r"闺蜜|兄弟|朋友|同事|领导|老板|老师|侄|外甥|表|堂|奶奶|爷爷|外婆|外公|姥|婆婆|公公|岳|长辈|家人|父母|室友)",
+                   re.I)
+_SAME_KIND = re.compile(r"(?<![a-z])(?:one|ones|a pair|another pair|the same|same kind)(?![a-z])|同款|一样的|也来一|"
+                        r"也要一|再来一", re.I)
+# More of the same: the current need, other products than those shown.
+_MORE = re.compile(r"(?<![a-z])(?:something else|anything else|other (?:ones|options|choices|picks|stuff)|"
+                   r"more (?:options|choices|ideas|picks|like (?:this|that|these|those))|show (?:me )?more|"
+                   r"what else|else (?:do you have|have you got)|any more|anymore|next (?:page|ones?)|"
+                   r"different ones)(?![a-z])|别的|其他的?|其它的?|换一批|换一些|还有吗|还有呢|更多|再来[几一]?[个款些]",
+                   re.I)
 _AVAILABILITY = re.compile(r"(?<![a-z])(?:do you have|have you got|you got|got any|any|is there|are there|"
                            r"available in|in (?:a |an )?(?:other|different))"
                            r"(?![a-z])|有没有|有.{0,12}吗|还有|有木有", re.I)
@@ -91,6 +122,9 @@ class Understanding:
     refs: list[int] = field(default_factory=list)   # 0-based positions in the products shown last
     price_move: str | None = None              # "cheaper" | "pricier"
     vague: bool = False
+    more: bool = False                         # "something else", "还有别的吗": the same need, other products
+    inferred: bool = False                     # the category came from what the person likes, not from its name
+    gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
@@ -207,12 +241,14 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
             move = None
     if move and ongoing:
         return Understanding("refine", parsed, lang, price_move=move)
-    if ongoing and not _new_topic(parsed, topic or ()):
-        return Understanding("refine", parsed, lang)
+    if ongoing and not _new_topic(parsed, topic or (), norm):
+        more = shown > 0 and bool(_MORE.search(norm)) and not parsed.has_constraints() and not parsed.categories
+        return Understanding("refine", parsed, lang, more=more)
     vague = _is_vague(parsed, message)
+    gift = bool(_GIFT.search(norm))
     if vague and not asked_last_turn and parsed.price_max is None and parsed.price_min is None:
-        return Understanding("clarify", parsed, lang, vague=True)
-    return Understanding("search", parsed, lang, vague=vague, price_move=move)
+        return Understanding("clarify", parsed, lang, vague=True, gift=gift)
+    return Understanding("search", parsed, lang, vague=vague, price_move=move, gift=gift)
 
 
 _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actually|how about|what about|make it|"
@@ -228,13 +264,16 @@ def _same_kind(category: str, topic: Sequence[str]) -> bool:
     return any(category == t or category.startswith(t + " > ") or t.startswith(category + " > ") for t in topic)
 
 
-def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...]) -> bool:
+def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...], message: str = "") -> bool:
     """A message naming another kind of product starts a new topic ("…instead", "算了，看看耳机"); a bare budget,
     colour, brand or value refines the current one ("预算一千", "in black", "max 200"), and so does the same
     category or one above or below it. A need in the shopper's own words with nothing the store knows in it
-    ("something for camping") is a new topic too."""
+    ("something for camping") is a new topic too, and so is a gift or a need for someone with no kind of product
+    named ("something for my mom", "送同事的，两百以内")."""
     if parsed.categories:
         return not any(_same_kind(c, topic) for c in parsed.categories)
+    if _GIFT.search(message) and not _SAME_KIND.search(message):  # "one for my wife too": more of the kind
+        return True
     if parsed.has_constraints():
         return False
     return len(_residue(parsed.text).split()) >= 2
@@ -262,4 +301,6 @@ def _is_vague(parsed: ParsedQuery, message: str) -> bool:
         return False
     if _VAGUE.search(message):
         return True
+    if _GIFT.search(normalise_query(message)):  # for someone, and no word that could name a product
+        return not [w for w in content_words(parsed.text) if not _PERSON.fullmatch(w) and not _GIFT.fullmatch(w)]
     return not _residue(parsed.text)

@@ -22,6 +22,7 @@ class TextEncoder(Protocol):
     name: str
     dim: int
     languages: tuple[str, ...]  # languages it understands, e.g. ("en",) or ("en", "zh")
+    # (optional) ``meaning = False``: near vectors share words, not meanings (hashing); a language model's do
 
     @property
     def cache_key(self) -> str:

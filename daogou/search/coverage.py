@@ -32,7 +32,7 @@ from daogou.search.vocab import CJK_RE, spans
 _FILLER_EN = frozenset("""
 a an the and or but nor so yet of for to in on at by with without from into onto about over under up down off out
 as than then too very just only also even still again ever really quite rather more most less least much many
-any some each every all both either neither no not none nothing other another such own same
+any some each every all both either neither no not none nothing other others another else such own same
 i i'm im me my mine myself we us our you your yours u ur he him his she her hers it its they them their theirs
 this that these those there here what which who whom whose when where why how whats what's
 is am are was were be been being do does did doing done have has had having got get gets getting give gimme
@@ -129,6 +129,11 @@ _PURPOSE = re.compile(rf"(?<![a-z])(?<!looking )(?<!lookin )(?<!searching )(?<!s
                       rf"|(?:适合|用于|适用于){_CLAUSE}*|给{_CLAUSE}*?用(?={_CLAUSE}*$|[,.;:!?，。；：！？、])"
                       rf"|(?<=[,.;:!?，。；：！？、\s])[^\s,.;:!?，。；：！？、]+用(?=$|[,.;:!?，。；：！？、\s])"
                       rf"|^[^\s,.;:!?，。；：！？、]+用$")
+
+
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that could name a product (no filler, no stop word, no number)."""
+    return [w for w, _, _ in _content(unicodedata.normalize("NFKC", text).lower())]
 
 
 def _content(norm: str) -> list[tuple[str, int, int]]:
