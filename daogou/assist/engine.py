@@ -198,7 +198,9 @@ class Assistant:
         conv.focus = product.id
         card = self._card(product, lang, [])
         task = copy_task(product, lang=lang, style="short")
-        return [card], P.say(lang, "detail", title=card.title), self._chips(conv, lang), 1, task
+        # the written copy names the product itself: the lead does not say the title twice
+        lead = P.say(lang, "detail_copy") if self.writer is not None else P.say(lang, "detail", title=card.title)
+        return [card], lead, self._chips(conv, lang), 1, task
 
     def _question(self, conv, u, lang):
         product = self._referenced(conv, u)
