@@ -259,6 +259,17 @@ def test_something_else_shows_other_products_of_the_same_need(guide):
         seen |= {c.id for c in more.cards}
 
 
+@pytest.mark.parametrize("answer, price_max", [("she likes cooking, budget 200", 200), ("他喜欢爬山，五百以内", 500)])
+def test_the_answer_to_who_it_is_for_is_never_not_sold(guide, answer, price_max):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0004")
+    assert assistant.reply(conv, "a gift for my mom").kind == "clarify"
+    picks = assistant.reply(conv, answer)  # what the person likes: words for the search, not a product to judge
+    assert picks.kind == "search" and picks.matched and picks.cards
+    assert picks.constraints["price_max"] == price_max
+    assert all(products[c.id].price <= price_max for c in picks.cards)
+
+
 def test_one_clarifying_question_then_picks(guide):
     assistant, *_ = guide
     conv = assistant.start("U0005")

@@ -130,7 +130,10 @@ class Assistant:
         lang = language if language in ("en", "zh") else u.language
         if (u.vague or u.gift) and u.kind in ("clarify", "search") and not u.parsed.categories:
             # "my dad jogs every morning, gift ideas?": the person's interest points to a kind the store sells
-            found = self.searcher.interest_category(message, u.language)
+            told = message
+            if conv.asked_last_turn and len(conv.turns) >= 2:  # the answer to "who is it for?" and what it answers
+                told = f"{conv.turns[-2].text} {message}"
+            found = self.searcher.interest_category(told, u.language)
             if found is not None:
                 u.parsed.categories = [found[0]]
                 u.kind, u.vague, u.inferred = "search", False, True
@@ -224,7 +227,7 @@ class Assistant:
 
     def _find(self, conv, u: Understanding, lang):
         # (not for a gift told without a product, nor for "something else": neither names a product to judge)
-        if not (u.inferred or u.more or (u.vague and u.gift)) and (u.kind == "search"
+        if not (u.inferred or u.more or (u.gift and (u.vague or conv.asked_last_turn))) and (u.kind == "search"
                                            or not (u.price_move or u.vague or u.parsed.has_constraints())):
             # a new need, or words added to the current one: does the store sell anything of the kind at all?
             cover = self.searcher.coverage(u.parsed)

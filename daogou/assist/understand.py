@@ -60,6 +60,9 @@ _PERSON_ZH = (r"妈|妈妈|老妈|母亲|爸|爸爸|老爸|父亲|爸妈|父母|
               r"小孩|宝宝|哥|哥哥|姐|姐姐|弟|弟弟|妹|妹妹|闺蜜|兄弟|朋友|同事|领导|老板|老师|侄子|侄女|小侄子|外甥|外甥女|"
               r"表妹|表弟|表哥|表姐|堂弟|堂妹|奶奶|爷爷|外婆|外公|姥姥|姥爷|婆婆|公公|岳母|岳父|丈母娘|长辈|家人|室友|邻居|亲戚")
 _PERSON = re.compile(r"(?:" + _PERSON_EN + r")(?:'s|s)?|" + _PERSON_ZH, re.I)
+# Someone spoken of: answering "who is it for?" with "she likes cooking" or "他喜欢爬山" tells about the person
+_SOMEONE = re.compile(r"(?<![a-z])(?:" + _PERSON_EN + r"|he|she|they|his|hers|he's|she's|they're)(?:'s)?(?![a-z])|"
+                      r"[他她]|" + _PERSON_ZH, re.I)
 _GIFT = re.compile(r"(?<![a-z])(?:gifts?|presents?|bday|b-day|birthday|anniversary|christmas|xmas|valentine'?s?|"
                    r"mother'?s day|father'?s day|housewarming|graduation|secret santa|stocking stuffers?)(?![a-z])|"
                    r"(?<![a-z])(?:for|get|buy|to) (?:my |a |our |his |her |the )?(?:little |big |older |younger |"
@@ -245,7 +248,7 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         more = shown > 0 and bool(_MORE.search(norm)) and not parsed.has_constraints() and not parsed.categories
         return Understanding("refine", parsed, lang, more=more)
     vague = _is_vague(parsed, message)
-    gift = bool(_GIFT.search(norm))
+    gift = bool(_GIFT.search(norm)) or (asked_last_turn and not parsed.categories and bool(_SOMEONE.search(norm)))
     if vague and not asked_last_turn and parsed.price_max is None and parsed.price_min is None:
         return Understanding("clarify", parsed, lang, vague=True, gift=gift)
     return Understanding("search", parsed, lang, vague=vague, price_move=move, gift=gift)

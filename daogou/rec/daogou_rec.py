@@ -49,6 +49,9 @@ class DaogouRecConfig:
                                 # (calibrates new products, which have none, against items that have one)
     unseen_negatives: bool = True  # False: items without training events are left out of the loss's candidates
                                    # (new products, not ones shoppers passed over), so content alone ranks them
+    filter_alpha: float = 0.0  # > 0: every layer mixes a low-pass filter of the sequence with attention,
+                               # alpha·filter + (1 − alpha)·attention (BSARec's inductive bias, made causal)
+    filter_c: int = 5          # frequency components the low-pass keeps (of max_len)
 
     def __post_init__(self) -> None:
         if self.fusion not in ("sum", "concat", "gated"):
@@ -63,6 +66,10 @@ class DaogouRecConfig:
             raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
         if self.max_len < 2:
             raise ValueError("max_len must be >= 2")
+        if not 0.0 <= self.filter_alpha <= 1.0:
+            raise ValueError(f"filter_alpha must be in [0, 1], got {self.filter_alpha}")
+        if not 1 <= self.filter_c <= self.max_len // 2:
+            raise ValueError(f"filter_c must be in [1, max_len // 2], got {self.filter_c}")
 
 
 class DaogouRec(nn.Module):
@@ -89,9 +96,12 @@ class DaogouRec(nn.Module):
         self.id_free = nn.Parameter(torch.zeros(())) if c.id_free_bias and c.use_ids else None
         self.gap_emb = nn.Embedding(N_GAP_BUCKETS, c.dim)
         self.pos_emb = nn.Embedding(c.max_len, c.dim)
-        layer = nn.TransformerEncoderLayer(c.dim, c.heads, 4 * c.dim, c.dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
+        if c.filter_alpha:
+            self.encoder = _FilteredEncoder(c)
+        else:
+            layer = nn.TransformerEncoderLayer(c.dim, c.heads, 4 * c.dim, c.dropout, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
         self.norm_in, self.norm_out = nn.LayerNorm(c.dim), nn.LayerNorm(c.dim)
         self.drop = nn.Dropout(c.emb_dropout)
         # Content is data, not weights: set with set_content, saved by the caller beside the weights.
@@ -197,7 +207,8 @@ class DaogouRec(nn.Module):
         pos = torch.arange(length - 1, -1, -1, device=items.device)  # distance from the newest slot
         x = item_vecs[items] + self.type_emb(types) + self.gap_emb(gaps) + self.pos_emb(pos)[None]
         x = self.drop(self.norm_in(x))
-        h = self.encoder(x, mask=self._attention_mask(types))
+        mask = self._attention_mask(types)
+        h = self.encoder(x, mask, types > 0) if self.config.filter_alpha else self.encoder(x, mask=mask)
         return self.norm_out(h)
 
     def _attention_mask(self, types: torch.Tensor) -> torch.Tensor:
@@ -341,6 +352,56 @@ class DaogouRec(nn.Module):
         ce = F.cross_entropy(scores, torch.zeros(t, dtype=torch.long, device=h.device), reduction="none")
         w = weights[sel]
         return scores, (ce * w).sum() / w.sum().clamp_min(1e-6)
+
+
+class _FilteredEncoder(nn.Module):
+    """Pre-norm transformer layers whose mixing step is ``alpha·filter(x) + (1 − alpha)·attention(x)``.
+
+    The filter is BSARec's (AAAI 2024) frequency inductive bias in causal form: BSARec keeps the ``c`` lowest
+    frequencies of the whole sequence and reads the last position; read at position t of the prefix ending at
+    t, that low-pass is a fixed kernel over lags, ``k[d] = (1 + 2·Σ_{f=1}^{c−1} cos(2πfd/N)) / N``, so each
+    position sees only itself and earlier events and every position trains in one pass. The high-pass rest
+    (``x − low``) comes back scaled by a learned per-dimension ``β²``."""
+
+    def __init__(self, c: DaogouRecConfig):
+        super().__init__()
+        self.alpha = c.filter_alpha
+        lags = torch.arange(c.max_len, dtype=torch.float32)
+        freqs = torch.arange(1, c.filter_c, dtype=torch.float32)
+        kernel = (1 + 2 * torch.cos(2 * torch.pi * freqs[:, None] * lags[None] / c.max_len).sum(0)) / c.max_len
+        self.register_buffer("kernel", kernel, persistent=False)
+        self.layers = nn.ModuleList(_FilteredLayer(c) for _ in range(c.layers))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        length = x.shape[1]
+        idx = torch.arange(length, device=x.device)
+        lag = idx[:, None] - idx[None, :]
+        toeplitz = torch.where(lag >= 0, self.kernel[lag.clamp(0, len(self.kernel) - 1)], 0.0)  # [L, L], causal
+        keep = present[..., None].to(x.dtype)
+        for layer in self.layers:
+            x = layer(x, mask, toeplitz, keep, self.alpha)
+        return x
+
+
+class _FilteredLayer(nn.Module):
+    def __init__(self, c: DaogouRecConfig):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(c.dim), nn.LayerNorm(c.dim)
+        self.attn = nn.MultiheadAttention(c.dim, c.heads, dropout=c.dropout, batch_first=True)
+        self.ff = nn.Sequential(nn.Linear(c.dim, 4 * c.dim), nn.GELU(), nn.Dropout(c.dropout),
+                                nn.Linear(4 * c.dim, c.dim))
+        self.drop1, self.drop2 = nn.Dropout(c.dropout), nn.Dropout(c.dropout)
+        self.sqrt_beta = nn.Parameter(torch.randn(c.dim))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, toeplitz: torch.Tensor, keep: torch.Tensor,
+                alpha: float) -> torch.Tensor:
+        z = self.norm1(x)
+        attended = self.attn(z, z, z, attn_mask=mask, need_weights=False)[0]
+        z = z * keep                                   # padding slots carry nothing into the filter
+        low = torch.einsum("tk,bkd->btd", toeplitz, z)
+        filtered = low + self.sqrt_beta ** 2 * (z - low)
+        x = x + self.drop1(alpha * filtered + (1 - alpha) * attended)
+        return x + self.drop2(self.ff(self.norm2(x)))
 
 
 def _mean_bag(tokens: torch.Tensor, n_tokens: int) -> torch.Tensor:

@@ -18,6 +18,7 @@ from daogou.rec.train import (SINGLE, Batch, Parallel, SizedBatches, TrainConfig
                               seed_everything)
 
 SCORE_BATCH = 512
+SAVED_BEFORE_OPTIONS = {"filter_alpha": 0.0}  # what a bundle saved before an option existed was trained with
 RANK_BLOCK_SCORES = 2**25  # scores held at once while ranking validation targets (128 MB of float32)
 
 
@@ -140,7 +141,7 @@ class DaogouRecRecommender:
     def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray], items: ItemSpace,
                    query_vectors: QueryVectors | None = None) -> DaogouRecRecommender:
         rec = cls(items, **config.get("options", {}))
-        rec.model = DaogouRec(DaogouRecConfig(**config["model"]))
+        rec.model = DaogouRec(DaogouRecConfig(**{**SAVED_BEFORE_OPTIONS, **config["model"]}))
         rec.model.load_state_dict({k[6:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("model.")})
         rec.query_vectors = query_vectors
         trained = rec.model.config.n_items
