@@ -53,6 +53,13 @@ def vocab() -> Vocabulary:
     ("a gift under 300", 0, "search", [], None),
     ("start over", 3, "reset", [], None),
     ("你好", 0, "greet", [], None),
+    ("thanks!", 3, "thanks", [], None),
+    ("ok thank you so much", 3, "thanks", [], None),
+    ("好的谢谢", 3, "thanks", [], None),
+    ("bye", 3, "thanks", [], None),
+    ("thanks, now show me headphones", 3, "search", [], None),
+    ("what's your return policy?", 3, "service", [], None),
+    ("包邮吗", 0, "service", [], None),
 ])
 def test_understanding_of_messages(vocab, message, shown, kind, refs, move):
     u = understand(message, vocab, shown)

@@ -140,6 +140,7 @@ class Assistant:
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
+                   "thanks": self._said, "service": self._said,
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
         self._local.extra = {"answer": [], "relaxed": [], "matched": True, "unmatched": []}
         cards, text, chips, total, task = handler(conv, u, lang)
@@ -186,6 +187,11 @@ class Assistant:
     def _greet(self, conv, u, lang):
         return [], P.say(lang, "greet", p=P.price_text(300, self._currency, lang), b=self._a_brand()), \
             self._category_chips(lang, 4), 0, None
+
+    def _said(self, conv, u, lang):
+        """Thanks, goodbye, or a question about the store's policies: a plain answer; the need stays as it was."""
+        return [], P.say(lang, u.kind), self._chips(conv, lang) if conv.shown else self._category_chips(lang, 4), 0, \
+            None
 
     def _clarify(self, conv, u, lang):
         conv.constraints = Constraints()

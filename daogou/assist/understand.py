@@ -19,11 +19,25 @@ from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.vocab import Vocabulary
 
-KINDS = ("search", "refine", "detail", "question", "compare", "reset", "clarify", "greet")
+KINDS = ("search", "refine", "detail", "question", "compare", "reset", "clarify", "greet", "thanks", "service")
 
 _GREET = re.compile(r"^\s*(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day))(?: there| you| guys|"
                     r" all)?|你好呀?|您好呀?|嗨|哈喽|在吗|在不在|有人吗)[\s!.,。！，~?？]*$", re.I)
 
+# Thanks or goodbye, said alone: the conversation is not asking for products
+_THANKS = re.compile(r"^\s*(?:(?:ok(?:ay)?|cool|great|perfect|awesome|nice|alright|got it|gotcha|that'?s (?:all|it|great|"
+                     r"perfect|helpful)|all good|no(?:pe)?|nah)[\s,!.]*)*(?:thanks?(?: (?:a lot|so much|again|anyway|"
+                     r"mate))?|thank (?:you|u)(?: (?:so much|very much|a lot))?|thx|ty|tysm|cheers|much appreciated|"
+                     r"appreciate it|bye|bye bye|goodbye|good bye|see (?:you|ya)|cya|later|that'?s all(?: for now)?|"
+                     r"i'?m good|i'?m done|nothing else|no thanks|that'?s it)[\s!.,~:)]*$|"
+                     r"^\s*(?:好的|好|嗯|行|ok|okay)?[，,\s]*(?:谢谢(?:你|您|啦|了)?|多谢|谢啦|感谢|拜拜|再见|没事了|不用了|"
+                     r"就这样吧?|先这样吧?|好的知道了|知道了)[\s!！。~]*$", re.I)
+# The store's own policies, which no product states: returns, shipping, payment, warranty terms
+_SERVICE = re.compile(r"(?<![a-z])(?:return policy|returns? policy|refunds?|return (?:it|them|an item|something)|"
+                      r"exchange policy|shipping|delivery|deliver|ship to|track(?:ing)? (?:my )?order|my order|"
+                      r"payment methods?|pay with|paypal|alipay|wechat pay|cash on delivery|coupon|discount code|"
+                      r"promo code|customer service|opening hours|store hours)(?![a-z])|退货|退款|换货|发货|快递|"
+                      r"包邮|运费|配送|物流|订单|付款方式|支付宝|微信支付|优惠券|客服|几天到", re.I)
 _CHEAPER = re.compile(r"(?<![a-z])(?:cheaper|cheeper|cheper|chaeper|less expensive|lower price[sd]?|more affordable|too expensive|"
                       r"too pricey|something cheaper|budget ones?)(?![a-z])|便宜(?:一)?[点些]|更便宜|再便宜|太贵|"
                       r"便宜的|价格低一?[点些]|低价")
@@ -205,6 +219,10 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         return Understanding("reset", parsed, lang)
     if _GREET.match(norm):
         return Understanding("greet", parsed, lang)
+    if _THANKS.match(norm):
+        return Understanding("thanks", parsed, lang)
+    if _SERVICE.search(norm) and not parsed.categories and not _FOCUS.search(norm):
+        return Understanding("service", parsed, lang)
     refs = references(norm, shown, shown_prices)
     low = norm.lower()
     by_price = bool(_BY_PRICE_REF.search(low)) and shown > 0
