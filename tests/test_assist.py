@@ -277,6 +277,18 @@ def test_the_answer_to_who_it_is_for_is_never_not_sold(guide, answer, price_max)
     assert all(products[c.id].price <= price_max for c in picks.cards)
 
 
+@pytest.mark.parametrize("question, key, pick", [("which one has the longest battery?", "battery", max),
+                                                ("哪个续航最短", "battery", min)])
+def test_which_shown_product_has_the_most(guide, question, key, pick):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0005")
+    shown = assistant.reply(conv, "headphones").cards
+    values = {c.id: float(products[c.id].attributes[key].rstrip("h")) for c in shown if key in products[c.id].attributes}
+    assert len(set(values.values())) >= 2  # the demo's headphones differ in battery life
+    r = assistant.reply(conv, question)
+    assert r.kind == "question" and values[r.cards[0].id] == pick(values.values())
+
+
 def test_one_clarifying_question_then_picks(guide):
     assistant, *_ = guide
     conv = assistant.start("U0005")

@@ -119,6 +119,41 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
     return out
 
 
+# "which one has the longest battery?", "哪个容量最大": the shown product with the most (or least) of a quantity
+_MOST = re.compile(r"(?<![a-z])(?:best|longest|most|biggest|largest|highest|greatest|max(?:imum)?|fastest|strongest|"
+                   r"more|bigger|larger|longer|higher|faster)(?![a-z])|最(?:长|大|多|高|快|强|好|久)|更(?:长|大|多|高|快|强|久)", re.I)
+_LEAST = re.compile(r"(?<![a-z])(?:least|smallest|shortest|lowest|lightest|min(?:imum)?|fewest|less|smaller|shorter|"
+                    r"lower|lighter)(?![a-z])|最(?:短|小|少|低|轻)|更(?:短|小|少|低|轻)", re.I)
+_WHICH = re.compile(r"(?<![a-z])(?:which|what one|who)(?![a-z])|哪(?:个|款|一个|一款|件|双)?", re.I)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def superlative(message: str) -> str | None:
+    """"max" / "min" for a question asking which shown product has the most / least of something, else None."""
+    if not _WHICH.search(message):
+        return None
+    if _LEAST.search(message):
+        return "min"
+    return "max" if _MOST.search(message) else None
+
+
+def extreme(products: list[Product], message: str, vocab: Vocabulary, direction: str) -> Product | None:
+    """Of ``products``, the one whose value of the quantity the message names is largest (``"max"``) or smallest
+    (``"min"``), read as the first number of each value ("40h", "30L", "65W"); None when fewer than two of them
+    state it or the message names no quantity."""
+    keys, _ = asked(message, vocab)
+    for key in keys:
+        valued = []
+        for product in products:
+            m = _NUMBER.search(_value((product.attributes or {}).get(key)) or "")
+            if m:
+                valued.append((float(m.group()), product))
+        if len(valued) >= 2:
+            pick = max if direction == "max" else min
+            return pick(valued, key=lambda pair: pair[0])[1]
+    return None
+
+
 def text_of(answers: list[Answer], lang: str) -> str:
     return ("" if lang == "zh" else " ").join(a.text for a in answers)
 

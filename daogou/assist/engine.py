@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from daogou.assist import phrases as P
-from daogou.assist.answers import answer as answer_question
+from daogou.assist.answers import extreme, answer as answer_question
 from daogou.assist.answers import text_of as answer_text
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
@@ -212,7 +212,11 @@ class Assistant:
         return [card], lead, self._chips(conv, lang), 1, task
 
     def _question(self, conv, u, lang):
-        product = self._referenced(conv, u)
+        picked = None
+        if u.most:  # "which one has the longest battery?": the shown product with the most of it
+            shown = [self._products[i] for i in conv.shown if i in self._products]
+            picked = extreme(shown, conv.turns[-1].text, self.searcher.vocab, u.most)
+        product = picked or self._referenced(conv, u)
         if product is None:
             return [], P.say(lang, "no_focus"), [], 0, None
         self._record_click(conv, product)
@@ -220,7 +224,10 @@ class Assistant:
         found = answer_question(product, conv.turns[-1].text, self.searcher.vocab, lang)
         if found:  # the attributes answer it: facts first, no model needed
             self._local.extra["answer"] = [a.to_dict() for a in found]
-            return [self._card(product, lang, [])], answer_text(found, lang), self._chips(conv, lang), 1, None
+            text = answer_text(found, lang)
+            if picked is not None:
+                text = P.say(lang, "of_these", title=self._card(product, lang, []).title) + text
+            return [self._card(product, lang, [])], text, self._chips(conv, lang), 1, None
         task = answer_task(product, conv.turns[-1].text, lang=lang)
         return [self._card(product, lang, [])], "", self._chips(conv, lang), 1, task
 

@@ -21,6 +21,7 @@ _T = {
         "reset": "OK, starting over. What are you looking for?",
         "detail": "About {title}.",
         "detail_copy": "Here's more on it:",
+        "of_these": "Of these, {title} — ",
         "thanks": "You're welcome! Come back any time, or tell me if you'd like to see anything else.",
         "service": "I can't see the store's returns, shipping or payment terms; the store's help page or its "
                    "customer service has them. I can find, explain and compare products for you.",
@@ -50,6 +51,7 @@ _T = {
         "reset": "好的，我们重新开始。你想找什么？",
         "detail": "关于 {title}。",
         "detail_copy": "这款的详情：",
+        "of_these": "这几款里是 {title}——",
         "thanks": "不客气！随时回来，还想看点别的就告诉我。",
         "service": "退货、发货和付款这些店铺规定我这里查不到，请看店铺的帮助页面或联系客服。我可以帮你找商品、介绍和比较商品。",
         "no_focus": "你指的是哪一款？可以说“第一个”、“第二个”……",

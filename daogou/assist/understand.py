@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from daogou.assist.answers import asked
+from daogou.assist.answers import asked, superlative
 from daogou.search.coverage import content_words
 from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
@@ -142,6 +142,7 @@ class Understanding:
     more: bool = False                         # "something else", "还有别的吗": the same need, other products
     inferred: bool = False                     # the category came from what the person likes, not from its name
     gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
+    most: str | None = None                    # "max" / "min": which shown product has the most / least of it
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
@@ -247,7 +248,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if shown and question and not move and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or this_kind or keys or values))):
-        return Understanding("question", parsed, lang, refs)  # "is the second one waterproof?", "第三个防水吗"
+        most = superlative(norm) if not refs and keys else None
+        return Understanding("question", parsed, lang, refs, most=most)  # "is the second one waterproof?", "第三个防水吗"
     if shown and refs and not move and not question and not parsed.has_constraints() \
             and (_DETAIL.search(low) or not parsed.categories):
         return Understanding("detail", parsed, lang, refs)
