@@ -94,6 +94,12 @@ def test_a_named_product_for_someone_is_a_search_not_a_gift_question(vocab):
     assert u.kind == "search" and not u.vague and u.gift
 
 
+@pytest.mark.parametrize("message, colour", [("navy headphones", "blue"), ("burgundy earbuds", "red"),
+                                             ("酒红色耳机", "red"), ("藏青色的耳机", "blue")])
+def test_a_shade_reaches_the_colour_the_store_uses(vocab, message, colour):
+    assert parse_query(message, vocab).attributes == {"color": [colour]}
+
+
 def test_no_two_clarifying_questions_in_a_row(vocab):
     assert understand("a gift", vocab, 0, asked_last_turn=False).kind == "clarify"
     assert understand("a gift", vocab, 0, asked_last_turn=True).kind == "search"
@@ -371,7 +377,7 @@ def test_every_reason_on_a_card_is_true_for_that_shopper_against_the_store(guide
 def test_what_the_store_does_not_sell_is_said_plainly(guide):
     """No stand-ins dressed up as picks: the reply names what was asked, shows no cards, offers what the store
     sells, and the search is still recorded (what shoppers could not find is worth knowing)."""
-    assistant, _, _, recorded = guide
+    assistant, _, products, recorded = guide
     conv = assistant.start("U0003")
     miss = assistant.reply(conv, "do you have bathroom fans?")
     assert (miss.matched, miss.cards, miss.unmatched) == (False, [], ["bathroom", "fans"])
@@ -384,6 +390,7 @@ def test_what_the_store_does_not_sell_is_said_plainly(guide):
     added = assistant.reply(conv, "in teal")  # a word added to the need: said, and the need is kept
     assert added.kind == "refine" and added.matched is False and "teal" in added.text
     assert added.constraints["categories"] == ["Shoes > Running"]
+    assert added.cards and {products[c.id].category for c in added.cards} == {("Shoes", "Running")}  # still shown
     assert assistant.reply(conv, "under 500").cards  # and the shopper goes on from it
 
 

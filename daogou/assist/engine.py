@@ -239,12 +239,18 @@ class Assistant:
         return [self._card(p, lang, []) for p in products], "", self._chips(conv, lang), len(products), task
 
     def _find(self, conv, u: Understanding, lang):
+        lead = ""
         # (not for a gift told without a product, nor for "something else": neither names a product to judge)
         if not (u.inferred or u.more or (u.gift and (u.vague or conv.asked_last_turn))) and (u.kind == "search"
                                            or not (u.price_move or u.vague or u.parsed.has_constraints())):
             # a new need, or words added to the current one: does the store sell anything of the kind at all?
             cover = self.searcher.coverage(u.parsed)
-            if not cover.matched:
+            if not cover.matched and u.kind == "refine" and conv.shown and not u.parsed.has_constraints():
+                # words the store never uses, added to a need it has products for ("shorter ones", "more
+                # protective"): said honestly, and the need's products stay on show
+                self._local.extra.update(matched=False, unmatched=list(cover.unmatched))
+                lead = P.say(lang, "missing_here", what=cover.phrase)
+            elif not cover.matched:
                 return self._missing(conv, u, cover, lang)
         taste = taste_of(self.store, conv.shopper_id, self._products)
         shown_prices = [self._products[i].price for i in conv.shown
@@ -291,6 +297,7 @@ class Assistant:
                 self._chips(conv, lang), 0, None
         text = P.found_text(len(products), cons, used, relaxed, u.parsed.asked, self._currency, lang, self._zh_leaf,
                             personal=bool(personal) and not (cons.words or cons.category_words or cons.categories))
+        text = lead + text
         task = None
         if self.config.explain:
             reasons = Reasons(viewed=tuple(taste.recent_in(products[0], 3)), query=P.need_words(cons, lang,

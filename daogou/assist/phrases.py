@@ -22,6 +22,7 @@ _T = {
         "detail": "About {title}.",
         "detail_copy": "Here's more on it:",
         "of_these": "Of these, {title} — ",
+        "missing_here": "None of these products say “{what}”, so I kept what you asked for before. ",
         "thanks": "You're welcome! Come back any time, or tell me if you'd like to see anything else.",
         "service": "I can't see the store's returns, shipping or payment terms; the store's help page or its "
                    "customer service has them. I can find, explain and compare products for you.",
@@ -52,6 +53,7 @@ _T = {
         "detail": "关于 {title}。",
         "detail_copy": "这款的详情：",
         "of_these": "这几款里是 {title}——",
+        "missing_here": "这里的商品都没有提到“{what}”，先按你之前的要求给你看。",
         "thanks": "不客气！随时回来，还想看点别的就告诉我。",
         "service": "退货、发货和付款这些店铺规定我这里查不到，请看店铺的帮助页面或联系客服。我可以帮你找商品、介绍和比较商品。",
         "no_focus": "你指的是哪一款？可以说“第一个”、“第二个”……",

@@ -93,23 +93,25 @@ extra large | xl size | 加大号 | 加大
 slim | 超薄 | 轻薄 | thin
 aluminium | aluminum | 铝合金 | 铝
 dishwasher safe | dishwasher-safe | 可洗碗机 | 洗碗机 | 能放洗碗机
-black | 黑色 | 黑的 | 黑色的
-white | 白色 | 白的 | 白色的
-red | 红色 | 红的 | 红色的
-blue | 蓝色 | 蓝的 | 蓝色的
-green | 绿色 | 绿的 | 绿色的
-yellow | 黄色 | 黄的 | 黄色的
-pink | 粉色 | 粉的 | 粉色系 | 粉红色 | 粉红
-purple | 紫色 | 紫的 | 紫色的
-orange | 橙色 | 橙的 | 橘色 | 橘黄色
+black | 黑色 | 黑的 | 黑色的 | jet black | onyx | 纯黑 | 深黑
+white | 白色 | 白的 | 白色的 | ivory | cream | off-white | off white | snow white | 米白 | 奶白 | 象牙白 | 乳白 | 纯白
+red | 红色 | 红的 | 红色的 | burgundy | maroon | wine | wine red | crimson | scarlet | cherry red | 酒红 | 酒红色 | 枣红 | 暗红 | 大红
+blue | 蓝色 | 蓝的 | 蓝色的 | navy | navy blue | royal blue | sky blue | light blue | dark blue | cobalt | 藏青 | 藏青色 | 藏蓝 | 海军蓝 | 深蓝 | 浅蓝 | 天蓝 | 宝蓝
+green | 绿色 | 绿的 | 绿色的 | olive | army green | mint | mint green | sage | emerald | forest green | 军绿 | 墨绿 | 橄榄绿 | 薄荷绿 | 浅绿
+yellow | 黄色 | 黄的 | 黄色的 | mustard | lemon | golden | 金黄 | 姜黄 | 柠檬黄
+pink | 粉色 | 粉的 | 粉色系 | 粉红色 | 粉红 | rose | blush | fuchsia | magenta | hot pink | 玫红 | 玫瑰色 | 桃红
+purple | 紫色 | 紫的 | 紫色的 | lilac | lavender | violet | plum | mauve | 淡紫 | 紫罗兰
+orange | 橙色 | 橙的 | 橘色 | 橘黄色 | coral | peach | tangerine | rust | 珊瑚色 | 桔色
 merino wool | merino | 美利奴 | 羊毛
 bamboo fibre | bamboo fiber | 竹纤维
 wood | wooden | 木质 | 实木 | 木头
 bamboo | 竹子 | 竹制 | 竹的 | 竹子的
 waterproof | water proof | water-proof | rainproof | 防水
 noise cancelling | noise canceling | noise-cancelling | noise-canceling | noise cancellation | noise cancelation | anc | 主动降噪 | 降噪
-grey | gray | 灰色 | 灰
+grey | gray | 灰色 | 灰 | charcoal | ash | slate | graphite | 深灰 | 浅灰 | 银灰 | 炭灰 | 烟灰
 leather | 真皮 | 皮质 | 皮的
+brown | 棕色 | 咖啡色 | tan | camel | chocolate | 驼色
+beige | 米色 | nude | sand | 肤色
 """
 
 
