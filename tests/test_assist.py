@@ -100,6 +100,18 @@ def test_a_shade_reaches_the_colour_the_store_uses(vocab, message, colour):
     assert parse_query(message, vocab).attributes == {"color": [colour]}
 
 
+def test_a_bare_number_that_is_a_size_of_the_kind_on_show_is_that_size(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    assistant.reply(conv, "hiking boots")
+    for message in ("do u have them in 43?", "43 please"):
+        r = assistant.reply(conv, message)
+        assert r.kind == "refine" and r.constraints["categories"] == ["Shoes > Hiking"]
+        assert r.constraints["attributes"] == {"size": ["43"]} and r.constraints["price_max"] is None
+        assert products[r.cards[0].id].attributes["size"] == "43"
+    assert assistant.reply(conv, "500").constraints["price_max"] == 500  # not a size: the budget
+
+
 def test_no_two_clarifying_questions_in_a_row(vocab):
     assert understand("a gift", vocab, 0, asked_last_turn=False).kind == "clarify"
     assert understand("a gift", vocab, 0, asked_last_turn=True).kind == "search"

@@ -257,7 +257,15 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
             and (_DETAIL.search(low) or not _residue(parsed.text)):
         return Understanding("detail", parsed, lang, refs)
     ongoing = topic is not None or shown > 0
-    if ongoing and parsed.price_max is None and parsed.price_min is None and not parsed.categories:
+    if topic and parsed.price_max is None and parsed.price_min is None and "size" not in parsed.attributes:
+        # "do u have them in 43?", "43 please": a bare number that is a size of the kind on show is that size
+        for m in _SIZE_NUMBER.finditer(norm):
+            kinds = vocab.attribute_categories.get(("size", m.group(1)), ())
+            if any(_same_kind(c, topic) for c in kinds):
+                parsed.attributes["size"] = [m.group(1)]
+                break
+    if ongoing and parsed.price_max is None and parsed.price_min is None and not parsed.categories \
+            and "size" not in parsed.attributes:
         amount = _BARE_AMOUNT.match(norm)
         if amount:  # "500", "500块", "make it 600": in a conversation a bare amount is the budget
             parsed.price_max = float(amount.group("n").replace(",", ""))
@@ -274,6 +282,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     return Understanding("search", parsed, lang, vague=vague, price_move=move, gift=gift)
 
 
+_SIZE_NUMBER = re.compile(r"(?<![\d.,¥$])(\d{1,3}(?:\.5)?)(?![\d.,%]|\s*(?:元|块|rmb|yuan|kuai|bucks|dollars?|"
+                          r"usd|eur|gbp|hkd|円|¥))", re.I)
 _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actually|how about|what about|make it|"
                           r"let'?s say|say|fine|alright|all right|nah|no wait|ugh|那|那就|就|嗯|呃|改成|换成|算了|好吧|行吧|那好|还是|"
                           r"那还是)[\s,]*)*[¥$]?\s?(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?"
