@@ -301,3 +301,35 @@ def test_the_id_free_offset_lifts_exactly_the_items_without_an_id_vector():
         after = model(items, torch.ones_like(items), torch.zeros_like(items))[0]
     lift = (after - before)[0, 1:]
     assert torch.allclose(lift, torch.tensor([0.0, 0.0, 0.3 * REPEAT_SCALE, 0.0]), atol=1e-5)
+
+
+def test_the_low_pass_filter_sees_only_the_past_and_trains():
+    """filter_alpha: each position's state depends on its own and earlier events only (all positions train in
+    one pass), every position's filter weight is BSARec's low-pass kernel, and a saved bundle from before the option
+    loads with it off."""
+    import torch
+
+    from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
+    from daogou.rec.daogou_rec_recommender import SAVED_BEFORE_OPTIONS
+    torch.manual_seed(0)
+    model = DaogouRec(DaogouRecConfig(n_items=30, dim=16, heads=2, max_len=50, filter_alpha=0.7, filter_c=5))
+    model.set_content(torch.zeros(31, 1, dtype=torch.long), id_known=torch.ones(31))
+    kernel = model.encoder.kernel
+    assert kernel[0] == pytest.approx(9 / 50) and kernel.sum() == pytest.approx(1.0)  # low-pass keeps the mean
+    items = torch.tensor([[0, 0, 3, 4, 5, 6], [0, 7, 8, 9, 10, 11]])
+    types = torch.tensor([[0, 0, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1]])
+    model.eval()
+    with torch.no_grad():
+        vecs = model.item_vectors()
+        before = model.encode(items, types, torch.zeros_like(items), vecs)
+        changed = items.clone()
+        changed[:, 3] = 20
+        after = model.encode(changed, types, torch.zeros_like(items), vecs)
+    assert torch.equal(before[:, :3], after[:, :3]) and not torch.allclose(before[:, 3:], after[:, 3:])
+    model.train()
+    targets = torch.tensor([[0, 0, 4, 5, 6, 7], [0, 8, 9, 10, 11, 12]])
+    _, loss = model(items, types, torch.zeros_like(items), targets=targets, target_types=types,
+                    weights=torch.ones(2, 6))
+    loss.backward()
+    assert all(layer.sqrt_beta.grad is not None for layer in model.encoder.layers)
+    assert DaogouRecConfig(n_items=3, **SAVED_BEFORE_OPTIONS).filter_alpha == 0.0
