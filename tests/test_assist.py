@@ -112,6 +112,17 @@ def test_a_bare_number_that_is_a_size_of_the_kind_on_show_is_that_size(guide):
     assert assistant.reply(conv, "500").constraints["price_max"] == 500  # not a size: the budget
 
 
+@pytest.mark.parametrize("message, words, text", [
+    ("headphones but not over-ear", ["over-ear"], "headphones"),
+    ("不要头戴式的耳机", ["头戴式"], "的耳机"),
+    ("not too expensive headphones", [], "not too headphones"),      # not a thing a product says
+    ("no idea what to get", [], "no idea what to get"),
+])
+def test_a_negated_word_is_left_out_of_the_search_and_kept_as_an_exclusion(vocab, message, words, text):
+    parsed = parse_query(message, vocab)
+    assert parsed.exclude_words == words and parsed.text == text
+
+
 def test_no_two_clarifying_questions_in_a_row(vocab):
     assert understand("a gift", vocab, 0, asked_last_turn=False).kind == "clarify"
     assert understand("a gift", vocab, 0, asked_last_turn=True).kind == "search"
@@ -305,6 +316,16 @@ def test_which_shown_product_has_the_most(guide, question, key, pick):
     assert len(set(values.values())) >= 2  # the demo's headphones differ in battery life
     r = assistant.reply(conv, question)
     assert r.kind == "question" and values[r.cards[0].id] == pick(values.values())
+
+
+def test_not_over_ear_leaves_over_ear_headphones_out(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0007")
+    assert any("Over-Ear" in products[c.id].title for c in assistant.reply(conv, "headphones").cards)
+    for message in ("no over-ear", "under 1000"):  # and the exclusion stays with the need
+        r = assistant.reply(conv, message)
+        assert r.cards and not any("over-ear" in products[c.id].title.lower() for c in r.cards)
+        assert r.constraints["exclude_words"] == ["over-ear"]
 
 
 def test_one_clarifying_question_then_picks(guide):

@@ -36,6 +36,7 @@ class Constraints:
     attribute_words: dict[str, str] = field(default_factory=dict)
     exclude_attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sort: str | None = None
+    exclude_words: tuple[str, ...] = ()              # "not over-ear": words the products' titles must not say
 
     def is_empty(self) -> bool:
         return self == Constraints()
@@ -60,7 +61,8 @@ class Constraints:
         categories = tuple(parsed.categories) or base.categories
         # every word that named the kind, in the shopper's order: "yoga mat" is not just "yoga"
         cat_words = " ".join(dict.fromkeys(s for s, what in spans if what.startswith("category "))) \
-            if parsed.categories else base.category_words
+            if parsed.categories else ""
+        cat_words = cat_words or (base.category_words if categories == base.categories else "")
         excluded = tuple(dict.fromkeys(base.exclude_brands + tuple(parsed.exclude_brands)))
         brands = tuple(b for b in (tuple(parsed.brands) or base.brands) if b not in excluded)
         lo, hi = _budget(base, parsed)
@@ -68,7 +70,8 @@ class Constraints:
                        exclude_brands=tuple(b for b in excluded if b not in parsed.brands),
                        price_min=lo, price_max=hi,
                        attributes=attrs, attribute_words=attr_words, exclude_attributes=excl_attrs,
-                       sort=parsed.sort or base.sort)
+                       sort=parsed.sort or base.sort,
+                       exclude_words=tuple(dict.fromkeys(base.exclude_words + tuple(parsed.exclude_words))))
 
     def moved(self, move: str, shown_prices: list[float]) -> "Constraints":
         """"cheaper" / "pricier": below / above the median price of what was shown."""
@@ -93,7 +96,10 @@ class Constraints:
 
     def query_text(self) -> str:
         parts = list(self.attribute_words.values()) + [self.words, self.category_words] + list(self.brands)
-        return " ".join(p for p in parts if p).strip()
+        text = " ".join(p for p in parts if p).strip()
+        # said back as the shopper said it, so the search leaves those products out as it would for them
+        return ", ".join([text] + [f"不要{w}" if re.search(r"[\u4e00-\u9fff]", w) else f"not {w}"
+                                   for w in self.exclude_words]) if text and self.exclude_words else text
 
     def to_dict(self) -> dict:
         return {"words": self.words, "categories": list(self.categories), "category_words": self.category_words,
@@ -101,7 +107,8 @@ class Constraints:
                 "price_min": self.price_min, "price_max": self.price_max,
                 "attributes": {k: list(v) for k, v in self.attributes.items()},
                 "attribute_words": dict(self.attribute_words),
-                "exclude_attributes": {k: list(v) for k, v in self.exclude_attributes.items()}, "sort": self.sort}
+                "exclude_attributes": {k: list(v) for k, v in self.exclude_attributes.items()}, "sort": self.sort,
+                "exclude_words": list(self.exclude_words)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Constraints":
@@ -112,7 +119,7 @@ class Constraints:
                    attributes={k: tuple(v) for k, v in d.get("attributes", {}).items()},
                    attribute_words=dict(d.get("attribute_words", {})),
                    exclude_attributes={k: tuple(v) for k, v in d.get("exclude_attributes", {}).items()},
-                   sort=d.get("sort"))
+                   sort=d.get("sort"), exclude_words=tuple(d.get("exclude_words", ())))
 
 
 def _budget(base: Constraints, parsed: ParsedQuery) -> tuple[float | None, float | None]:

@@ -296,6 +296,8 @@ class Searcher:
         order = self._sorted(order, parsed, k)
         if parsed is not None and parsed.attributes and mode == "hybrid":
             order = self._wanted_first(text or "", parsed, mask, order, k, lists, scores)
+        if parsed is not None and parsed.exclude_words:
+            order = self._without_words(order, parsed.exclude_words)
         reranker = self.reranker if rerank and mode == "hybrid" and not (parsed and parsed.sort) else None
         if reranker is not None:
             pool = [self._hit(row, sc, lists, scores) for row, sc in order[:max(k, reranker.config.candidates)]]
@@ -307,6 +309,17 @@ class Searcher:
         facet_counts = self.table.facets(rows, key=combined.key()) if facets else {}
         return SearchResults(hits, total, parsed, combined, facet_counts, mode, relaxed,
                              cover.matched, list(cover.unmatched))
+
+    def _without_words(self, order: list[tuple[int, float]], words: list[str]) -> list[tuple[int, float]]:
+        """The candidates whose titles (any language) do not say a negated word ("not over-ear"); all of them when
+        every candidate says it (the word then describes the kind, and dropping it all would show nothing)."""
+        def says(row: int) -> bool:
+            p = self.products[row]
+            titles = " ".join([p.title, *((t or {}).get("title", "") for t in (p.translations or {}).values())])
+            low = titles.lower()
+            return any(w in low for w in words)
+        kept = [pair for pair in order if not says(pair[0])]
+        return kept or order
 
     def coverage(self, parsed: ParsedQuery | None) -> Coverage:
         """Whether the catalog sells what ``parsed`` asks for, by the words its products use."""

@@ -121,6 +121,29 @@ _SIZE_AFTER = ("码", "号", "size")
 _EDGE_JUNK = re.compile(r"^[\s的,，.。;；:：!！?？、/-]+|[\s的,，.。;；:：!！?？、/-]+$")
 
 
+# "not over-ear", "without a hood", "不要头戴式的": a negated word the store knows as no brand or value
+_NEG_WORDS = re.compile(r"(?:(?<![a-z])(?:not|no|without|but not|except|excluding|nothing)\s+|(?:不要|不想要|别|不含|不是)\s*)"
+                        r"(?:an? |the |any )?(?P<w>[a-z][a-z-]{2,}(?: [a-z][a-z-]{2,})?|[\u4e00-\u9fff]{2,4}?)"
+                        r"(?=的|[\s]*(?:$|[,.;:!?，。；：！？、)]|(?<![a-z])(?:and|or|but|like|please|pls|plz|just|"
+                        r"ones?|stuff|kind|type|style)(?![a-z])))", re.I)
+_NOT_A_THING = frozenset("""too sure idea more less over under than much really very that this wait problem problems
+worries worry thanks rush budget need needed one ones matter hurry way clue preference preferences big biggie fuss
+expensive cheap pricey fancy thing things longer shorter later""".split())
+
+
+def _negated_words(text: str) -> tuple[str, list[str]]:
+    """(``text`` without its negated phrases, the negated words): what a product must not say in its title."""
+    words: list[str] = []
+    for m in _NEG_WORDS.finditer(text):
+        w = m.group("w").strip().lower()
+        if not set(w.split()) & _NOT_A_THING and w not in ("什么", "太贵", "这个", "那个", "这种", "那种"):
+            words.append(w)
+    if not words:
+        return text, []
+    out = _NEG_WORDS.sub(lambda m: " " if m.group("w").strip().lower() in words else m.group(), text)
+    return " ".join(out.split()), list(dict.fromkeys(words))
+
+
 @dataclass
 class ParsedQuery:
     text: str                                   # free text: the query minus price phrases, negated parts, sort words
@@ -139,6 +162,7 @@ class ParsedQuery:
     asked: dict | None = None                   # bounds as said in another currency, before conversion
     corrected: dict[str, str] = field(default_factory=dict)  # typos fixed against the store's words
     known: dict[str, str] = field(default_factory=dict)  # the query's words read as "brand", "category" or "value"
+    exclude_words: list[str] = field(default_factory=list)  # "not over-ear", "不要头戴式的": words products must not say
 
     def has_constraints(self) -> bool:
         return bool(self.price_min is not None or self.price_max is not None or self.categories or self.brands
@@ -197,7 +221,14 @@ def parse_query(text: str, vocab: Vocabulary,
     _convert(pq, vocab, rates)
     _sort(work, pq)
     negated_paths = _entities(work, vocab, pq, categories_hint)
-    pq.text = work.rest()
+    pq.text, pq.exclude_words = _negated_words(work.rest())
+    if pq.exclude_words:  # a word read inside a negated one ("ear" of "not over-ear") names nothing asked for
+        inside = re.compile(r" from '(.*)'$")
+        pq.matched = [m for m in pq.matched if not (inside.search(m) and any(
+            inside.search(m).group(1).lower() in w and inside.search(m).group(1).lower() != w
+            for w in pq.exclude_words))]
+    for word in pq.exclude_words:
+        _note(pq, f"exclude word {word!r}")
     if not pq.categories and not categories_hint and pq.attributes:
         _value_category(vocab, pq)
     if not pq.categories and category_matcher is not None and pq.text:
