@@ -22,7 +22,8 @@ class TextEncoder(Protocol):
     name: str
     dim: int
     languages: tuple[str, ...]  # languages it understands, e.g. ("en",) or ("en", "zh")
-    # (optional) ``meaning = False``: near vectors share words, not meanings (hashing); a language model's do
+    # (optional) ``interest_margin``: the margin a person's interest must show to name a category
+    # (Searcher.interest_category), set where it was measured for this model; without it the rule is off
 
     @property
     def cache_key(self) -> str:

@@ -19,7 +19,6 @@ _WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]")
 class HashingEncoder:
     name = "hashing"
     languages = ("en", "zh")
-    meaning = False  # near vectors share words, not meanings (what reads meaning into a vector asks this)
 
     def __init__(self, dim: int = 256):
         self.dim = dim
