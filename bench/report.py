@@ -510,7 +510,7 @@ def chaos() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "first-start": first_start, "understanding": understanding, "named-kind": named_kind,
     "replies": replies, "generate": generate,
-    "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-taobao": rec("taobao"),
+    "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-beauty-full": rec("beauty_full"), "rec-taobao": rec("taobao"),
     "rec-movielens": rec("movielens"), "rec-demo": rec("demo"), "import": import_, "search-quality": search_quality, "adapt": adapt,
     "esci-ablation": esci_ablation,
     "search-speed": search_speed, "scale-products": scale_products, "scale-events": scale_events, "serve": serve,
