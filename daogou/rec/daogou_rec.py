@@ -68,7 +68,7 @@ class DaogouRecConfig:
             raise ValueError("max_len must be >= 2")
         if not 0.0 <= self.filter_alpha <= 1.0:
             raise ValueError(f"filter_alpha must be in [0, 1], got {self.filter_alpha}")
-        if not 1 <= self.filter_c <= self.max_len // 2:
+        if self.filter_alpha and not 1 <= self.filter_c <= self.max_len // 2:
             raise ValueError(f"filter_c must be in [1, max_len // 2], got {self.filter_c}")
 
 
