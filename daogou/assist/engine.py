@@ -224,10 +224,10 @@ class Assistant:
         found = answer_question(product, conv.turns[-1].text, self.searcher.vocab, lang)
         if found:  # the attributes answer it: facts first, no model needed
             self._local.extra["answer"] = [a.to_dict() for a in found]
-            text = answer_text(found, lang)
+            card, text = self._card(product, lang, []), answer_text(found, lang)
             if picked is not None:
-                text = P.say(lang, "of_these", title=self._card(product, lang, []).title) + text
-            return [self._card(product, lang, [])], text, self._chips(conv, lang), 1, None
+                text = P.say(lang, "of_these", title=card.title) + text
+            return [card], text, self._chips(conv, lang), 1, None
         task = answer_task(product, conv.turns[-1].text, lang=lang)
         return [self._card(product, lang, [])], "", self._chips(conv, lang), 1, task
 

@@ -126,6 +126,7 @@ _NEG_WORDS = re.compile(r"(?:(?<![a-z])(?:not|no|without|but not|except|excludin
                         r"(?:an? |the |any )?(?P<w>[a-z][a-z-]{2,}(?: [a-z][a-z-]{2,})?|[\u4e00-\u9fff]{2,4}?)"
                         r"(?=的|[\s]*(?:$|[,.;:!?，。；：！？、)]|(?<![a-z])(?:and|or|but|like|please|pls|plz|just|"
                         r"ones?|stuff|kind|type|style)(?![a-z])))", re.I)
+_SAID = re.compile(r" from '(.*)'$")  # the span a note of ParsedQuery.matched was read from
 _NOT_A_THING = frozenset("""too sure idea more less over under than much really very that this wait problem problems
 worries worry thanks rush budget need needed one ones matter hurry way clue preference preferences big biggie fuss
 expensive cheap pricey fancy thing things longer shorter later""".split())
@@ -223,10 +224,11 @@ def parse_query(text: str, vocab: Vocabulary,
     negated_paths = _entities(work, vocab, pq, categories_hint)
     pq.text, pq.exclude_words = _negated_words(work.rest())
     if pq.exclude_words:  # a word read inside a negated one ("ear" of "not over-ear") names nothing asked for
-        inside = re.compile(r" from '(.*)'$")
-        pq.matched = [m for m in pq.matched if not (inside.search(m) and any(
-            inside.search(m).group(1).lower() in w and inside.search(m).group(1).lower() != w
-            for w in pq.exclude_words))]
+        def inside_negated(note: str) -> bool:
+            m = _SAID.search(note)
+            span = m.group(1).lower() if m else ""
+            return bool(span) and any(span in w and span != w for w in pq.exclude_words)
+        pq.matched = [m for m in pq.matched if not inside_negated(m)]
     for word in pq.exclude_words:
         _note(pq, f"exclude word {word!r}")
     if not pq.categories and not categories_hint and pq.attributes:
