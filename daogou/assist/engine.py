@@ -194,7 +194,7 @@ class Assistant:
             None
 
     def _clarify(self, conv, u, lang):
-        conv.constraints = Constraints()
+        conv.constraints, conv.shown, conv.focus = Constraints(), [], None  # a new need: the answer starts it
         text = P.say(lang, "clarify", p=P.price_text(300, self._currency, lang))
         chips = [P.say(lang, "chip_under", p=P.price_text(v, self._currency, lang)) for v in (100, 300, 1000)]
         return [], text, chips + self._category_chips(lang, 3), 0, None
