@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -157,6 +158,18 @@ class Checker:
                 errs.append("no cards, though matching products exist")
         return errs
 
+    def language_errors(self, lang: str, text: str, titles: list[str]) -> list[str]:
+        """The reply is in the shopper's language: in Chinese, no English word of three letters or more outside
+        the products' own names (the cards' titles, brands); in English, no Chinese outside the cards' titles."""
+        for title in sorted(titles, key=len, reverse=True):
+            text = text.replace(title, " ")
+        if lang == "zh":
+            brands = {(p.brand or "").lower() for p in self.products.values()}
+            words = [w for w in re.findall(r"[A-Za-z]{3,}", text) if w.lower() not in brands]
+            return [f"reply not in Chinese: {words[:4]}"] if words else []
+        han = re.findall(r"[\u4e00-\u9fff]+", text)
+        return [f"reply not in English: {han[:4]}"] if han else []
+
     @staticmethod
     def _fits(p, cat, lo, hi, excl, wanted) -> bool:
         path = " > ".join(p.category)
@@ -175,6 +188,14 @@ class Checker:
         if have is None:
             return [] if a.get("value") is None and a.get("verdict") == "unknown" else [f"{key}: invented {a}"]
         return [] if str(a.get("value")) == str(have) else [f"{key}: answered {a.get('value')}, product has {have}"]
+
+
+def _number(value) -> float | None:
+    """The amount of a value, storage in one unit ("1TB" is 1,000 GB)."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(TB|GB)?", str(value), re.I) if value is not None else None
+    if not m:
+        return None
+    return float(m.group(1)) * (1000.0 if (m.group(2) or "").upper() == "TB" else 1.0)
 
 
 def parsed_dict(pq) -> dict:
@@ -227,6 +248,14 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                 elif x in ("cheapest", "priciest"):
                     priced = [(checker.products[p].price or 0.0, p) for p in prev_ids]
                     picked.append((min if x == "cheapest" else max)(priced)[1])
+                elif isinstance(x, dict):  # {"max": key} / {"min": key}: the shown card with most / least of it
+                    (way, key), = x.items()
+                    valued = {p: n for p in prev_ids if (n := _number(checker.products[p].attributes.get(key)))
+                              is not None}
+                    if valued:
+                        best = (max if way == "max" else min)(valued.values())
+                        tied = [p for p, n in valued.items() if n == best]  # any of equals is right
+                        picked.append(ids[0] if ids and ids[0] in tied else tied[0])
                 elif isinstance(x, int) and x < len(prev_ids):
                     picked.append(prev_ids[x])
             if exp.get("kind") == "compare":
@@ -249,6 +278,9 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                         break
         if "answer" in exp:
             errs += checker.answer_errors(exp["answer"], target, r.get("answer") or [])
+        if "reply_lang" in exp:
+            titles = [c.get("title") or "" for c in r.get("cards", [])]
+            errs += checker.language_errors(exp["reply_lang"], r.get("text") or "", titles)
         out.append({"id": f"{d['id']}#{i + 1}", "text": t["text"], "tags": t.get("tags", []), "ok": not errs,
                     "errors": errs, "kind": r.get("kind"), "reply": (r.get("text") or "")[:200]})
         if r.get("kind") in ("search", "refine") or (r.get("kind") == "reset"):

@@ -319,6 +319,47 @@ def test_which_shown_product_has_the_most(guide, question, key, pick):
     assert r.kind == "question" and values[r.cards[0].id] == pick(values.values())
 
 
+@pytest.mark.parametrize("question, pick", [("which of these is the cheapest?", min), ("哪款最贵啊", max),
+                                            ("and the least expensive?", min)])
+def test_which_shown_product_costs_least_is_answered_among_the_cards(guide, question, pick):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    shown = assistant.reply(conv, "backpack").cards
+    r = assistant.reply(conv, question)
+    assert r.kind == "question" and len(r.cards) == 1 and r.constraints["sort"] is None
+    assert r.cards[0].price == pick(c.price for c in shown) and r.cards[0].price_text in r.text
+    again = assistant.reply(conv, "show me the cheapest ones")  # a request for others: a sort, not a pick
+    assert again.kind == "refine" and again.constraints["sort"] == "price_asc"
+
+
+def test_the_biggest_one_picks_by_the_quantity_its_adjective_means(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    shown = assistant.reply(conv, "backpack").cards
+    litres = {c.id: float(products[c.id].attributes["capacity"].rstrip("L")) for c in shown}
+    r = assistant.reply(conv, "the biggest one")
+    assert r.kind == "question" and litres[r.cards[0].id] == max(litres.values())
+    unstated = assistant.reply(conv, "which one's lightest?")  # no listing states a weight: said, none picked
+    assert unstated.kind == "question" and not unstated.cards and "weight" in unstated.text and unstated.matched
+
+
+def test_the_shoppers_own_phone_is_not_a_new_need(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    assistant.reply(conv, "phone case")
+    r = assistant.reply(conv, "something more protective, i drop my phone a lot")
+    assert r.kind == "refine" and r.constraints["attributes"] == {"feature": ["shockproof"]}
+    assert {products[c.id].category for c in r.cards} == {("Electronics", "Phone Cases")}
+
+
+def test_a_chinese_turn_names_the_kind_in_chinese(guide):
+    assistant, *_ = guide
+    conv = assistant.start("U0006")
+    assistant.reply(conv, "hiking boots")
+    r = assistant.reply(conv, "有便宜点的吗")
+    assert r.language == "zh" and "hiking" not in r.text and "登山" in r.text
+
+
 def test_not_over_ear_leaves_over_ear_headphones_out(guide):
     assistant, _, products, _ = guide
     conv = assistant.start("U0007")

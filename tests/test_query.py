@@ -149,6 +149,20 @@ def test_bare_or_unknown_sizes_are_not_constraints(vocab):
     assert parse_query("running shoes size 47", vocab).attributes == {}
 
 
+@pytest.mark.parametrize("query", ["something soft for every single night", "not a single one was comfy",
+                                   "let me double-check the price"])
+def test_store_words_in_idioms_name_no_value(vocab, query):
+    assert parse_query(query, vocab, categories_hint=("Home > Bedding",)).attributes == {}
+    assert parse_query("a single bed duvet", vocab).attributes == {"size": ["Single"]}
+
+
+@pytest.mark.parametrize("query", ["i drop my phone a lot", "我手机老摔"])
+def test_the_shoppers_own_host_is_no_new_category(vocab, query):
+    hint = ("Electronics > Phone Cases",)
+    assert parse_query(query, vocab, categories_hint=hint).categories == []
+    assert parse_query("show me phones instead", vocab, categories_hint=hint).categories == ["Electronics > Phones"]
+
+
 @pytest.mark.parametrize("query, excluded", [
     ("不要红色的连衣裙", {"color": ["red"]}), ("dress without red", {"color": ["red"]}),
     ("dress not red or blue", {"color": ["red", "blue"]}), ("跑鞋别要红色", {"color": ["red"]}),

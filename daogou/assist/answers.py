@@ -25,13 +25,14 @@ KEY_WORDS: dict[str, str] = {
             r"码数|什么码|啥码|哪些码|哪个码|\d{2}(?:\.5)?\s*码|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
     "waterproof": r"water ?proof|water-proof|rain|wet|防水|下雨|淋雨|怕水",
     "noise_cancelling": r"noise|anc\b|cancell?ing|降噪|隔音|噪音",
-    "battery": r"battery|batteries|last on a charge|playtime|hours? of|续航|电池|电量|用多久",
-    "capacity": r"capacity|litres?|liters?|how much (?:can it|does it) (?:hold|fit)|how many l\b|容量|多少升|几升|装得下|"
-                r"能装",
+    "battery": r"battery|batteries|last on a charge|playtime|hours? of|lasts?(?: the)? long|long(?:est|er)[- ]lasting|"
+               r"续航|电池|电量|用多久|最持久",
+    "capacity": r"capacity|litres?|liters?|how much (?:can it|does it) (?:hold|fit)|how many l\b|\bholds?\b|"
+                r"roomi(?:er|est)|fits? (?:the )?most|容量|多少升|几升|装得下|能装|装(?:得|的)?(?:最多|更多)",
     "power": r"watts?|wattage|power|how fast|fast charg|功率|多少瓦|几瓦|快充|充电速度",
     "ports": r"\bports?\b|how many (?:devices|things|plugs)|几口|几个口|接口|多少个口|几个接口|口的",
     "age": r"\bage\b|ages|how old|years? old|suitable for (?:kids|children)|年龄|几岁|多大的孩子|适合多大",
-    "storage": r"storage|how much space|\bgb\b|存储|内存多大|多少g|容量多大",
+    "storage": r"storage|how much space|\bgb\b|存储|(?<!运行)内存|多少g|容量多大",
     "ram": r"\bram\b|memory|运行内存|运存",
     "pieces": r"pieces|pcs|how many (?:bricks|parts|blocks)|几件|多少片|几片|多少块|件套",
     "skin_type": r"skin(?: type)?|肤质|什么皮肤|适合.{0,4}皮|干皮|油皮|敏感肌",
@@ -45,6 +46,8 @@ KEY_WORDS: dict[str, str] = {
     "height": r"height|ankle|crew|筒|高度",
     "feature": r"feature|shockproof|magnetic|防摔|磁吸|功能",
     "dishwasher_safe": r"dishwasher|洗碗机",
+    "weight": r"weigh(?:s|t|ts|ing)?\b|heav(?:y|ier|iest)\b|light(?:er|est)\b|lightweight|重量|多重(?!要)|多沉|"
+              r"(?:最|更)(?:轻|沉)|(?:最|更)重(?!要)|轻便|轻一点|轻点",
 }
 _KEY_RE = {k: re.compile(p, re.I) for k, p in KEY_WORDS.items()}
 _COMES_IN = re.compile(r"(?<![a-z])(?:comes?|available|avail) in(?![a-z])|有.{1,6}(?:码|号|色)的?吗", re.I)
@@ -55,7 +58,7 @@ KEY_NAMES_ZH = {"color": "颜色", "material": "材质", "size": "尺码/规格"
                 "battery": "续航", "capacity": "容量", "power": "功率", "ports": "接口数", "age": "适用年龄",
                 "storage": "存储", "ram": "运行内存", "pieces": "件数", "skin_type": "适用肤质", "hair_type": "适用发质",
                 "fit": "版型", "sleeve": "袖长", "length": "长度", "cushioning": "缓震", "grip": "防滑",
-                "pack": "装数", "height": "袜筒", "feature": "特点", "dishwasher_safe": "可用洗碗机清洗"}
+                "pack": "装数", "height": "袜筒", "feature": "特点", "dishwasher_safe": "可用洗碗机清洗", "weight": "重量"}
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,22 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
 
 # "which one has the longest battery?", "哪个容量最大": the shown product with the most (or least) of a quantity
 _MOST = re.compile(r"(?<![a-z])(?:best|longest|most|biggest|largest|highest|greatest|max(?:imum)?|fastest|strongest|"
-                   r"more|bigger|larger|longer|higher|faster)(?![a-z])|最(?:长|大|多|高|快|强|好|久)|更(?:长|大|多|高|快|强|久)", re.I)
+                   r"heaviest|roomiest|more|bigger|larger|longer|higher|faster|heavier)(?![a-z])|"
+                   r"最(?:长|大|多|高|快|强|好|久|重(?!要)|沉)|更(?:长|大|多|高|快|强|久|重(?!要)|沉)", re.I)
 _LEAST = re.compile(r"(?<![a-z])(?:least|smallest|shortest|lowest|lightest|min(?:imum)?|fewest|less|smaller|shorter|"
                     r"lower|lighter)(?![a-z])|最(?:短|小|少|低|轻)|更(?:短|小|少|低|轻)", re.I)
-_WHICH = re.compile(r"(?<![a-z])(?:which|what one|who)(?![a-z])|哪(?:个|款|一个|一款|件|双)?", re.I)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Asking among the products on show: "which", "of these", "out of those", "the biggest one", "容量最大的那个"
+_WHICH = re.compile(r"(?<![a-z])(?:which|what one|who|of (?:these|those|them|the lot|all)|out of (?:these|those|"
+                    r"them|all)|among (?:these|those|them)|the one with|the [a-z]+est (?:one|model|option|pick)(?!s))"
+                    r"(?![a-z])|哪(?:个|款|一个|一款|件|双)?|这几|这些|那几|里面|其中|当中|的那(?:个|款|件|双)", re.I)
+# A quantity named only by its adjective ("the biggest one"): the keys it can mean, tried in order
+_IMPLIED = ((re.compile(r"(?<![a-z])(?:big|bigg|large|larg|roomi|small|little|compact)(?:er|est|e)?(?![a-z])|[大小]",
+                        re.I), ("capacity", "storage", "pieces", "size")),
+            (re.compile(r"(?<![a-z])(?:long|short)(?:er|est)?(?![a-z])|[长短久]", re.I), ("battery", "length")),
+            (re.compile(r"(?<![a-z])(?:fast|quick|powerful|strong)(?:er|est)?(?![a-z])|[快强]", re.I), ("power",)),
+            (re.compile(r"(?<![a-z])(?:light|heavy|heavi)(?:er|est)?(?![a-z])|[轻沉]|重(?!要)", re.I), ("weight",)))
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:(tb|gb|mb|kb|mah|ah|k)(?![a-z]))?", re.I)
+_UNIT = {"tb": 1e12, "gb": 1e9, "mb": 1e6, "kb": 1e3, "k": 1e3, "ah": 1e3, "mah": 1.0}
 
 
 def superlative(message: str) -> str | None:
@@ -137,20 +151,51 @@ def superlative(message: str) -> str | None:
     return "max" if _MOST.search(message) else None
 
 
+def implied_keys(message: str) -> list[str]:
+    """The attribute keys a superlative's adjective can mean when no key is named ("the biggest one")."""
+    out: list[str] = []
+    for rx, keys in _IMPLIED:
+        if rx.search(message):
+            out += [k for k in keys if k not in out]
+    return out
+
+
+def strip_quantities(text: str) -> str:
+    """``text`` without property names and words of more or less ("longer length", "更大容量"): what is left names
+    something else."""
+    for rx in (*_KEY_RE.values(), _MOST, _LEAST, *(rx for rx, _ in _IMPLIED)):
+        text = rx.sub(" ", text)
+    return " ".join(text.split())
+
+
+def quantity(value: object) -> float | None:
+    """The first amount of a value, in one unit per kind ("1TB" > "512GB"; "40h", "30L", "65W" as numbers)."""
+    m = _NUMBER.search(_value(value) or "")
+    if not m:
+        return None
+    return float(m.group(1)) * _UNIT.get((m.group(2) or "").lower(), 1.0)
+
+
 def extreme(products: list[Product], message: str, vocab: Vocabulary, direction: str) -> Product | None:
     """Of ``products``, the one whose value of the quantity the message names is largest (``"max"``) or smallest
-    (``"min"``), read as the first number of each value ("40h", "30L", "65W"); None when fewer than two of them
-    state it or the message names no quantity."""
+    (``"min"``); None when fewer than two of them state it or the message names no quantity. A quantity named only
+    by its adjective ("the biggest one") is the first of the keys it can mean that the products state."""
     keys, _ = asked(message, vocab)
-    for key in keys:
-        valued = []
-        for product in products:
-            m = _NUMBER.search(_value((product.attributes or {}).get(key)) or "")
-            if m:
-                valued.append((float(m.group()), product))
+    for key in keys or implied_keys(message):
+        valued = [(q, product) for product in products
+                  if (q := quantity((product.attributes or {}).get(key))) is not None]
         if len(valued) >= 2:
             pick = max if direction == "max" else min
             return pick(valued, key=lambda pair: pair[0])[1]
+    return None
+
+
+def unstated(products: list[Product], message: str, vocab: Vocabulary) -> str | None:
+    """The key a superlative asks about when none of ``products`` states it ("which one's lightest?"), else None."""
+    keys, _ = asked(message, vocab)
+    for key in keys or implied_keys(message):
+        if not any(_value((p.attributes or {}).get(key)) is not None for p in products):
+            return key
     return None
 
 

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from daogou.assist import phrases as P
-from daogou.assist.answers import extreme, answer as answer_question
+from daogou.assist.answers import answer as answer_question
+from daogou.assist.answers import extreme, key_name, unstated
 from daogou.assist.answers import text_of as answer_text
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
@@ -213,14 +214,23 @@ class Assistant:
 
     def _question(self, conv, u, lang):
         picked = None
+        message = conv.turns[-1].text
         if u.most:  # "which one has the longest battery?": the shown product with the most of it
             shown = [self._products[i] for i in conv.shown if i in self._products]
-            picked = extreme(shown, conv.turns[-1].text, self.searcher.vocab, u.most)
+            picked = extreme(shown, message, self.searcher.vocab, u.most)
+            key = unstated(shown, message, self.searcher.vocab) if picked is None else None
+            if key is not None:  # "which one's lightest?" and no listing states a weight: said so, nothing picked
+                what = key_name(key, lang) if lang == "zh" else f"their {key_name(key, lang)}"
+                return [], P.say(lang, "none_state", what=what), self._chips(conv, lang), 0, None
         product = picked or self._referenced(conv, u)
         if product is None:
             return [], P.say(lang, "no_focus"), [], 0, None
         self._record_click(conv, product)
         conv.focus = product.id
+        if u.pick:  # "which of these is the cheapest?": its price is the answer
+            card = self._card(product, lang, [])
+            return [card], P.say(lang, f"pick_{u.pick}", title=card.title, p=card.price_text), \
+                self._chips(conv, lang), 1, None
         found = answer_question(product, conv.turns[-1].text, self.searcher.vocab, lang)
         if found:  # the attributes answer it: facts first, no model needed
             self._local.extra["answer"] = [a.to_dict() for a in found]

@@ -22,6 +22,9 @@ _T = {
         "detail": "About {title}.",
         "detail_copy": "Here's more on it:",
         "of_these": "Of these, {title} — ",
+        "pick_cheapest": "Of these, the cheapest is {title}, at {p}.",
+        "pick_priciest": "Of these, the most expensive is {title}, at {p}.",
+        "none_state": "None of these listings state {what}, so I can't tell which one it is. You could ask the seller.",
         "missing_here": "None of these products say “{what}”, so I kept what you asked for before. ",
         "thanks": "You're welcome! Come back any time, or tell me if you'd like to see anything else.",
         "service": "I can't see the store's returns, shipping or payment terms; the store's help page or its "
@@ -53,6 +56,9 @@ _T = {
         "detail": "关于 {title}。",
         "detail_copy": "这款的详情：",
         "of_these": "这几款里是 {title}——",
+        "pick_cheapest": "这几款里最便宜的是 {title}，{p}。",
+        "pick_priciest": "这几款里最贵的是 {title}，{p}。",
+        "none_state": "这几款的商品信息都没有写{what}，没法比较，可以咨询商家。",
         "missing_here": "这里的商品都没有提到“{what}”，先按你之前的要求给你看。",
         "thanks": "不客气！随时回来，还想看点别的就告诉我。",
         "service": "退货、发货和付款这些店铺规定我这里查不到，请看店铺的帮助页面或联系客服。我可以帮你找商品、介绍和比较商品。",
@@ -90,14 +96,31 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     """The need in words: wanted values and the kind of product, as the shopper named it ("red running shoes",
     "红色 跑鞋"); never the unparsed rest of the message."""
     words = getattr(cons, "attribute_words", {}) or {}
-    values = [words.get(k) or " ".join(value_name(v, lang) for v in vs) for k, vs in cons.attributes.items()]
+    values = []
+    for key, vs in cons.attributes.items():
+        said = words.get(key)
+        if said and _cjk(said) != (lang == "zh"):  # said in the other language ("防水" in English): the store's name
+            named = [_value_words(key, v, lang) for v in vs]
+            said = " ".join(named) if all(_cjk(n) == (lang == "zh") for n in named) else said
+        values.append(said or " ".join(value_name(v, lang) for v in vs))
     kind = cons.category_words
+    if kind and cons.categories and _cjk(kind) != (lang == "zh"):  # "running shoes", then a turn in Chinese: 跑鞋
+        path = cons.categories[0]
+        kind = (zh_leaf(path) if zh_leaf and lang == "zh" else path.split(" > ")[-1].lower() if lang != "zh"
+                else "") or kind
     if not kind and cons.categories:
         path = cons.categories[0]
         kind = (zh_leaf(path) if zh_leaf and lang == "zh" else "") or path.split(" > ")[-1].lower()
     words = values + ([kind] if kind else list(cons.brands))
     return ("" if lang == "zh" else " ").join(w for w in words if w) if lang == "zh" and all(
         _cjk(w) for w in words) else " ".join(w for w in words if w)
+
+
+def _value_words(key: str, value: str, lang: str) -> str:
+    """A wanted value in the reply's language: the colour's name, or for a yes/no value its key ("waterproof")."""
+    if value.lower() in ("yes", "true"):
+        return key.replace("_", " ") if lang != "zh" else value
+    return value_name(value, lang)
 
 
 def _cjk(text: str) -> bool:

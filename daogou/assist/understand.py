@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from daogou.assist.answers import asked, superlative
+from daogou.assist.answers import asked, implied_keys, strip_quantities, superlative
 from daogou.search.coverage import content_words
 from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
@@ -143,6 +143,7 @@ class Understanding:
     inferred: bool = False                     # the category came from what the person likes, not from its name
     gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
     most: str | None = None                    # "max" / "min": which shown product has the most / least of it
+    pick: str | None = None                    # "cheapest" / "priciest": which shown product costs least / most
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
@@ -237,6 +238,17 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if move and (parsed.price_max is not None or parsed.price_min is not None):
         move = None  # an amount said outright wins over "cheaper"
     keys, values = asked(norm, vocab) if shown else ([], [])  # the attribute keys and values the message names
+    same_kind = not parsed.categories or (bool(topic) and all(_same_kind(c, topic) for c in parsed.categories))
+    pick = _price_pick(norm, low) if shown and not refs and same_kind and not move else None
+    if pick and shown_prices and any(p is not None for p in shown_prices[:shown]) \
+            and parsed.price_max is None and parsed.price_min is None:
+        # "which of these is the cheapest?", "哪个最便宜": the answer is among the cards on show, not a new sort
+        priced = [(p, i) for i, p in enumerate(shown_prices[:shown]) if p is not None]
+        parsed.sort = None
+        refs = [(min if pick == "cheapest" else max)(priced)[1]]
+        if not (keys or values):
+            return Understanding("question", parsed, lang, refs, pick=pick)
+        by_price = True  # "what sizes does the cheapest of these come in?": a question about that one
     # "材质呢": a property named with no value asks about the product in focus ("红色的呢", a value, refines)
     question = _is_question(norm) or ("呢" in norm and bool(keys) and not values)
     # "这袜子是短筒还是中筒的", "are these socks cotton?": the topic's own kind with a demonstrative is the product
@@ -248,8 +260,13 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if shown and question and not move and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or this_kind or keys or values))):
-        most = superlative(norm) if not refs and keys else None
-        return Understanding("question", parsed, lang, refs, most=most)  # "is the second one waterproof?", "第三个防水吗"
+        most = superlative(norm) if not refs and (keys or implied_keys(norm)) else None
+        pick = ("cheapest" if _PRICE_SUP.search(low).group("low") else "priciest") \
+            if by_price and refs and not (keys or values) and _PRICE_SUP.search(low) else None
+        return Understanding("question", parsed, lang, refs, most=most, pick=pick)  # "is the 2nd one waterproof?"
+    if shown and not refs and not move and same_kind and (keys or implied_keys(norm)) and superlative(norm):
+        # "the biggest one", "内存最大的那个呢": said without a question mark, still a pick among the cards
+        return Understanding("question", parsed, lang, most=superlative(norm))
     if shown and refs and not move and not question and not parsed.has_constraints() \
             and (_DETAIL.search(low) or not parsed.categories):
         return Understanding("detail", parsed, lang, refs)
@@ -292,6 +309,27 @@ _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actu
                           re.I)
 
 
+# The price superlative of a question among the cards ("which is cheapest?", "哪款最贵"), not a sort of all of them
+_PRICE_SUP = re.compile(r"(?P<low>(?<![a-z])(?:cheapest|least expensive|most affordable|lowest[- ]priced|lowest price)"
+                        r"(?![a-z])|最便宜|最实惠|价格最低|最划算)|(?P<high>(?<![a-z])(?:priciest|most expensive|"
+                        r"highest[- ]priced|highest price|dearest)(?![a-z])|最贵|价格最高)", re.I)
+_PLURAL = re.compile(r"(?<![a-z])(?:ones|options|picks|products|items|models|pairs|show|give|find|list|sort)(?![a-z])|"
+                     r"那些|哪些|一些|几款|几个|排序|列出", re.I)
+
+
+def _price_pick(norm: str, low: str) -> str | None:
+    """"cheapest" / "priciest" when the message asks which of the shown products costs least / most: a price
+    superlative with "which" / "of these" or asked as a bare question ("and the least expensive?"), not a request
+    for the cheapest ones ("show me the cheapest ones", "最便宜的")."""
+    m = _PRICE_SUP.search(low)
+    if not m or _PLURAL.search(low):
+        return None
+    if not (re.search(r"(?<![a-z])(?:which|what'?s|whats|what is|of (?:these|those|them|the lot|all)|out of|among)"
+                      r"(?![a-z])|哪|这几|这些|里面|其中|当中", low) or re.search(r"[?？]\s*$", norm)):
+        return None
+    return "cheapest" if m.group("low") else "priciest"
+
+
 def _same_kind(category: str, topic: Sequence[str]) -> bool:
     """The category is one of the topic's, or above or below one of them."""
     return any(category == t or category.startswith(t + " > ") or t.startswith(category + " > ") for t in topic)
@@ -309,7 +347,8 @@ def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...], message: str = "") -
         return True
     if parsed.has_constraints():
         return False
-    return len(_residue(parsed.text).split()) >= 2
+    # "any in a longer length?": a property and how much of it, of the kind on show
+    return len(strip_quantities(_residue(parsed.text)).split()) >= 2
 
 
 def _residue(text: str) -> str:

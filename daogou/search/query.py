@@ -393,7 +393,8 @@ def _negation_start(view: str, gap_start: int, start: int) -> int | None:
 def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, ...] = ()) -> set[str]:
     """Brands, categories and attribute values of the query; returns the negated category paths."""
     view = work.view()
-    matches = vocab.find(view, keep=lambda c: _keyed(view, c))
+    idioms = [m.span() for m in _IDIOM.finditer(view)]
+    matches = vocab.find(view, keep=lambda c: None if any(a <= c.start < b for a, b in idioms) else _keyed(view, c))
     prev_end, prev_neg, negated_paths, values = 0, False, set(), []
     matches = _heads(view, matches)
     prev_kind = ""
@@ -415,6 +416,10 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
         elif c.kind == "category" and neg:
             negated_paths.update(c.paths)
             _note(pq, f"ignore negated category {' | '.join(c.paths)} from {said!r}")
+        elif c.kind == "category" and hint and _POSSESSIVE.search(view[:c.start]) \
+                and all(_hosts(path, hint) for path in c.paths):
+            # "i drop my phone a lot" while phone cases are on show: the shopper's own phone, what they are for
+            _note(pq, f"ignore category {' | '.join(c.paths)} of the shopper's own from {said!r}")
         elif c.kind == "category":
             for path in c.paths:
                 _append(pq.categories, path)
@@ -441,6 +446,18 @@ def _accessories_over_hosts(paths: list[str]) -> list[str]:
     return [p for p in paths if p not in hosts]
 
 
+def _hosts(path: str, others: tuple[str, ...]) -> bool:
+    """``path``'s one-word leaf names what one of ``others`` is for ("Phones" for "Phone Cases")."""
+    leaf = analyze(path.split(" > ")[-1])
+    return len(leaf) == 1 and any(leaf[0] in analyze(o.split(" > ")[-1])[:-1] for o in others if o != path)
+
+
+# Words of the store used in a sense that is not the store's: "every single night" names no size Single
+_IDIOM = re.compile(r"(?<![a-z])(?:every single|not a single|a single (?:one|thing|time|day|penny|word|bit)|"
+                    r"single (?:one|thing|time|day|night|morning|evening|week|penny|item|piece|word|bit|person|use)s?|"
+                    r"double[- ]?check(?:ed|ing)?|double (?:the|as|up)|king of|queen of)(?![a-z])")
+_POSSESSIVE = re.compile(r"(?:(?<![a-z])(?:my|our|his|her|their|mine)\s+(?:(?:old|new|current|own|little)\s+)?|"
+                         r"(?:我|我们|他|她)的?)$")
 _FOR = re.compile(r"(?:(?<![a-z])(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
                   r"our))?(?:\s+[\w.\"”'-]+){0,3}|适用于?|适合|配|给)\s*$")  # "case for a 6.1 inch phone"
 

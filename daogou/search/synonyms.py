@@ -76,7 +76,7 @@ oily | oily skin | oily hair | 油皮 | 油性皮肤 | 油性 | 油头 | 出油
 combination | combination skin | 混合性 | 混合皮 | 混油皮 | 混干皮
 sensitive | sensitive skin | 敏感肌 | 敏感性 | 敏感皮肤
 damaged | damaged hair | 受损 | 受损发质 | 烫染受损
-shockproof | shock proof | drop proof | rugged | 防摔 | 防摔的
+shockproof | shock proof | drop proof | drop-proof | more protective | extra protective | more protection | extra protection | better protection | heavy duty | heavy-duty | rugged | 防摔 | 防摔的 | 耐摔 | 抗摔 | 耐摔的
 magnetic | magsafe | 磁吸
 mini | short dress | 短款 | 短裙
 midi | 中长款 | 中长
