@@ -360,6 +360,50 @@ def test_a_chinese_turn_names_the_kind_in_chinese(guide):
     assert r.language == "zh" and "hiking" not in r.text and "登山" in r.text
 
 
+@pytest.mark.parametrize("drop", ["actually forget the budget", "price doesn't matter tbh", "预算不限了"])
+def test_dropping_the_budget_keeps_the_need(guide, drop):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    assert assistant.reply(conv, "running shoes under 300").constraints["price_max"] == 300
+    r = assistant.reply(conv, drop)
+    assert r.kind == "refine" and r.matched and r.constraints["price_max"] is None
+    assert r.constraints["categories"] == ["Shoes > Running"] and r.cards
+
+
+def test_something_in_another_colour_is_a_search_not_a_question_about_the_first_card(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    assistant.reply(conv, "t shirts")
+    r = assistant.reply(conv, "hmm none of these. something in green?")
+    assert r.kind == "refine" and r.constraints["attributes"] == {"color": ["green"]}
+    assert r.cards and products[r.cards[0].id].attributes.get("color") == "green"  # colour ranks; it never filters
+
+
+def test_a_question_about_all_the_cards_says_what_no_listing_states(guide):
+    assistant, *_ = guide
+    conv = assistant.start("U0006")
+    assistant.reply(conv, "running shoes")
+    r = assistant.reply(conv, "are these any good for wide feet?")
+    assert r.kind == "question" and not r.cards and "wide feet" in r.text
+
+
+@pytest.mark.parametrize("message, ref", [("add the first one to my cart", 0), ("第三个加入购物车", 2)])
+def test_taking_a_product_puts_it_in_the_cart(guide, message, ref):
+    assistant, _, products, _ = guide
+    carts = []
+    record = assistant.record
+    assistant.record = lambda events: (carts.extend(e for e in events if e.type == "cart"), record(events))
+    try:
+        conv = assistant.start("U0006")
+        shown = assistant.reply(conv, "yoga mat").cards
+        r = assistant.reply(conv, message)
+    finally:
+        assistant.record = record
+    assert r.kind == "cart" and [c.id for c in r.cards] == [shown[ref].id]
+    assert [e.product_id for e in carts] == [shown[ref].id]
+    assert assistant.reply(conv, "i want to buy running shoes").kind == "search"  # buying words with a need
+
+
 def test_not_over_ear_leaves_over_ear_headphones_out(guide):
     assistant, _, products, _ = guide
     conv = assistant.start("U0007")

@@ -11,7 +11,7 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -21,13 +21,14 @@ from daogou.assist.answers import extreme, key_name, unstated
 from daogou.assist.answers import text_of as answer_text
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
-from daogou.assist.understand import Understanding, understand
+from daogou.assist.understand import THESE, Understanding, understand
 from daogou.catalog.filters import Filters
 from daogou.catalog.models import Event, Product
 from daogou.catalog.store import Store
 from daogou.errors import ValidationError
 from daogou.generate import Chunk, Done, Reasons, Reset, Writer
 from daogou.generate.tasks import answer_task, compare_task, copy_task, explain_task
+from daogou.search.coverage import content_words
 from daogou.search.engine import RELAX_ORDER, Searcher  # the search's order: colour and wanted values never filter
 from daogou.search.coverage import FILLER
 from daogou.search.lexical import analyze
@@ -141,7 +142,7 @@ class Assistant:
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
-                   "thanks": self._said, "service": self._said,
+                   "thanks": self._said, "service": self._said, "cart": self._cart,
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
         self._local.extra = {"answer": [], "relaxed": [], "matched": True, "unmatched": []}
         cards, text, chips, total, task = handler(conv, u, lang)
@@ -222,6 +223,13 @@ class Assistant:
             if key is not None:  # "which one's lightest?" and no listing states a weight: said so, nothing picked
                 what = key_name(key, lang) if lang == "zh" else f"their {key_name(key, lang)}"
                 return [], P.say(lang, "none_state", what=what), self._chips(conv, lang), 0, None
+        if u.these and not u.parsed.has_constraints():
+            # "are these any good for wide feet?" and no listing of the store says "wide feet": said so
+            unknown = self._unmentioned(message)
+            if unknown:
+                self._local.extra.update(unmatched=unknown)
+                what = ("" if lang == "zh" else " ").join(unknown)
+                return [], P.say(lang, "none_mention", what=what), self._chips(conv, lang), 0, None
         product = picked or self._referenced(conv, u)
         if product is None:
             return [], P.say(lang, "no_focus"), [], 0, None
@@ -241,6 +249,25 @@ class Assistant:
         task = answer_task(product, conv.turns[-1].text, lang=lang)
         return [self._card(product, lang, [])], "", self._chips(conv, lang), 1, task
 
+    def _cart(self, conv, u, lang):
+        """"add the first one to my cart", "i'll take it": the product goes into the shopper's cart (a cart event,
+        as the page's button records one)."""
+        product = self._referenced(conv, u)
+        if product is None:
+            return [], P.say(lang, "no_focus"), [], 0, None
+        self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "cart", product.id, "")])
+        conv.focus = product.id
+        card = self._card(product, lang, [])
+        return [card], P.say(lang, "added", title=card.title, p=card.price_text), self._chips(conv, lang), 1, None
+
+    def _unmentioned(self, message: str) -> list[str]:
+        """The words of what a question asks about ("… for wide feet", "适合敏感肌吗": the words after the last
+        "for" / "适合", else all its content words) when the catalog uses none of them."""
+        cue = list(_ABOUT.finditer(message))
+        words = [w for w in content_words(message[cue[-1].end():] if cue else message) if not THESE.fullmatch(w)]
+        knows = self.searcher.lexical.knows
+        return words if words and not any(knows(w.lower()) for w in words) else []
+
     def _compare(self, conv, u, lang):
         products = [self._products[conv.shown[r]] for r in u.refs if r < len(conv.shown)][:4]
         if len(products) < 2:
@@ -251,7 +278,8 @@ class Assistant:
     def _find(self, conv, u: Understanding, lang):
         lead = ""
         # (not for a gift told without a product, nor for "something else": neither names a product to judge)
-        if not (u.inferred or u.more or (u.gift and (u.vague or conv.asked_last_turn))) and (u.kind == "search"
+        if not (u.inferred or u.more or u.unbounded or (u.gift and (u.vague or conv.asked_last_turn))) \
+                and (u.kind == "search"
                                            or not (u.price_move or u.vague or u.parsed.has_constraints())):
             # a new need, or words added to the current one: does the store sell anything of the kind at all?
             cover = self.searcher.coverage(u.parsed)
@@ -270,6 +298,8 @@ class Assistant:
             cons = Constraints(price_min=cons.price_min, price_max=cons.price_max, exclude_brands=cons.exclude_brands)
         if u.price_move:
             cons = cons.moved(u.price_move, shown_prices)
+        if u.unbounded:  # "forget the budget"
+            cons = replace(cons, price_min=None, price_max=None)
         conv.constraints = cons
         ranked, total, signals, personal = self._rank(conv.shopper_id, cons, taste)
         if u.more:  # other products than those shown for this need so far, while there are any
@@ -481,13 +511,15 @@ class Assistant:
         self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "click", product.id, "")])
 
 
+_ABOUT = re.compile(r"(?<![a-z])(?:for|with|against|during|in case of)(?![a-z])|适合|适用于?|用于|用来|带去|对于", re.I)
+
+
 def _has(cons: Constraints, step: str) -> bool:
     return bool(cons.brands) if step == "brand" else \
         (cons.price_min is not None or cons.price_max is not None) if step == "price" else bool(cons.categories)
 
 
 def _without(cons: Constraints, step: str) -> Constraints:
-    from dataclasses import replace
     if step == "brand":
         return replace(cons, brands=())
     if step == "price":

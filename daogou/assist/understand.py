@@ -19,7 +19,7 @@ from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.vocab import Vocabulary
 
-KINDS = ("search", "refine", "detail", "question", "compare", "reset", "clarify", "greet", "thanks", "service")
+KINDS = ("search", "refine", "detail", "question", "compare", "reset", "clarify", "greet", "thanks", "service", "cart")
 
 _GREET = re.compile(r"^\s*(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day))(?: there| you| guys|"
                     r" all)?|你好呀?|您好呀?|嗨|哈喽|在吗|在不在|有人吗)[\s!.,。！，~?？]*$", re.I)
@@ -94,9 +94,38 @@ _MORE = re.compile(r"(?<![a-z])(?:something else|anything else|other (?:ones|opt
                    r"what else|else (?:do you have|have you got)|any more|anymore|next (?:page|ones?)|"
                    r"different ones)(?![a-z])|别的|其他的?|其它的?|换一批|换一些|还有吗|还有呢|更多|再来[几一]?[个款些]",
                    re.I)
-_AVAILABILITY = re.compile(r"(?<![a-z])(?:do you have|have you got|you got|got any|any|is there|are there|"
-                           r"available in|in (?:a |an )?(?:other|different))"
-                           r"(?![a-z])|有没有|有.{0,12}吗|还有|有木有", re.I)
+_AVAILABILITY = re.compile(r"(?<![a-z])(?:do (?:you|u|ya) (?:have|sell|carry)|have (?:you|u) got|(?:you|u) got|got any|any(?! good| use| better| help| decent| worth)|"
+                           r"anything|something|is there|"
+                           r"are there|available in|in (?:a |an )?(?:other|different)|none of (?:these|those|them)|"
+                           r"not (?:these|those))(?![a-z])|有没有|有.{0,12}吗|还有|有木有|都不喜欢|都不要|不喜欢这些", re.I)
+# The budget dropped: "forget the budget", "price doesn't matter", "预算不限", "价格无所谓"
+_NO_BUDGET = re.compile(r"(?<![a-z])(?:(?:forget|ignore|drop|remove|scrap|lose|ditch|skip|never ?mind|don'?t worry "
+                        r"about|no need for|get rid of)(?: about)? (?:the |my |a |that |any )?(?:budget|price(?: limit| cap|"
+                        r" range| filter)?|limit|cap|max(?:imum)?)|no (?:budget|price)(?: limit| cap| range)?|"
+                        r"without (?:a |the |any )?(?:budget|price limit|price cap|limit)|(?:any|whatever) (?:price|"
+                        r"budget)(?: is (?:fine|ok|okay|good)| works)?|(?:price|budget|cost|money)(?: really| honestly)? "
+                        r"(?:doesn'?t|does not|don'?t|won'?t) matter|money(?:'s| is) no object|(?:budget|price) is no "
+                        r"(?:object|issue|problem)|unlimited budget|sky'?s the limit|regardless of (?:the )?(?:price|"
+                        r"cost)|not worried about (?:the )?(?:price|budget|cost))(?![a-z])|预算不限|不限预算|不限价格?|"
+                        r"价格不限|价钱不限|不管价格|不管多少钱|不管贵不贵|价格无所谓|价钱无所谓|预算无所谓|"
+                        r"多少钱都(?:行|可以|无所谓)|钱不是问题|不差钱|不考虑价格|价格不是问题|预算不是问题|多贵都(?:行|可以)|"
+                        r"去掉预算|取消预算|不要预算限制|没有预算限制?", re.I)
+# Asked of the products on show together: "are these any good for wide feet?", "这些适合带去爬山吗"
+THESE = re.compile(r"(?<![a-z])(?:these|those|they|them)(?![a-z])|这些|那些|这几[个款双件]?|它们", re.I)
+# … as what the question is about, at its start ("are these …", "would those …", "这些适合…"), not "to go with them"
+_THESE_ASKED = re.compile(r"^\W*(?:(?:so|and|but|ok|okay|hmm|well|also|then)\W+)*(?:(?:are|were|would|will|do|does|"
+                          r"did|can|could|r|should|might|how|what)\W+(?:about\W+)?)?(?:all\W+)?(?:of\W+)?"
+                          r"(?:these|those|they)(?![a-z])|^\W*(?:那|嗯|好吧)?[，,\s]*(?:这些|那些|这几[个款双件]?|它们)",
+                          re.I)
+# Take one: "add the first one to my cart", "i'll take it", "第三个加入购物车", "就要第一个了，帮我下单"
+_CART = re.compile(r"(?<![a-z])(?:add (?:it|this|that|them|both|this one|that one|the [a-z0-9#]+(?: one)?|"
+                   r"(?:number |#|no\. ?)\d{1,2})? ?(?:to|in|into) (?:my |the )?(?:cart|basket|trolley)|"
+                   r"(?:i'?ll|i will|let me|let'?s|gonna|i'?d like to|i want to|i wanna) (?:take|buy|get|order|grab) "
+                   r"(?:it|this|that|them|both|this one|that one|the [a-z0-9#]+(?: one)?)|(?:buy|order|purchase) "
+                   r"(?:it|this one|that one|the [a-z0-9#]+ one)(?: now| please)?|(?:put|throw) (?:it|this|that|"
+                   r"the [a-z0-9#]+(?: one)?) in (?:my |the )?(?:cart|basket)|check ?out)(?![a-z])|"
+                   r"加(?:入|进|到)?购物车|加购|放(?:进|入|到)购物车|下单|就要(?:这|那|第|它)|帮我买(?:这|那|第|它)|"
+                   r"买(?:这|那)(?:个|款)|我要了|就它了|拍下", re.I)
 _DETAIL = re.compile(r"(?<![a-z])(?:tell me (?:more|about)|more (?:info|information|details?)|details?|describe|"
                      r"what about|more about|show me|info on|specs?|what'?s it like|how is it|any good)(?![a-z])|介绍|"
                      r"详情|详细|说说|讲讲|具体|看看|怎么样|咋样|如何", re.I)
@@ -144,6 +173,8 @@ class Understanding:
     gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
     most: str | None = None                    # "max" / "min": which shown product has the most / least of it
     pick: str | None = None                    # "cheapest" / "priciest": which shown product costs least / most
+    unbounded: bool = False                    # "forget the budget": the need's price bounds are dropped
+    these: bool = False                        # a question about all the products on show ("are these any good …")
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
@@ -227,6 +258,14 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         return Understanding("service", parsed, lang)
     refs = references(norm, shown, shown_prices)
     low = norm.lower()
+    if (shown or topic) and _NO_BUDGET.search(norm) and parsed.price_min is None and parsed.price_max is None:
+        # "actually forget the budget", "预算不限了": the same need without its price bounds
+        parsed.text = " ".join(_NO_BUDGET.sub(" ", parsed.text).split())
+        parsed.sort = None if parsed.sort in ("price_asc", "price_desc") else parsed.sort
+        new = bool(parsed.categories) and not all(_same_kind(c, topic or ()) for c in parsed.categories)
+        return Understanding("search" if new else "refine", parsed, lang, unbounded=True)
+    if (shown or refs) and _CART.search(norm) and not parsed.categories and not parsed.has_constraints():
+        return Understanding("cart", parsed, lang, refs)
     by_price = bool(_BY_PRICE_REF.search(low)) and shown > 0
     if by_price:
         parsed.sort = None  # "the most expensive one" points at a card; it is no sort order
@@ -264,6 +303,10 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         pick = ("cheapest" if _PRICE_SUP.search(low).group("low") else "priciest") \
             if by_price and refs and not (keys or values) and _PRICE_SUP.search(low) else None
         return Understanding("question", parsed, lang, refs, most=most, pick=pick)  # "is the 2nd one waterproof?"
+    if shown and question and not refs and not move and same_kind and not keys and not values \
+            and _THESE_ASKED.search(norm) and not _AVAILABILITY.search(low):
+        # "are these any good for wide feet?": about the products on show, not a search for wide feet
+        return Understanding("question", parsed, lang, these=True)
     if shown and not refs and not move and same_kind and (keys or implied_keys(norm)) and superlative(norm):
         # "the biggest one", "内存最大的那个呢": said without a question mark, still a pick among the cards
         return Understanding("question", parsed, lang, most=superlative(norm))

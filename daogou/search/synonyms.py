@@ -22,7 +22,7 @@ electronics | gadgets | tech | devices | 数码 | 数码产品 | 电子产品
 home | homeware | household | home goods | 家居 | 家居用品 | 居家
 beauty | cosmetics | beauty products | 美妆 | 化妆品 | 美容
 sports | sport | sporting goods | sports gear | fitness | 运动 | 运动用品 | 健身
-bags | luggage | 箱包 | 包包
+bags | luggage | 箱包 | 包包 | 的包 | 个包 | 电脑包 | 笔记本包
 toys | toy | 玩具
 # footwear
 running shoes | running shoe | runners | sneakers | sneaker | trainers | trainer | jogging shoes | joggers shoes | running sneakers | 跑步鞋 | 慢跑鞋 | 运动鞋 | 跑步的鞋
