@@ -276,6 +276,19 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                         errs.append(f"card {p} at {price:g} not {'below' if exp.get('cheaper') else 'above'} "
                                     f"the median {median:g}")
                         break
+        if "like" in exp:  # products like a shown one: others than it, of its kind (and below its price)
+            like = focus if exp["like"] == "focus" else prev_ids[exp["like"]] if exp["like"] < len(prev_ids) else None
+            if like is None or not ids:
+                errs.append("no products like the one referred to")
+            else:
+                ref_p = checker.products[like]
+                if like in ids:
+                    errs.append(f"showed {like} itself among products like it")
+                errs += [f"card {p} not of the kind of {like}" for p in ids
+                         if checker.products[p].category != ref_p.category][:1]
+                if exp.get("below_ref"):
+                    errs += [f"card {p} at {checker.products[p].price:g} not below {ref_p.price:g}" for p in ids
+                             if (checker.products[p].price or 0.0) >= (ref_p.price or 0.0)][:1]
         if "answer" in exp:
             errs += checker.answer_errors(exp["answer"], target, r.get("answer") or [])
         if "reply_lang" in exp:

@@ -404,6 +404,30 @@ def test_taking_a_product_puts_it_in_the_cart(guide, message, ref):
     assert assistant.reply(conv, "i want to buy running shoes").kind == "search"  # buying words with a need
 
 
+@pytest.mark.parametrize("message", ["show me your best selling headphones", "最近卖得最好的耳机"])
+def test_best_sellers_come_most_bought_first(guide, message):
+    assistant, *_ = guide
+    conv = assistant.start("U0006")
+    r = assistant.reply(conv, message)
+    assert r.constraints["sort"] == "popular" and r.constraints["categories"] == ["Electronics > Headphones"]
+    bought = assistant._popularity()
+    scores = [bought.get(c.id, 0.0) for c in r.cards]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+
+
+@pytest.mark.parametrize("message, move", [("anything similar to the second one but cheaper?", "cheaper"),
+                                           ("类似第二个的还有吗", None)])
+def test_products_like_a_shown_one(guide, message, move):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    second = products[assistant.reply(conv, "running shoes").cards[1].id]
+    r = assistant.reply(conv, message)
+    assert r.kind == "refine" and r.cards and second.id not in {c.id for c in r.cards}
+    assert {products[c.id].category for c in r.cards} == {second.category}
+    if move == "cheaper":
+        assert all(c.price < second.price for c in r.cards) and r.constraints["price_max"] < second.price
+
+
 def test_not_over_ear_leaves_over_ear_headphones_out(guide):
     assistant, _, products, _ = guide
     conv = assistant.start("U0007")

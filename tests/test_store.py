@@ -92,6 +92,7 @@ def test_write_read_round_trip(store):
     assert [x.id for x in store.iter_products(batch=1)] == ["p1"]
     assert store.events_frame()["type"].tolist() == ["view", "purchase"]
     assert [e.type for e in store.iter_events()] == ["view", "purchase"]
+    assert store.event_counts(["purchase", "cart"]) == {("p1", "purchase"): 1}
 
 
 def _expect_newest(store, shoppers: list[str], newest: int, always: tuple[str, ...]) -> None:
@@ -193,6 +194,8 @@ def test_same_store_code_on_postgresql(datasets, tmp_path):
         assert store.count("products") == 55_368
         assert store.has_shopper(store.get_shoppers()[0].id) and not store.has_shopper("no-such-shopper")
         _expect_newest(store, [s.id for s in store.get_shoppers()[:20]], 50, ("purchase",))
+        counts = store.event_counts(["purchase"])
+        assert sum(counts.values()) == int((store.events_frame(types=["purchase"])["type"] == "purchase").sum()) > 0
         seed = tmp_path / "seed.csv"
         seed.write_text('1,"case",["c1","c2"],["c1"]\n,"bad",[],[]\n', encoding="utf-8")
         bad = run_import(store, "seed-csv", seed, progress=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
@@ -103,6 +104,7 @@ class Assistant:
         self._zh_leaves: dict[str, str] | None = None  # category path → Chinese leaf name, built on first use
         self._titles: dict[str, frozenset[str]] = {}  # product → the words of its titles, on first use
         self._local = threading.local()  # what one turn adds to its reply (answers, relaxed constraints)
+        self._popular: tuple[float, dict[str, float]] = (float("-inf"), {})  # (when counted, product → score)
 
     # ------------------------------------------------------------------ public
     def start(self, shopper_id: str, language: str = "en") -> Conversation:
@@ -260,6 +262,30 @@ class Assistant:
         card = self._card(product, lang, [])
         return [card], P.say(lang, "added", title=card.title, p=card.price_text), self._chips(conv, lang), 1, None
 
+    def _like(self, conv, u: Understanding, ref: Product, lang: str):
+        """Products like ``ref`` (found by its own title, of its kind, under the need's other constraints), ``ref``
+        left out; "but cheaper" keeps to below its price (and that bound stays with the need)."""
+        cons = conv.constraints.updated(u.parsed, new_topic=False)
+        if not cons.categories and ref.category:
+            cons = replace(cons, categories=(" > ".join(ref.category),))
+        if u.price_move == "cheaper" and ref.price is not None:
+            cons = replace(cons, price_max=round(ref.price - 0.01, 2))
+        elif u.price_move == "pricier" and ref.price is not None:
+            cons = replace(cons, price_min=round(ref.price + 0.01, 2))
+        conv.constraints = cons
+        title = ref.text(lang)[0] or ref.title
+        res = self.searcher.search(title, k=self.config.candidates, filters=cons.filters(), facets=False)
+        products = [self._products[i] for i in res.ids() if i != ref.id and i in self._products][:self.config.cards]
+        conv.shown = [p.id for p in products]
+        conv.focus = products[0].id if products else ref.id
+        self._record_search(conv, title)
+        name = self._card(ref, lang, []).title
+        if not products:
+            return [], P.say(lang, "like_none", title=name), self._chips(conv, lang), 0, None
+        key = {"cheaper": "like_cheaper", "pricier": "like_pricier"}.get(u.price_move or "", "like")
+        cards = [self._card(p, lang, []) for p in products]
+        return cards, P.say(lang, key, n=len(cards), title=name), self._chips(conv, lang), res.total, None
+
     def _unmentioned(self, message: str) -> list[str]:
         """The words of what a question asks about ("… for wide feet", "适合敏感肌吗": the words after the last
         "for" / "适合", else all its content words) when the catalog uses none of them."""
@@ -277,6 +303,10 @@ class Assistant:
 
     def _find(self, conv, u: Understanding, lang):
         lead = ""
+        if u.like:
+            ref = self._referenced(conv, u)
+            if ref is not None:
+                return self._like(conv, u, ref, lang)
         # (not for a gift told without a product, nor for "something else": neither names a product to judge)
         if not (u.inferred or u.more or u.unbounded or (u.gift and (u.vague or conv.asked_last_turn))) \
                 and (u.kind == "search"
@@ -418,7 +448,22 @@ class Assistant:
             sign = 1 if cons.sort == "price_asc" else -1
             head = ids[:max(3 * self.config.cards, 20)]
             ids = sorted(head, key=lambda i: (self._products[i].price is None, sign * (self._products[i].price or 0)))
+        elif cons.sort == "popular":  # "best sellers": the most relevant candidates, most bought first
+            score = self._popularity()
+            head = ids[:max(3 * self.config.cards, 20)]
+            ids = sorted(head, key=lambda i: -score.get(i, 0.0))
         return ids, total, signals, personal
+
+    def _popularity(self) -> dict[str, float]:
+        """product → purchases, plus carts and views at a fraction of a purchase, from the store's events; counted
+        again every ``POPULAR_TTL_S`` seconds."""
+        counted, score = self._popular
+        if time.monotonic() - counted > POPULAR_TTL_S:
+            score = {}
+            for (pid, kind), n in self.store.event_counts(POPULAR_WEIGHTS).items():
+                score[pid] = score.get(pid, 0.0) + POPULAR_WEIGHTS[kind] * n
+            self._popular = (time.monotonic(), score)
+        return score
 
     def _of_kind(self, ids: list[str], words: str) -> set[str]:
         """Of ``ids``, the products whose title (in any of its languages) has every content word the shopper named
@@ -510,6 +555,9 @@ class Assistant:
     def _record_click(self, conv: Conversation, product: Product) -> None:
         self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "click", product.id, "")])
 
+
+POPULAR_TTL_S = 300.0
+POPULAR_WEIGHTS = {"purchase": 1.0, "cart": 0.3, "view": 0.02}  # what a "best seller" counts, per event
 
 _ABOUT = re.compile(r"(?<![a-z])(?:for|with|against|during|in case of)(?![a-z])|适合|适用于?|用于|用来|带去|对于", re.I)
 

@@ -98,6 +98,11 @@ _AVAILABILITY = re.compile(r"(?<![a-z])(?:do (?:you|u|ya) (?:have|sell|carry)|ha
                            r"anything|something|is there|"
                            r"are there|available in|in (?:a |an )?(?:other|different)|none of (?:these|those|them)|"
                            r"not (?:these|those))(?![a-z])|有没有|有.{0,12}吗|还有|有木有|都不喜欢|都不要|不喜欢这些", re.I)
+# Products like one on show: "anything similar to the second one", "more like the first one", "类似第二个的"
+_LIKE = re.compile(r"(?<![a-z])(?:similar(?: ones?| stuff| products?| items?| to)?|(?:more|something|anything|others?|"
+                   r"ones?|stuff|some) (?:just )?like (?:the|that|this|it|these|those|#|number|no\.|\d)|(?:the )?same "
+                   r"(?:style|kind|type|sort) as|alternatives?(?: to)?|along the lines of)(?![a-z])|类似|相似|同类|"
+                   r"像(?:第|这|那|它)|(?:跟|和|与)(?:第|这|那|它).{0,6}(?:差不多|一样|类似|相似)", re.I)
 # The budget dropped: "forget the budget", "price doesn't matter", "预算不限", "价格无所谓"
 _NO_BUDGET = re.compile(r"(?<![a-z])(?:(?:forget|ignore|drop|remove|scrap|lose|ditch|skip|never ?mind|don'?t worry "
                         r"about|no need for|get rid of)(?: about)? (?:the |my |a |that |any )?(?:budget|price(?: limit| cap|"
@@ -175,6 +180,7 @@ class Understanding:
     pick: str | None = None                    # "cheapest" / "priciest": which shown product costs least / most
     unbounded: bool = False                    # "forget the budget": the need's price bounds are dropped
     these: bool = False                        # a question about all the products on show ("are these any good …")
+    like: bool = False                         # products like the referenced (or focused) one ("similar to the 2nd")
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
@@ -266,6 +272,12 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         return Understanding("search" if new else "refine", parsed, lang, unbounded=True)
     if (shown or refs) and _CART.search(norm) and not parsed.categories and not parsed.has_constraints():
         return Understanding("cart", parsed, lang, refs)
+    if shown and _LIKE.search(norm) and (not parsed.categories or all(_same_kind(c, topic or ()) for c in
+                                                                      parsed.categories)):
+        # "anything similar to the second one but cheaper?": products like that one (cheaper than it)
+        move = "cheaper" if _CHEAPER.search(low) else "pricier" if _PRICIER.search(low) else None
+        parsed.sort = None if move else parsed.sort
+        return Understanding("refine", parsed, lang, refs, price_move=move, like=True)
     by_price = bool(_BY_PRICE_REF.search(low)) and shown > 0
     if by_price:
         parsed.sort = None  # "the most expensive one" points at a card; it is no sort order
@@ -296,6 +308,9 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         all(_same_kind(c, topic) for c in parsed.categories)
     # "does it come in white", "这个有白的吗": of the product, not a search for others
     about_focus = this_kind or bool(_FOCUS_STRONG.search(norm))
+    if shown and question and refs and not move and not keys and not values and _DETAIL.search(low) \
+            and not parsed.has_constraints():
+        return Understanding("detail", parsed, lang, refs)  # "第三个怎么样", "how's the second one?"
     if shown and question and not move and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or this_kind or keys or values))):

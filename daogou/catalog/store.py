@@ -266,6 +266,14 @@ class Store:
         with self.engine.connect() as conn:
             return [Shopper(r.id, json.loads(r.attributes)) for r in conn.execute(sa.select(table).order_by(table.c.id))]
 
+    def event_counts(self, types: Iterable[str]) -> dict[tuple[str, str], int]:
+        """(product, event type) → how many events of ``types`` each product has."""
+        table = self.t["events"]
+        query = sa.select(table.c.product_id, table.c.type, sa.func.count()).where(
+            table.c.type.in_(list(types)), table.c.product_id.is_not(None)).group_by(table.c.product_id, table.c.type)
+        with self.engine.connect() as conn:
+            return {(pid, kind): int(n) for pid, kind, n in conn.execute(query)}
+
     def events_frame(self, types: Iterable[str] | None = None, with_extra: bool = False,
                      shoppers: Sequence[str] | None = None) -> "pd.DataFrame":
         """All events (or those of ``shoppers``) as a DataFrame ordered by (shopper, time, source order)."""

@@ -100,6 +100,13 @@ _SORTS = (
                              r"bargain|wallet[ -]friendly|economical)(?![a-z])|"
                              r"最便宜的?|(?<!不)便宜(?:一)?点的?|(?<!不)便宜些的?|(?<!不)便宜的|价格最低的?|最低价的?|(?:价格)?从低到高|不贵的?|"
                              r"最实惠的?|实惠(?:点|一点|些)?的?|平价的?|划算的?|低价的?|白菜价的?|(?<!不)便宜")),
+    ("popular", re.compile(r"(?<![a-z])(?:(?:most |more )?popular(?:ity)?|best[ -]?sell(?:ing|ers?)|top[ -]?sell(?:ing|ers?)|"
+                           r"(?:best|top|highest|well)[ -]rated|trending|what'?s hot|hot right now|(?:people|everyone|"
+                           r"others|customers|shoppers) (?:buy|buys|bought|get|are buying|like|love)(?: the)? most|"
+                           r"most (?:bought|purchased|ordered|sold|liked|loved)|(?:crowd|fan|customer) favou?rites?)"
+                           r"(?: right now| these days| at the moment| lately| currently| this (?:season|year))?(?![a-z])|"
+                           r"热销|热卖|卖得(?:最好|最多|好)|销量(?:最高|最好|最大|高|好)|最火|火爆|爆款|人气(?:最高|最旺|王|高)?|"
+                           r"最受欢迎|受欢迎|好评(?:最多|如潮)|口碑(?:最好|好)|买的人(?:最)?多|大家都在买")),
     ("price_desc", re.compile(r"(?<![a-z])(?:most expensive|priciest|highest[ -]priced?|(?:price )?high to low|"
                               r"high[ -]end|premium|(?:pricey|pricier|expensive) (?:ones? )?first|top[ -]of[ -]the[ -]line|top[ -]end|luxury|luxurious|"
                               r"expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的|高端的?|"
@@ -157,7 +164,7 @@ class ParsedQuery:
     exclude_brands: list[str] = field(default_factory=list)
     attributes: dict[str, list[str]] = field(default_factory=dict)
     exclude_attributes: dict[str, list[str]] = field(default_factory=dict)
-    sort: str | None = None                     # "price_asc" | "price_desc" | None
+    sort: str | None = None                     # "price_asc" | "price_desc" | "popular" (most bought first) | None
     matched: list[str] = field(default_factory=list)        # what was understood, for explanations
     price_target: float | None = None           # "around 150": the amount (the bounds are a window around it)
     asked: dict | None = None                   # bounds as said in another currency, before conversion
