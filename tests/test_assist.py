@@ -410,9 +410,11 @@ def test_best_sellers_come_most_bought_first(guide, message):
     conv = assistant.start("U0006")
     r = assistant.reply(conv, message)
     assert r.constraints["sort"] == "popular" and r.constraints["categories"] == ["Electronics > Headphones"]
-    bought = assistant._popularity()
+    bought = assistant.searcher.popularity.scores()
     scores = [bought.get(c.id, 0.0) for c in r.cards]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
+    found = [bought.get(h.product_id, 0.0) for h in assistant.searcher.search(message, k=6).hits]  # /v1/search too
+    assert found == sorted(found, reverse=True) and found[0] > 0
 
 
 @pytest.mark.parametrize("message, move", [("anything similar to the second one but cheaper?", "cheaper"),

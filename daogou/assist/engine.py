@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
@@ -25,6 +24,7 @@ from daogou.assist.taste import Taste, taste_of
 from daogou.assist.understand import THESE, Understanding, understand
 from daogou.catalog.filters import Filters
 from daogou.catalog.models import Event, Product
+from daogou.catalog.popularity import StorePopularity
 from daogou.catalog.store import Store
 from daogou.errors import ValidationError
 from daogou.generate import Chunk, Done, Reasons, Reset, Writer
@@ -104,7 +104,7 @@ class Assistant:
         self._zh_leaves: dict[str, str] | None = None  # category path → Chinese leaf name, built on first use
         self._titles: dict[str, frozenset[str]] = {}  # product → the words of its titles, on first use
         self._local = threading.local()  # what one turn adds to its reply (answers, relaxed constraints)
-        self._popular: tuple[float, dict[str, float]] = (float("-inf"), {})  # (when counted, product → score)
+        self._popular = searcher.popularity or StorePopularity(store)  # best sellers: the search's own counts
 
     # ------------------------------------------------------------------ public
     def start(self, shopper_id: str, language: str = "en") -> Conversation:
@@ -455,15 +455,7 @@ class Assistant:
         return ids, total, signals, personal
 
     def _popularity(self) -> dict[str, float]:
-        """product → purchases, plus carts and views at a fraction of a purchase, from the store's events; counted
-        again every ``POPULAR_TTL_S`` seconds."""
-        counted, score = self._popular
-        if time.monotonic() - counted > POPULAR_TTL_S:
-            score = {}
-            for (pid, kind), n in self.store.event_counts(POPULAR_WEIGHTS).items():
-                score[pid] = score.get(pid, 0.0) + POPULAR_WEIGHTS[kind] * n
-            self._popular = (time.monotonic(), score)
-        return score
+        return self._popular.scores()
 
     def _of_kind(self, ids: list[str], words: str) -> set[str]:
         """Of ``ids``, the products whose title (in any of its languages) has every content word the shopper named
@@ -555,9 +547,6 @@ class Assistant:
     def _record_click(self, conv: Conversation, product: Product) -> None:
         self.record([Event(conv.shopper_id, conv.session_id, now_ms(), "click", product.id, "")])
 
-
-POPULAR_TTL_S = 300.0
-POPULAR_WEIGHTS = {"purchase": 1.0, "cart": 0.3, "view": 0.02}  # what a "best seller" counts, per event
 
 _ABOUT = re.compile(r"(?<![a-z])(?:for|with|against|during|in case of)(?![a-z])|适合|适用于?|用于|用来|带去|对于", re.I)
 

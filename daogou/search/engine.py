@@ -121,6 +121,7 @@ class Searcher:
         self.rates: dict[str, float] | None = None  # currency rates (daogou.search.currency); None: the defaults
         self.fused_dense: DenseIndex | None = None
         self.reranker = None  # a trained rerank.Reranker for this encoder, if any
+        self.popularity = None  # a catalog.popularity.StorePopularity: "best sellers" come most bought first
         self._by_id: dict[str, Product] | None = None
 
     @classmethod
@@ -375,11 +376,17 @@ class Searcher:
         return [(r, fused[r]) for r in ranked(fused)]
 
     def _sorted(self, order: list[tuple[int, float]], parsed: ParsedQuery | None, k: int) -> list[tuple[int, float]]:
-        """"cheapest …": the most relevant candidates, cheapest first."""
-        if not parsed or parsed.sort not in ("price_asc", "price_desc") or not order:
+        """"cheapest …": the most relevant candidates, cheapest first ("best sellers": most bought first)."""
+        popular = parsed is not None and parsed.sort == "popular" and self.popularity is not None
+        if not parsed or (parsed.sort not in ("price_asc", "price_desc") and not popular) or not order:
             return order
         best = order[0][1]
         head = [rs for rs in order[:max(3 * k, 30)] if best <= 0 or rs[1] >= SORT_RELEVANCE * best]
+        if popular:
+            score = self.popularity.scores()
+            ids = self.table.ids
+            head = sorted(head, key=lambda rs: -score.get(ids[rs[0]], 0.0))
+            return head + order[len(head):] if len(head) < k else head
         sign = 1 if parsed.sort == "price_asc" else -1
         head = sorted(head, key=lambda rs: (np.isnan(self.table.price[rs[0]]), sign * self.table.price[rs[0]]))
         return head + order[len(head):] if len(head) < k else head  # the less relevant follow, by relevance

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import xxhash
 
+from daogou.catalog.popularity import StorePopularity
 from daogou.catalog.store import Store
 from daogou.encode import TextEncoder, get_encoder
 from daogou.files import recover_folder, replace_folder, staging
@@ -69,6 +70,7 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
                     "built_ms": int(time.time() * 1000)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         replace_folder(tmp, folder)
+    searcher.popularity = StorePopularity(store)
     info = {"folder": str(folder), "loaded": fresh, "products": len(searcher.products), "encoder": config.encoder,
             "dense_index": searcher.dense.type, "seconds": round(time.perf_counter() - started, 2)}
     if searcher.reranker is not None:
