@@ -430,6 +430,18 @@ def test_products_like_a_shown_one(guide, message, move):
         assert all(c.price < second.price for c in r.cards) and r.constraints["price_max"] < second.price
 
 
+def test_what_about_another_value_refines_and_a_medium_is_size_m(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    assistant.reply(conv, "skincare for dry skin")
+    r = assistant.reply(conv, "what about oily skin")
+    assert r.kind == "refine" and r.constraints["attributes"] == {"skin_type": ["oily"]}
+    shown = assistant.reply(conv, "dresses").cards
+    r = assistant.reply(conv, "got it in a medium?")
+    size = products[shown[0].id].attributes["size"]
+    assert r.kind == "question" and r.answer[0]["verdict"] == ("yes" if size == "M" else "no")
+
+
 def test_not_over_ear_leaves_over_ear_headphones_out(guide):
     assistant, _, products, _ = guide
     conv = assistant.start("U0007")

@@ -156,6 +156,12 @@ def test_store_words_in_idioms_name_no_value(vocab, query):
     assert parse_query("a single bed duvet", vocab).attributes == {"size": ["Single"]}
 
 
+@pytest.mark.parametrize("query, size", [("a medium dress", "M"), ("small t-shirt", "S"), ("中号的连衣裙", "M"),
+                                         ("medium backpack", "Medium")])
+def test_size_words_of_a_kind_sized_in_letters(vocab, query, size):
+    assert parse_query(query, vocab).attributes == {"size": [size]}
+
+
 @pytest.mark.parametrize("query", ["i drop my phone a lot", "我手机老摔"])
 def test_the_shoppers_own_host_is_no_new_category(vocab, query):
     hint = ("Electronics > Phone Cases",)

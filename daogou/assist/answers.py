@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from daogou.catalog.models import Product
 from daogou.search.normalize import normalise_query
+from daogou.search.query import SIZE_LETTER
 from daogou.search.typos import correct_typos
 from daogou.search.vocab import BOOLEAN_WORDS, Vocabulary, is_cjk
 
@@ -83,7 +84,7 @@ def asked(message: str, vocab: Vocabulary) -> tuple[list[str], list[tuple[str, s
         if c.kind != "attribute":
             continue
         if not c.weak:
-            values += [kv for kv in c.values if kv[0] != "size" or not kv[1].isalnum()]
+            values += [kv for kv in c.values if kv[0] != "size" or not kv[1].isalnum() or kv[1].lower() in SIZE_LETTER]
         else:  # a size as the store writes it ('6.7"')
             values += [kv for kv in c.values if not kv[1].isalnum() and low[c.start:c.start + len(kv[1])] == kv[1].lower()]
     keys = [k for k, rx in _KEY_RE.items() if rx.search(low)]
@@ -109,6 +110,8 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
             continue
         seen.add(key)
         have = _value(attrs.get(key))
+        if key == "size" and value is not None and have is not None and SIZE_LETTER.get(value.lower()) == have:
+            value = have  # "got it in a medium?" of a dress sized M
         if have is None:
             out.append(Answer(product.id, key, None, value, "unknown", _unknown(key, value, vocab, lang)))
         elif value is not None:

@@ -98,6 +98,7 @@ _AVAILABILITY = re.compile(r"(?<![a-z])(?:do (?:you|u|ya) (?:have|sell|carry)|ha
                            r"anything|something|is there|"
                            r"are there|available in|in (?:a |an )?(?:other|different)|none of (?:these|those|them)|"
                            r"not (?:these|those))(?![a-z])|有没有|有.{0,12}吗|还有|有木有|都不喜欢|都不要|不喜欢这些", re.I)
+_WHAT_ABOUT = re.compile(r"^\W*(?:(?:and|so|ok|okay|hmm|then|but)\W+)*(?:what|how) about(?![a-z])", re.I)
 # Products like one on show: "anything similar to the second one", "more like the first one", "类似第二个的"
 _LIKE = re.compile(r"(?<![a-z])(?:similar(?: ones?| stuff| products?| items?| to)?|(?:more|something|anything|others?|"
                    r"ones?|stuff|some) (?:just )?like (?:the|that|this|it|these|those|#|number|no\.|\d)|(?:the )?same "
@@ -311,6 +312,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if shown and question and refs and not move and not keys and not values and _DETAIL.search(low) \
             and not parsed.has_constraints():
         return Understanding("detail", parsed, lang, refs)  # "第三个怎么样", "how's the second one?"
+    if shown and values and not about_focus and not refs and _WHAT_ABOUT.search(low):
+        return Understanding("refine", parsed, lang)  # "what about oily skin": the need with that value instead
     if shown and question and not move and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or this_kind or keys or values))):

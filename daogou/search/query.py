@@ -493,6 +493,10 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
     named ("max cushioning")."""
     if pq.categories or hint:
         values = [(k, v) for k, v in c.values if vocab.value_in_categories(k, v, pq.categories or hint)]
+        if not values:  # "a medium" of a kind sized in letters (S / M / L) is its M
+            values = [("size", SIZE_LETTER[v.lower()]) for k, v in c.values if k == "size"
+                      and v.lower() in SIZE_LETTER
+                      and vocab.value_in_categories("size", SIZE_LETTER[v.lower()], pq.categories or hint)][:1]
     else:
         plain_word = c.alias.isascii() and c.alias.isalpha()
         values = [(k, v) for k, v in c.values if not plain_word or vocab.key_share(k) >= GENERAL_KEY_SHARE
@@ -506,6 +510,10 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
     for k, v in values:
         _append(table.setdefault(k, []), v)
     _note(pq, f"{'exclude ' if neg else ''}{values[0][0]}={'|'.join(v for _, v in values)} from {said!r}")
+
+
+SIZE_LETTER = {"extra small": "XS", "small": "S", "medium": "M", "large": "L", "extra large": "XL",
+                "x-large": "XL", "xx-large": "XXL"}  # size words → the letters clothing is sized in
 
 
 def _value_category(vocab: Vocabulary, pq: ParsedQuery) -> None:
