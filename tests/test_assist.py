@@ -442,6 +442,19 @@ def test_what_about_another_value_refines_and_a_medium_is_size_m(guide):
     assert r.kind == "question" and r.answer[0]["verdict"] == ("yes" if size == "M" else "no")
 
 
+@pytest.mark.parametrize("first, again", [("第一个有降噪吗", "那第二个呢"), ("does the first one have noise cancelling?",
+                                                                     "and the second?")])
+def test_the_same_question_of_another_product(guide, first, again):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0006")
+    shown = assistant.reply(conv, "headphones").cards
+    assert assistant.reply(conv, first).answer[0]["key"] == "noise_cancelling"
+    r = assistant.reply(conv, again)
+    assert r.kind == "question" and r.cards[0].id == shown[1].id
+    assert r.answer[0]["key"] == "noise_cancelling"
+    assert r.answer[0]["value"] == products[shown[1].id].attributes.get("noise_cancelling")
+
+
 def test_not_over_ear_leaves_over_ear_headphones_out(guide):
     assistant, _, products, _ = guide
     conv = assistant.start("U0007")

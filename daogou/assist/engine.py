@@ -21,7 +21,7 @@ from daogou.assist.answers import extreme, key_name, unstated
 from daogou.assist.answers import text_of as answer_text
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
-from daogou.assist.understand import THESE, Understanding, understand
+from daogou.assist.understand import ELLIPSIS, THESE, Understanding, understand
 from daogou.catalog.filters import Filters
 from daogou.catalog.models import Event, Product
 from daogou.catalog.popularity import StorePopularity
@@ -141,6 +141,13 @@ class Assistant:
             if found is not None:
                 u.parsed.categories = [found[0]]
                 u.kind, u.vague, u.inferred = "search", False, True
+        if u.kind in ("detail", "question") and u.refs and ELLIPSIS.match(message):
+            # "第一个有降噪吗" … "那第二个呢": the same question, of the second one
+            asked = next((t.text for t in reversed(conv.turns) if t.role == "shopper" and t.kind == "question"
+                          and not ELLIPSIS.match(t.text)), None) if conv.turns and conv.turns[-2:][0].kind == \
+                "question" else None
+            if asked:
+                u.kind, u.again = "question", asked
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
@@ -217,7 +224,7 @@ class Assistant:
 
     def _question(self, conv, u, lang):
         picked = None
-        message = conv.turns[-1].text
+        message = u.again or conv.turns[-1].text
         if u.most:  # "which one has the longest battery?": the shown product with the most of it
             shown = [self._products[i] for i in conv.shown if i in self._products]
             picked = extreme(shown, message, self.searcher.vocab, u.most)
@@ -241,14 +248,14 @@ class Assistant:
             card = self._card(product, lang, [])
             return [card], P.say(lang, f"pick_{u.pick}", title=card.title, p=card.price_text), \
                 self._chips(conv, lang), 1, None
-        found = answer_question(product, conv.turns[-1].text, self.searcher.vocab, lang)
+        found = answer_question(product, message, self.searcher.vocab, lang)
         if found:  # the attributes answer it: facts first, no model needed
             self._local.extra["answer"] = [a.to_dict() for a in found]
             card, text = self._card(product, lang, []), answer_text(found, lang)
             if picked is not None:
                 text = P.say(lang, "of_these", title=card.title) + text
             return [card], text, self._chips(conv, lang), 1, None
-        task = answer_task(product, conv.turns[-1].text, lang=lang)
+        task = answer_task(product, message, lang=lang)
         return [self._card(product, lang, [])], "", self._chips(conv, lang), 1, task
 
     def _cart(self, conv, u, lang):

@@ -60,7 +60,7 @@ class Constraints:
                 attrs.pop(key), attr_words.pop(key, None)
         categories = tuple(parsed.categories) or base.categories
         # every word that named the kind, in the shopper's order: "yoga mat" is not just "yoga"
-        cat_words = " ".join(dict.fromkeys(s for s, what in spans if what.startswith("category "))) \
+        cat_words = " ".join(dict.fromkeys(_LEAD.sub("", s) for s, what in spans if what.startswith("category "))) \
             if parsed.categories else ""
         cat_words = cat_words or (base.category_words if categories == base.categories else "")
         excluded = tuple(dict.fromkeys(base.exclude_brands + tuple(parsed.exclude_brands)))
@@ -133,6 +133,9 @@ def _budget(base: Constraints, parsed: ParsedQuery) -> tuple[float | None, float
     if lo is None and base.price_max is None and base.price_min is not None and hi > base.price_min:
         return base.price_min, hi
     return lo, hi
+
+
+_LEAD = re.compile(r"^(?:的|个|一个)(?=[\u4e00-\u9fff])")  # "能装电脑的包" named the kind by "的包": said back as 包
 
 
 def _spans(parsed: ParsedQuery) -> list[tuple[str, str]]:

@@ -98,6 +98,11 @@ _AVAILABILITY = re.compile(r"(?<![a-z])(?:do (?:you|u|ya) (?:have|sell|carry)|ha
                            r"anything|something|is there|"
                            r"are there|available in|in (?:a |an )?(?:other|different)|none of (?:these|those|them)|"
                            r"not (?:these|those))(?![a-z])|有没有|有.{0,12}吗|还有|有木有|都不喜欢|都不要|不喜欢这些", re.I)
+# Only a product named, after a question: "那第二个呢", "and the second one?" ask the same of that one
+ELLIPSIS = re.compile(r"^\W*(?:(?:and|what about|how about|same for|and for|那|那么|还有|那么)\W*)?(?:the )?"
+                      r"(?:first|second|third|fourth|fifth|sixth|last|\d(?:st|nd|rd|th)|#\d|number \d|"
+                      r"第[一二三四五六七八九十\d]+[个款件双]?|最后一[个款件]|这个|那个|这款|那款)(?: one)?\s*"
+                      r"(?:呢|怎么样呢)?[\s?？。.!！]*$", re.I)
 _WHAT_ABOUT = re.compile(r"^\W*(?:(?:and|so|ok|okay|hmm|then|but)\W+)*(?:what|how) about(?![a-z])", re.I)
 # Products like one on show: "anything similar to the second one", "more like the first one", "类似第二个的"
 _LIKE = re.compile(r"(?<![a-z])(?:similar(?: ones?| stuff| products?| items?| to)?|(?:more|something|anything|others?|"
@@ -182,6 +187,7 @@ class Understanding:
     unbounded: bool = False                    # "forget the budget": the need's price bounds are dropped
     these: bool = False                        # a question about all the products on show ("are these any good …")
     like: bool = False                         # products like the referenced (or focused) one ("similar to the 2nd")
+    again: str = ""                            # the earlier question asked again of another product ("那第二个呢")
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
