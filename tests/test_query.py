@@ -162,6 +162,12 @@ def test_size_words_of_a_kind_sized_in_letters(vocab, query, size):
     assert parse_query(query, vocab).attributes == {"size": [size]}
 
 
+def test_nothing_before_a_value_excludes_it_and_a_tied_typo_keeps_its_beginning(vocab):
+    pq = parse_query("a dress for a wedding, nothing black, under 800", vocab)
+    assert pq.attributes == {} and pq.exclude_attributes == {"color": ["black"]} and pq.price_max == 800
+    assert parse_query("lookin for a bagpack for school", vocab).categories == ["Bags > Backpacks"]  # not daypack
+
+
 @pytest.mark.parametrize("query", ["i drop my phone a lot", "我手机老摔"])
 def test_the_shoppers_own_host_is_no_new_category(vocab, query):
     hint = ("Electronics > Phone Cases",)

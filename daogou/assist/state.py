@@ -49,10 +49,10 @@ class Constraints:
         attrs, attr_words = dict(base.attributes), dict(base.attribute_words)
         for key, values in parsed.attributes.items():
             attrs[key] = tuple(values)
-            said = " ".join(values)
-            if said.replace(".", "").isdigit():  # a bare number ("in 43") is said with its key: "size 43"
+            said = next((s for s, what in spans if what.startswith(f"{key}=")), " ".join(values))
+            if said.replace(".", "").isdigit():  # a bare number ("in 43", "size 38") is said with its key: "size 43"
                 said = f"{key.replace('_', ' ')} {said}"
-            attr_words[key] = next((s for s, what in spans if what.startswith(f"{key}=")), said)
+            attr_words[key] = said
         excl_attrs = dict(base.exclude_attributes)
         for key, values in parsed.exclude_attributes.items():
             excl_attrs[key] = tuple(dict.fromkeys(excl_attrs.get(key, ()) + tuple(values)))

@@ -112,7 +112,7 @@ _SORTS = (
                               r"expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的|高端的?|"
                               r"高档的?|奢华的?|顶配的?")),
 )
-_NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|without|except(?: for)?|excluding|exclude|other than|"
+_NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|without|except(?: for)?|excluding|exclude|other than|"
                       r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want|forget(?: about)?|"
                       r"instead of|rather than|enough of|done with)"
                       r"(?:\s+(?:the|any|a|an))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"

@@ -12,6 +12,7 @@ Distances come from rapidfuzz.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 
@@ -125,6 +126,10 @@ def _closest(word: str, words: tuple[str, ...]) -> tuple[str, int] | None:
         return None
     best = min(d for _, d, _ in found)
     top = [w for w, d, _ in found if d == best]
+    if len(top) > 1:  # a tie: the word that keeps more of how it begins ("bagpack": backpack, not daypack)
+        lead = {w: len(os.path.commonprefix([w, word])) for w in top}
+        most = max(lead.values())
+        top = [w for w in top if lead[w] == most] if most >= 2 else top
     if len(top) != 1 or abs(len(top[0]) - len(word)) > limit:
         return None
     return top[0], int(best)
