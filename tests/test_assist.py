@@ -455,6 +455,15 @@ def test_the_same_question_of_another_product(guide, first, again):
     assert r.answer[0]["value"] == products[shown[1].id].attributes.get("noise_cancelling")
 
 
+def test_something_described_refines_the_kind_on_show(guide):
+    assistant, *_ = guide
+    conv = assistant.start("U0006")
+    assistant.reply(conv, "yoga mat")
+    r = assistant.reply(conv, "something eco friendly")  # the mats, described: not a new vague need
+    assert r.kind == "refine" and r.constraints["categories"] == ["Sports > Yoga"] and r.cards
+    assert assistant.reply(conv, "blue or green").text.count("blue or green") == 1  # both colours, as said
+
+
 def test_not_over_ear_leaves_over_ear_headphones_out(guide):
     assistant, _, products, _ = guide
     conv = assistant.start("U0007")

@@ -49,7 +49,9 @@ class Constraints:
         attrs, attr_words = dict(base.attributes), dict(base.attribute_words)
         for key, values in parsed.attributes.items():
             attrs[key] = tuple(values)
-            said = next((s for s, what in spans if what.startswith(f"{key}=")), " ".join(values))
+            named = [s for s, what in spans if what.startswith(f"{key}=")]  # "blue or green": both, as said
+            said = (" 或 " if any(is_cjk_text(s) for s in named) else " or ").join(dict.fromkeys(named)) \
+                if named else " ".join(values)
             if said.replace(".", "").isdigit():  # a bare number ("in 43", "size 38") is said with its key: "size 43"
                 said = f"{key.replace('_', ' ')} {said}"
             attr_words[key] = said
@@ -133,6 +135,10 @@ def _budget(base: Constraints, parsed: ParsedQuery) -> tuple[float | None, float
     if lo is None and base.price_max is None and base.price_min is not None and hi > base.price_min:
         return base.price_min, hi
     return lo, hi
+
+
+def is_cjk_text(text: str) -> bool:
+    return bool(re.search(r"[\u4e00-\u9fff]", text))
 
 
 _LEAD = re.compile(r"^(?:的|个|一个)(?=[\u4e00-\u9fff])")  # "能装电脑的包" named the kind by "的包": said back as 包

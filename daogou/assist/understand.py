@@ -103,6 +103,10 @@ ELLIPSIS = re.compile(r"^\W*(?:(?:and|what about|how about|same for|and for|那|
                       r"(?:first|second|third|fourth|fifth|sixth|last|\d(?:st|nd|rd|th)|#\d|number \d|"
                       r"第[一二三四五六七八九十\d]+[个款件双]?|最后一[个款件]|这个|那个|这款|那款)(?: one)?\s*"
                       r"(?:呢|怎么样呢)?[\s?？。.!！]*$", re.I)
+_DESCRIBED = re.compile(r"^\W*(?:(?:hmm+|ok(?:ay)?|well|so|maybe|actually|i'?d like|i want|i need|show me|got|do you "
+                        r"have|is there|any)\W+)*(?:something|anything|sth|smth|ones?)(?:\W+(?:a bit|a little|more|"
+                        r"really|very|super|kinda|that'?s|which is|that is))*\W+(?!for\b|to give\b|as a\b)[a-z]",
+                        re.I)
 _WHAT_ABOUT = re.compile(r"^\W*(?:(?:and|so|ok|okay|hmm|then|but)\W+)*(?:what|how) about(?![a-z])", re.I)
 # Products like one on show: "anything similar to the second one", "more like the first one", "类似第二个的"
 _LIKE = re.compile(r"(?<![a-z])(?:similar(?: ones?| stuff| products?| items?| to)?|(?:more|something|anything|others?|"
@@ -413,6 +417,8 @@ def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...], message: str = "") -
     if _GIFT.search(message) and not _SAME_KIND.search(message):  # "one for my wife too": more of the kind
         return True
     if parsed.has_constraints():
+        return False
+    if _DESCRIBED.search(message):  # "something eco friendly", "anything softer?": the kind on show, described
         return False
     # "any in a longer length?": a property and how much of it, of the kind on show
     return len(strip_quantities(_residue(parsed.text)).split()) >= 2
