@@ -2,6 +2,8 @@
 
     python bench/rec.py beauty [--budget 1200] [--full] [--models popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec] [--seeds 0 1 2]
     python bench/rec.py beauty --full --models recbole-sasrec --resume   # RecBole to convergence over sittings
+    python bench/rec.py beauty --full --models daogou-rec --label "filter a.7 lr5e-4" \
+        --options '{"filter_alpha": 0.7, "filter_c": 5}' --train '{"lr": 0.0005}' --out rec_beauty_variants
     python bench/rec.py taobao [--budget 600]      # does browsing history help next-purchase prediction?
     python bench/rec.py movielens [--budget 300]   # cold-start items: content (titles, genres) vs ID-only
     python bench/rec.py demo [--budget 300] [--seeds 0 1 2] [--patience 15]   # next event vs next session's purchase
@@ -162,10 +164,14 @@ def beauty(args: argparse.Namespace) -> dict:
             rows.append(_recbole(home, budget, args.full, args.resume))
         else:
             spec = {"home": str(home), "model": name, "budget": budget, "encoder": None,
-                    "patience": 10 if args.full else 5}
+                    "patience": args.patience or (10 if args.full else 5)}
+            if name == "daogou-rec" and (args.options or args.train):  # a variant: its options and training
+                spec.update(options=json.loads(args.options or "{}"), train=json.loads(args.train or "{}"))
             if name == "seed-bert" and not args.full:
                 spec["budget"] = args.seed_bert_budget or budget
             rows.append(run_seeds(spec, args.seeds) if name == "daogou-rec" else run_model(spec))
+        if args.label:
+            rows[-1]["label"] = args.label
         rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
         rows[-1]["run"] = {"finished_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                            "command": " ".join(["python", "bench/rec.py", *sys.argv[1:]])}
@@ -240,7 +246,7 @@ def demo(args: argparse.Namespace) -> dict:
                           ("session", "earlier sessions + the session's search")):
         spec = {"home": str(home), "encoder": "e5-multilingual", "history": history}
         rows.append(run_seeds({**spec, "model": "daogou-rec", "label": f"daogou-rec — {what}",
-                               "budget": args.budget, "patience": args.patience}, args.seeds))
+                               "budget": args.budget, "patience": args.patience or 5}, args.seeds))
         for name in ("item-knn", "popularity"):
             rows.append(run_model({**spec, "model": name, "label": f"{name} — {what}"}))
     return {"dataset": "demo store (2,000 products, generated shoppers)", "budget_s": args.budget, "rows": rows}
@@ -255,7 +261,7 @@ def print_table(result: dict) -> None:
     for r in result["rows"] + result.get("published", []):
         cold = (r.get("cold") or {}).get("ndcg@10") if (r.get("cold") or {}).get("cases") else None
         fmt = lambda v, w, p=4: f"{v:>{w}.{p}f}" if isinstance(v, float) else f"{'' if v is None else v:>{w}}"
-        print(f"{r['model']:<40} {fmt(r.get('ndcg@10'), 8)} {fmt(r.get('hr@10'), 7)} {fmt(r.get('mrr'), 7)} "
+        print(f"{r.get('label') or r['model']:<40} {fmt(r.get('ndcg@10'), 8)} {fmt(r.get('hr@10'), 7)} {fmt(r.get('mrr'), 7)} "
               f"{fmt(cold, 13)} {fmt(r.get('train_s'), 8, 0)} {fmt(r.get('train_cpu_s'), 7, 0)} "
               f"{fmt(r.get('epochs'), 6)} "
               f"{fmt(r.get('peak_rss_mb'), 8)}")
@@ -278,7 +284,13 @@ def main() -> None:
                         help="RecBole SASRec continues a stopped run from its last finished epoch (hours to converge "
                              "on Beauty); with --full, rows of models not run this time are kept in the JSON")
     parser.add_argument("--models", default="popularity,item-knn,recbole-sasrec,seed-bert,daogou-rec")
-    parser.add_argument("--patience", type=int, default=5, help="Early-stopping patience (demo).")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="Early-stopping patience (default 5; beauty --full: 10).")
+    parser.add_argument("--options", help="beauty: daogou-rec model options as JSON (a variant), e.g. "
+                                          "'{\"filter_alpha\": 0.7}'")
+    parser.add_argument("--train", help="beauty: daogou-rec training overrides as JSON, e.g. '{\"lr\": 0.0005}'")
+    parser.add_argument("--label", help="beauty: the row's name in the table and JSON (rows are kept by it)")
+    parser.add_argument("--out", help="results file name under bench/results (default rec_<dataset>[_full].json)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="Train the headline daogou-rec rows once per seed; tables show the mean and the spread.")
     args = parser.parse_args()
@@ -290,10 +302,12 @@ def main() -> None:
     print_table(result)
     print(f"\nwall time {result['wall_s']:.0f}s")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"rec_{args.dataset}{'_full' if args.full else ''}.json"
+    out = RESULTS / (f"{args.out.removesuffix('.json')}.json" if args.out else
+                     f"rec_{args.dataset}{'_full' if args.full else ''}.json")
     if args.full and out.exists() and "rows" in result:  # convergence runs of each model may be sittings apart
-        ran = {r["model"] for r in result["rows"]}
-        kept = [r for r in json.loads(out.read_text(encoding="utf-8")).get("rows", []) if r["model"] not in ran]
+        key = lambda r: r.get("label") or r["model"]  # noqa: E731
+        ran = {key(r) for r in result["rows"]}
+        kept = [r for r in json.loads(out.read_text(encoding="utf-8")).get("rows", []) if key(r) not in ran]
         result["rows"] = kept + result["rows"]
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"wrote {out}")
