@@ -564,6 +564,8 @@ def test_what_the_store_does_not_sell_is_said_plainly(guide):
     assert recorded[-1].type == "search" and "bathroom fans" in recorded[-1].query
     zh = assistant.reply(conv, "有电饭煲吗")
     assert zh.matched is False and "电饭煲" in zh.text and zh.language == "zh" and not zh.cards
+    head = assistant.reply(conv, "我是油皮 夏天用的防晒有吗")  # what follows 的 is what is asked for
+    assert head.matched is False and head.unmatched == ["防晒"] and not head.cards
     found = assistant.reply(conv, "running shoes")
     assert found.matched and found.cards and found.constraints["categories"] == ["Shoes > Running"]
     added = assistant.reply(conv, "in teal")  # a word added to the need: said, and the need is kept

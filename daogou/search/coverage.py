@@ -154,6 +154,9 @@ _PHRASE_END = re.compile(r"\s*(?:$|[,.;:!?，。；：！？、()（）\u4e00-\u
                          r"over|above|around|about|from|by|and|or|but|without|less|more|max|min|up)(?![a-z]))")
 
 
+_CLAUSE_END = re.compile(r"\s*(?:有吗|有没有|有木有|吗|呢|吧|啊|呀|哦)?\s*(?:[,.;:!?，。；：！？、]|$)")
+
+
 def _unknown_head(norm: str, words: list[tuple[str, int, int]], covered: list[bool],
                   categories: list[tuple[int, int]], in_catalog: Callable[[str], bool]) -> tuple[int, int, str] | None:
     """An unknown word right after a known one, ending its phrase, in a query that names no other kind of product:
@@ -164,6 +167,8 @@ def _unknown_head(norm: str, words: list[tuple[str, int, int]], covered: list[bo
         if covered[i]:
             continue
         cjk = CJK_RE.match(word) is not None
+        if cjk and not categories and norm[:start].rstrip().endswith("的") and _CLAUSE_END.match(norm, end):
+            return start, end, word  # "夏天用的防晒(有吗)": the word after 的 that ends the phrase is what is asked for
         if cjk and len(word) >= 3 and any(in_catalog(word[:k]) for k in range(2, len(word))):
             b_start, b_end = start, start
         elif i == 0 or not covered[i - 1]:
