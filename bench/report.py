@@ -510,10 +510,34 @@ def chaos() -> str:
     return "\n".join(lines) + "\n\n" + _source("chaos.json", d, "python bench/chaos.py")
 
 
+def rec_variants() -> str:
+    name = "rec_beauty_variants.json"
+    d = _load(name)
+    if d is None:
+        return _missing(name, "python bench/rec.py beauty --full --models daogou-rec --label … --options … "
+                              "--out rec_beauty_variants")
+    lines = ["| daogou-rec variant | options, training | seed | patience | NDCG@10 | NDCG@10 / HR@10, history masked | "
+             "epochs (best) |", "|---|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        how = ", ".join([f"{k} {v}" for k, v in r.get("options", {}).items()]
+                        + [f"{k} {v}" for k, v in r.get("train", {}).items()]) or "defaults"
+        m = r["masked"]
+        lines.append(f"| {r['label']} | {how} | {r.get('seed', 0)} | {r.get('patience', '')} | {r['ndcg@10']:.4f} | "
+                     f"{m['ndcg@10']:.4f} / {m['hr@10']:.4f} | {r['epochs']} ({r.get('best_epoch', '')}) |")
+    best = [p for p in d.get("published", []) if p.get("masked")]
+    if best:
+        lines += ["", "Published, history masked: " + "; ".join(
+            f"{p['model']} {p['masked']['ndcg@10']:.4f} / {p['masked']['hr@10']:.4f}" for p in best) + "."]
+    lines += ["", d.get("note", "")]
+    return "\n".join(lines) + "\n\n" + _source(name, d, "python bench/rec.py beauty --full --models daogou-rec "
+                                                         "--label … --options … --out rec_beauty_variants")
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "first-start": first_start, "understanding": understanding, "named-kind": named_kind,
     "replies": replies, "generate": generate,
-    "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-beauty-full": rec("beauty_full"), "rec-taobao": rec("taobao"),
+    "multimodal": multimodal, "rec-beauty": rec("beauty"), "rec-beauty-full": rec("beauty_full"),
+    "rec-beauty-variants": rec_variants, "rec-taobao": rec("taobao"),
     "rec-movielens": rec("movielens"), "rec-demo": rec("demo"), "import": import_, "search-quality": search_quality, "adapt": adapt,
     "esci-ablation": esci_ablation,
     "search-speed": search_speed, "scale-products": scale_products, "scale-events": scale_events, "serve": serve,
