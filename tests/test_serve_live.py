@@ -229,6 +229,24 @@ def test_a_dialogue_in_chromium(live, chromium_browser, artifacts, lang, turns):
     page.close()
 
 
+def test_a_message_typed_during_a_reply_is_sent_after_it(live, chromium_browser):
+    """A shopper who types on while a reply streams loses nothing: the message is sent when the reply is done."""
+    page = chromium_browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-US", bypass_csp=True)
+    page.goto(live + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    before = page.locator(".turn").count()
+    for message in ("running shoes under 600", "which of these is the cheapest?"):  # the second during the first
+        page.fill("#message", message)
+        page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll(\".turn[data-done='1']\").length >= {before + 2}",
+                           timeout=60_000)
+    assert page.locator(".msg.me").all_inner_texts()[-2:] == ["running shoes under 600",
+                                                             "which of these is the cheapest?"]
+    last = page.locator(".turn").last
+    assert last.locator(".card").count() == 1 and "cheapest" in last.locator(".msg.bot").inner_text()
+    page.close()
+
+
 def test_serving_an_empty_store_is_a_clear_error(tmp_path):
     from tests.conftest import run_cli
     proc = run_cli("serve", "--encoder", "hashing", "--port", "0", home=tmp_path / "empty", timeout=120)

@@ -12,7 +12,7 @@
           failed: "抱歉，出错了：", likes: "喜欢", out_of_stock: "（缺货）" },
   };
   const $ = (id) => document.getElementById(id);
-  const state = { lang: "en", token: null, shopper: null, conversation: null, busy: false };
+  const state = { lang: "en", token: null, shopper: null, conversation: null, busy: false, queue: [] };
 
   function t(key) { return T[state.lang][key]; }
 
@@ -122,8 +122,9 @@
 
   async function send(message) {
     message = (message || "").trim();
-    if (!message || state.busy) return;
-    state.busy = true; $("send").disabled = true;
+    if (!message) return;
+    if (state.busy) { state.queue.push(message); return; }  // typed during a reply: sent after it, never lost
+    state.busy = true;
     say("me", message);
     const turn = document.createElement("div"); turn.className = "turn"; $("log").append(turn);
     const bubble = document.createElement("div"); bubble.className = "msg bot typing";
@@ -148,7 +149,8 @@
       bubble.classList.remove("typing");
       if (!text && bubble.parentNode) bubble.remove();
       turn.dataset.done = "1";
-      state.busy = false; $("send").disabled = false; $("message").focus();
+      state.busy = false; $("message").focus();
+      if (state.queue.length) send(state.queue.shift());
     }
   }
 
