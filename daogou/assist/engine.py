@@ -29,9 +29,8 @@ from daogou.catalog.store import Store
 from daogou.errors import ValidationError
 from daogou.generate import Chunk, Done, Reasons, Reset, Writer
 from daogou.generate.tasks import answer_task, compare_task, copy_task, explain_task
-from daogou.search.coverage import content_words
+from daogou.search.coverage import FILLER, content_words
 from daogou.search.engine import RELAX_ORDER, Searcher  # the search's order: colour and wanted values never filter
-from daogou.search.coverage import FILLER
 from daogou.search.lexical import analyze
 
 MAX_MESSAGE_CHARS = 1000
@@ -143,11 +142,11 @@ class Assistant:
                 u.kind, u.vague, u.inferred = "search", False, True
         if u.kind in ("detail", "question") and u.refs and ELLIPSIS.match(message):
             # "第一个有降噪吗" … "那第二个呢": the same question, of the second one
-            asked = next((t.text for t in reversed(conv.turns) if t.role == "shopper" and t.kind == "question"
-                          and not ELLIPSIS.match(t.text)), None) if conv.turns and conv.turns[-2:][0].kind == \
-                "question" else None
-            if asked:
-                u.kind, u.again = "question", asked
+            said = [t for t in conv.turns if t.role == "shopper"]
+            if said and said[-1].kind == "question":
+                u.again = next((t.text for t in reversed(said) if t.kind == "question"
+                                and not ELLIPSIS.match(t.text)), "")
+                u.kind = "question" if u.again else u.kind
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
@@ -456,13 +455,10 @@ class Assistant:
             head = ids[:max(3 * self.config.cards, 20)]
             ids = sorted(head, key=lambda i: (self._products[i].price is None, sign * (self._products[i].price or 0)))
         elif cons.sort == "popular":  # "best sellers": the most relevant candidates, most bought first
-            score = self._popularity()
+            score = self._popular.scores()
             head = ids[:max(3 * self.config.cards, 20)]
             ids = sorted(head, key=lambda i: -score.get(i, 0.0))
         return ids, total, signals, personal
-
-    def _popularity(self) -> dict[str, float]:
-        return self._popular.scores()
 
     def _of_kind(self, ids: list[str], words: str) -> set[str]:
         """Of ``ids``, the products whose title (in any of its languages) has every content word the shopper named

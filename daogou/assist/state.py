@@ -50,7 +50,7 @@ class Constraints:
         for key, values in parsed.attributes.items():
             attrs[key] = tuple(values)
             named = [s for s, what in spans if what.startswith(f"{key}=")]  # "blue or green": both, as said
-            said = (" 或 " if any(is_cjk_text(s) for s in named) else " or ").join(dict.fromkeys(named)) \
+            said = (" 或 " if any(_HAN.search(s) for s in named) else " or ").join(dict.fromkeys(named)) \
                 if named else " ".join(values)
             if said.replace(".", "").isdigit():  # a bare number ("in 43", "size 38") is said with its key: "size 43"
                 said = f"{key.replace('_', ' ')} {said}"
@@ -100,7 +100,7 @@ class Constraints:
         parts = list(self.attribute_words.values()) + [self.words, self.category_words] + list(self.brands)
         text = " ".join(p for p in parts if p).strip()
         # said back as the shopper said it, so the search leaves those products out as it would for them
-        return ", ".join([text] + [f"不要{w}" if re.search(r"[\u4e00-\u9fff]", w) else f"not {w}"
+        return ", ".join([text] + [f"不要{w}" if _HAN.search(w) else f"not {w}"
                                    for w in self.exclude_words]) if text and self.exclude_words else text
 
     def to_dict(self) -> dict:
@@ -137,10 +137,7 @@ def _budget(base: Constraints, parsed: ParsedQuery) -> tuple[float | None, float
     return lo, hi
 
 
-def is_cjk_text(text: str) -> bool:
-    return bool(re.search(r"[\u4e00-\u9fff]", text))
-
-
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _LEAD = re.compile(r"^(?:的|个|一个)(?=[\u4e00-\u9fff])")  # "能装电脑的包" named the kind by "的包": said back as 包
 
 

@@ -275,16 +275,16 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         return Understanding("service", parsed, lang)
     refs = references(norm, shown, shown_prices)
     low = norm.lower()
+    # the categories named (if any) are the topic's kind, or above or below it
+    same_kind = not parsed.categories or (bool(topic) and all(_same_kind(c, topic) for c in parsed.categories))
     if (shown or topic) and _NO_BUDGET.search(norm) and parsed.price_min is None and parsed.price_max is None:
         # "actually forget the budget", "预算不限了": the same need without its price bounds
         parsed.text = " ".join(_NO_BUDGET.sub(" ", parsed.text).split())
         parsed.sort = None if parsed.sort in ("price_asc", "price_desc") else parsed.sort
-        new = bool(parsed.categories) and not all(_same_kind(c, topic or ()) for c in parsed.categories)
-        return Understanding("search" if new else "refine", parsed, lang, unbounded=True)
+        return Understanding("refine" if same_kind else "search", parsed, lang, unbounded=True)
     if (shown or refs) and _CART.search(norm) and not parsed.categories and not parsed.has_constraints():
         return Understanding("cart", parsed, lang, refs)
-    if shown and _LIKE.search(norm) and (not parsed.categories or all(_same_kind(c, topic or ()) for c in
-                                                                      parsed.categories)):
+    if shown and _LIKE.search(norm) and same_kind:
         # "anything similar to the second one but cheaper?": products like that one (cheaper than it)
         move = "cheaper" if _CHEAPER.search(low) else "pricier" if _PRICIER.search(low) else None
         parsed.sort = None if move else parsed.sort
@@ -300,7 +300,6 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if move and (parsed.price_max is not None or parsed.price_min is not None):
         move = None  # an amount said outright wins over "cheaper"
     keys, values = asked(norm, vocab) if shown else ([], [])  # the attribute keys and values the message names
-    same_kind = not parsed.categories or (bool(topic) and all(_same_kind(c, topic) for c in parsed.categories))
     pick = _price_pick(norm, low) if shown and not refs and same_kind and not move else None
     if pick and shown_prices and any(p is not None for p in shown_prices[:shown]) \
             and parsed.price_max is None and parsed.price_min is None:
@@ -314,9 +313,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     # "材质呢": a property named with no value asks about the product in focus ("红色的呢", a value, refines)
     question = _is_question(norm) or ("呢" in norm and bool(keys) and not values)
     # "这袜子是短筒还是中筒的", "are these socks cotton?": the topic's own kind with a demonstrative is the product
-    this_kind = bool(parsed.categories) and bool(topic) and _DEMONSTRATIVE.search(norm) is not None and \
-        (lang == "zh" or re.search(r"(?<![a-z])(?:is|are|does|do|can|will|has|have)(?![a-z])", low) is not None) and \
-        all(_same_kind(c, topic) for c in parsed.categories)
+    this_kind = bool(parsed.categories) and same_kind and _DEMONSTRATIVE.search(norm) is not None and \
+        (lang == "zh" or re.search(r"(?<![a-z])(?:is|are|does|do|can|will|has|have)(?![a-z])", low) is not None)
     # "does it come in white", "这个有白的吗": of the product, not a search for others
     about_focus = this_kind or bool(_FOCUS_STRONG.search(norm))
     if shown and question and refs and not move and not keys and not values and _DETAIL.search(low) \
@@ -328,16 +326,16 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
                                                      and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or this_kind or keys or values))):
         most = superlative(norm) if not refs and (keys or implied_keys(norm)) else None
-        pick = ("cheapest" if _PRICE_SUP.search(low).group("low") else "priciest") \
-            if by_price and refs and not (keys or values) and _PRICE_SUP.search(low) else None
+        pick = _price_word(low) if by_price and refs and not (keys or values) else None
         return Understanding("question", parsed, lang, refs, most=most, pick=pick)  # "is the 2nd one waterproof?"
     if shown and question and not refs and not move and same_kind and not keys and not values \
             and _THESE_ASKED.search(norm) and not _AVAILABILITY.search(low):
         # "are these any good for wide feet?": about the products on show, not a search for wide feet
         return Understanding("question", parsed, lang, these=True)
-    if shown and not refs and not move and same_kind and (keys or implied_keys(norm)) and superlative(norm):
+    most = superlative(norm) if shown and not refs and not move and same_kind else None
+    if most and (keys or implied_keys(norm)):
         # "the biggest one", "内存最大的那个呢": said without a question mark, still a pick among the cards
-        return Understanding("question", parsed, lang, most=superlative(norm))
+        return Understanding("question", parsed, lang, most=most)
     if shown and refs and not move and not question and not parsed.has_constraints() \
             and (_DETAIL.search(low) or not parsed.categories):
         return Understanding("detail", parsed, lang, refs)
@@ -392,13 +390,19 @@ def _price_pick(norm: str, low: str) -> str | None:
     """"cheapest" / "priciest" when the message asks which of the shown products costs least / most: a price
     superlative with "which" / "of these" or asked as a bare question ("and the least expensive?"), not a request
     for the cheapest ones ("show me the cheapest ones", "最便宜的")."""
-    m = _PRICE_SUP.search(low)
-    if not m or _PLURAL.search(low):
+    word = _price_word(low)
+    if not word or _PLURAL.search(low):
         return None
     if not (re.search(r"(?<![a-z])(?:which|what'?s|whats|what is|of (?:these|those|them|the lot|all)|out of|among)"
                       r"(?![a-z])|哪|这几|这些|里面|其中|当中", low) or re.search(r"[?？]\s*$", norm)):
         return None
-    return "cheapest" if m.group("low") else "priciest"
+    return word
+
+
+def _price_word(low: str) -> str | None:
+    """"cheapest" / "priciest" for the price superlative the message says, if any."""
+    m = _PRICE_SUP.search(low)
+    return None if m is None else "cheapest" if m.group("low") else "priciest"
 
 
 def _same_kind(category: str, topic: Sequence[str]) -> bool:

@@ -383,12 +383,11 @@ class Searcher:
         best = order[0][1]
         head = [rs for rs in order[:max(3 * k, 30)] if best <= 0 or rs[1] >= SORT_RELEVANCE * best]
         if popular:
-            score = self.popularity.scores()
-            ids = self.table.ids
+            score, ids = self.popularity.scores(), self.table.ids
             head = sorted(head, key=lambda rs: -score.get(ids[rs[0]], 0.0))
-            return head + order[len(head):] if len(head) < k else head
-        sign = 1 if parsed.sort == "price_asc" else -1
-        head = sorted(head, key=lambda rs: (np.isnan(self.table.price[rs[0]]), sign * self.table.price[rs[0]]))
+        else:
+            sign = 1 if parsed.sort == "price_asc" else -1
+            head = sorted(head, key=lambda rs: (np.isnan(self.table.price[rs[0]]), sign * self.table.price[rs[0]]))
         return head + order[len(head):] if len(head) < k else head  # the less relevant follow, by relevance
 
     def _wanted_first(self, text: str, parsed: ParsedQuery, mask: np.ndarray | None, order: list[tuple[int, float]],

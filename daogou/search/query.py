@@ -494,9 +494,8 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
     if pq.categories or hint:
         values = [(k, v) for k, v in c.values if vocab.value_in_categories(k, v, pq.categories or hint)]
         if not values:  # "a medium" of a kind sized in letters (S / M / L) is its M
-            values = [("size", SIZE_LETTER[v.lower()]) for k, v in c.values if k == "size"
-                      and v.lower() in SIZE_LETTER
-                      and vocab.value_in_categories("size", SIZE_LETTER[v.lower()], pq.categories or hint)][:1]
+            letters = [SIZE_LETTER.get(v.lower()) for k, v in c.values if k == "size"]
+            values = [("size", x) for x in letters if x and vocab.value_in_categories("size", x, pq.categories or hint)][:1]
     else:
         plain_word = c.alias.isascii() and c.alias.isalpha()
         values = [(k, v) for k, v in c.values if not plain_word or vocab.key_share(k) >= GENERAL_KEY_SHARE
