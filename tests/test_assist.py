@@ -583,3 +583,24 @@ def test_every_word_that_names_the_kind_is_searched(guide):
         reply = assistant.reply(assistant.start(shopper), "yoga mat")
         assert reply.constraints["category_words"] == "yoga mat" and "yoga mat" in reply.text
         assert all("Yoga Mat" in products[c.id].title or "瑜伽垫" in products[c.id].title for c in reply.cards[:3]), [products[c.id].title for c in reply.cards]
+
+
+@pytest.mark.parametrize("message, category", [
+    ("my aunt's phone is always dead by lunchtime, gift idea?", ("Electronics", "Chargers")),  # not phones
+    ("grandpa always complains his feet are freezing in winter", ("Clothing", "Socks")),
+    ("what would a keen home baker want? max 250", ("Home", "Kitchen")),  # "home" names no department here
+    ("i want to start doing pilates at home", ("Sports", "Yoga")),
+    ("闺蜜是个护肤达人，每天晚上都要敷面膜", ("Beauty", "Skincare")),
+    ("老公手机老是摔，屏幕都碎好几次了", ("Electronics", "Phone Cases")),
+])
+def test_an_interest_or_trouble_finds_the_kind_that_serves_it(guide, message, category):
+    """By the interest lines, with any encoder (the hashing one knows no meanings)."""
+    assistant, _, products, _ = guide
+    r = assistant.reply(assistant.start("U0006"), message)
+    assert r.kind == "search" and r.cards and {products[c.id].category for c in r.cards} == {category}
+
+
+def test_an_interest_the_store_has_nothing_for_is_asked_about(guide):
+    assistant, _, _, _ = guide
+    for message in ("my uncle is really into fishing, any gift ideas?", "我爸特别喜欢钓鱼，送他什么好"):
+        assert assistant.reply(assistant.start("U0006"), message).kind == "clarify"  # not a guessed category

@@ -329,3 +329,12 @@ def test_building_is_fast(demo, vocab):
     started = time.perf_counter()
     Vocabulary.from_products(demo.products)
     assert time.perf_counter() - started < 2.0  # about 0.2-0.4 s; generous for loaded CI machines
+
+
+@pytest.mark.parametrize("text, categories", [
+    ("yoga mat to use at home", ["Sports > Yoga"]),
+    ("she works from home and wants headphones", ["Electronics > Headphones"]),
+    ("home decor", ["Home"]),  # the department, named as one
+])
+def test_home_said_as_a_place_names_no_department(vocab, text, categories):
+    assert parse_query(text, vocab).categories == categories

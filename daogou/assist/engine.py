@@ -21,7 +21,7 @@ from daogou.assist.answers import extreme, key_name, unstated
 from daogou.assist.answers import text_of as answer_text
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
-from daogou.assist.understand import ELLIPSIS, THESE, Understanding, understand
+from daogou.assist.understand import ELLIPSIS, TELLS, THESE, Understanding, understand
 from daogou.catalog.filters import Filters
 from daogou.catalog.models import Event, Product
 from daogou.catalog.popularity import StorePopularity
@@ -31,7 +31,9 @@ from daogou.generate import Chunk, Done, Reasons, Reset, Writer
 from daogou.generate.tasks import answer_task, compare_task, copy_task, explain_task
 from daogou.search.coverage import FILLER, content_words
 from daogou.search.engine import RELAX_ORDER, Searcher  # the search's order: colour and wanted values never filter
+from daogou.search.interests import Interest
 from daogou.search.lexical import analyze
+from daogou.search.vocab import CJK_RE
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -131,15 +133,12 @@ class Assistant:
         u = understand(message, self.searcher.vocab, len(conv.shown), conv.asked_last_turn, conv.language,
                        shown_prices=shown_prices, topic=topic, rates=self.searcher.rates)
         lang = language if language in ("en", "zh") else u.language
-        if (u.vague or u.gift) and u.kind in ("clarify", "search") and not u.parsed.categories:
+        if u.kind in ("clarify", "search") and (u.vague or u.gift or TELLS.search(message)):
             # "my dad jogs every morning, gift ideas?": the person's interest points to a kind the store sells
             told = message
             if conv.asked_last_turn and len(conv.turns) >= 2:  # the answer to "who is it for?" and what it answers
                 told = f"{conv.turns[-2].text} {message}"
-            found = self.searcher.interest_category(told, u.language)
-            if found is not None:
-                u.parsed.categories = [found[0]]
-                u.kind, u.vague, u.inferred = "search", False, True
+            self._interest(u, message, told)
         if u.kind in ("detail", "question") and u.refs and ELLIPSIS.match(message):
             # "第一个有降噪吗" … "那第二个呢": the same question, of the second one
             said = [t for t in conv.turns if t.role == "shopper"]
@@ -170,6 +169,50 @@ class Assistant:
         reply = Reply(conv.id, u.kind, lang, full, cards, chips, conv.constraints.to_dict(), total, backend,
                       extra["answer"], extra["relaxed"], extra["matched"], extra["unmatched"])
         yield Update("done", reply.to_dict())
+
+
+    def _names_product(self, found: Interest, told: str, u: Understanding) -> bool:
+        """Whether the words that tell an interest name a kind of product the store may lack ("running shorts",
+        "跑步短裤"): said before an unknown word, or (中文, no spaces) just before the one word that ends the unknown
+        need coverage finds."""
+        if found.modifies(told, lambda w: w not in FILLER and not self.searcher.lexical.knows(w)):
+            return True
+        said = found.span(told)
+        if not CJK_RE.search(said):
+            return False
+        cov = self.searcher.coverage(u.parsed)
+        head = re.search(re.escape(said) + r"([\u3400-\u9fff]{1,4})$", cov.phrase.lower()) if not cov.matched else None
+        return head is not None and len(head.group(1)) > 1 and [head.group(1)] == content_words(head.group(1))  # "短裤"
+
+    def _interest(self, u: Understanding, message: str, told: str) -> None:
+        """The kind a person's interest or trouble asks for, set on ``u`` as an inferred category: by the interest
+        lines first ("she bakes every weekend", "my aunt's phone is always dead" → chargers: a category named only
+        inside what tells the trouble gives way), then, for a gift that names no kind, by the encoder. ``told``:
+        the message, after the question it answers if it answers one (the message's own interest comes first)."""
+        lines = self.searcher.told_interest(message)
+        if lines is None and told != message:
+            lines = self.searcher.told_interest(told)
+        else:
+            told = message
+        if lines is not None:
+            found, category = lines
+            if u.parsed.categories:
+                parsed = self.searcher.understand(found.rest(told))[0]
+                if parsed is None or parsed.categories:
+                    return
+            elif self._names_product(found, told, u):
+                return  # "running shorts for my bf": a kind the store lacks is asked for, not what runners like
+            if category is not None:
+                u.parsed.categories = [category]
+                u.kind, u.vague, u.inferred = "search", False, True
+            else:  # understood, and the store has nothing for it ("he loves fishing"): said, not guessed
+                u.unserved = found.span(told)
+            return
+        if (u.vague or u.gift) and not u.parsed.categories:
+            guessed = self.searcher.interest_category(told, u.language)
+            if guessed is not None:
+                u.parsed.categories = [guessed[0]]
+                u.kind, u.vague, u.inferred = "search", False, True
 
     def _generate(self, task, lead: str):
         """Stream the writer's grounded text; returns (text, backend) to the caller of ``yield from``."""
@@ -205,7 +248,8 @@ class Assistant:
 
     def _clarify(self, conv, u, lang):
         conv.constraints, conv.shown, conv.focus = Constraints(), [], None  # a new need: the answer starts it
-        text = P.say(lang, "clarify", p=P.price_text(300, self._currency, lang))
+        text = P.say(lang, "clarify_unserved" if u.unserved else "clarify", x=u.unserved,
+                     p=P.price_text(300, self._currency, lang))
         chips = [P.say(lang, "chip_under", p=P.price_text(v, self._currency, lang)) for v in (100, 300, 1000)]
         return [], text, chips + self._category_chips(lang, 3), 0, None
 

@@ -17,6 +17,8 @@ _T = {
         "missing_any": "Sorry, nothing in this store matches that. Here is what it sells:",
         "found_personal": "Here are {n} picks for you{cons}, from what you browsed and bought.",
         "clarify": "Happy to help! Who is it for, and roughly what budget? For example: “for my sister, under {p}”.",
+        "clarify_unserved": "I'm afraid this store has nothing for “{x}”. What else do they enjoy, and roughly what "
+                            "budget? For example: “she likes cooking, under {p}”.",
         "greet": "Hi! Tell me what you're looking for — e.g. “red running shoes under {p}” or “耳机 不要 {b}”.",
         "reset": "OK, starting over. What are you looking for?",
         "detail": "About {title}.",
@@ -57,6 +59,7 @@ _T = {
         "missing_any": "抱歉，本店没有相符的商品。本店有这些：",
         "found_personal": "根据你的浏览和购买记录，为你挑了 {n} 款{cons}。",
         "clarify": "好的！是送给谁的？预算大概多少？比如：“送妹妹，{p}以内”。",
+        "clarify_unserved": "抱歉，本店暂时没有「{x}」相关的商品。TA还有什么别的爱好？预算大概多少？比如：“喜欢做饭，{p}以内”。",
         "greet": "你好！告诉我你想买什么，比如“{p}以内的红色跑鞋”或“耳机 不要 {b}”。",
         "reset": "好的，我们重新开始。你想找什么？",
         "detail": "关于 {title}。",

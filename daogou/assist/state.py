@@ -62,8 +62,8 @@ class Constraints:
                 attrs.pop(key), attr_words.pop(key, None)
         categories = tuple(parsed.categories) or base.categories
         # every word that named the kind, in the shopper's order: "yoga mat" is not just "yoga"
-        cat_words = " ".join(dict.fromkeys(_LEAD.sub("", s) for s, what in spans if what.startswith("category "))) \
-            if parsed.categories else ""
+        cat_words = " ".join(dict.fromkeys(_LEAD.sub("", s) for s, what in spans if what.startswith("category ")
+                                           and any(p in what for p in parsed.categories))) if parsed.categories else ""
         cat_words = cat_words or (base.category_words if categories == base.categories else "")
         excluded = tuple(dict.fromkeys(base.exclude_brands + tuple(parsed.exclude_brands)))
         brands = tuple(b for b in (tuple(parsed.brands) or base.brands) if b not in excluded)

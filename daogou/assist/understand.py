@@ -77,6 +77,16 @@ _PERSON = re.compile(r"(?:" + _PERSON_EN + r")(?:'s|s)?|" + _PERSON_ZH, re.I)
 # Someone spoken of: answering "who is it for?" with "she likes cooking" or "他喜欢爬山" tells about the person
 _SOMEONE = re.compile(r"(?<![a-z])(?:" + _PERSON_EN + r"|he|she|they|his|hers|he's|she's|they're)(?:'s)?(?![a-z])|"
                       r"[他她]|" + _PERSON_ZH, re.I)
+# A message that tells of a person's ways: someone spoken of ("grandpa always complains…", "她每天都要敷面膜"), a
+# habit ("keeps dropping her phone", "老是没电"), one's own new pastime ("i just started running", "我最近开始徒步了")
+# or a question of what someone would want ("what would a keen home baker want?")
+TELLS = re.compile(_SOMEONE.pattern + r"|(?<![a-z])(?:always|keeps?|constantly|all the time|every (?:day|morning|"
+                   r"evening|night|week|weekend|summer|winter)|(?:i|we)(?:'ve| have)? (?:just |recently )?(?:started|"
+                   r"start|got into|took up|taken up|picked up)|(?:i'm|im|i am|we're) (?:into|getting into|starting|"
+                   r"learning|training)|getting into|(?:want|going) to start|what (?:would|do|does|should|could|can|to) (?:you |u |i |one )?"
+                   r"(?:get|buy|give|gift)|what (?:would|do|does|might) (?:a|an|my|your|his|her) [\w' -]{1,30} (?:want|like|"
+                   r"need|love|use))(?![a-z])|老是|总是|经常|每天|每周|天天|"
+                   r"开始|迷上|爱上|喜欢", re.I)
 _GIFT = re.compile(r"(?<![a-z])(?:gifts?|presents?|bday|b-day|birthday|anniversary|christmas|xmas|valentine'?s?|"
                    r"mother'?s day|father'?s day|housewarming|graduation|secret santa|stocking stuffers?)(?![a-z])|"
                    r"(?<![a-z])(?:for|get|buy|to) (?:my |a |our |his |her |the )?(?:little |big |older |younger |"
@@ -185,6 +195,7 @@ class Understanding:
     vague: bool = False
     more: bool = False                         # "something else", "还有别的吗": the same need, other products
     inferred: bool = False                     # the category came from what the person likes, not from its name
+    unserved: str = ""                         # an interest told that the store sells nothing for ("fishing")
     gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
     most: str | None = None                    # "max" / "min": which shown product has the most / least of it
     pick: str | None = None                    # "cheapest" / "priciest": which shown product costs least / most

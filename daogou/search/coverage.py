@@ -49,6 +49,7 @@ lol pls rn tho though asap urgently quickly soon today tomorrow instead whatever
 fine keep first pricey pricier expensive equipment gear accessories accessory items item products product supplies
 essentials thats size sizes colour color colours colors material style set sets pair pairs pack packs piece pieces
 guys possible if lover lovers enthusiast enthusiasts fanatic beginner beginners person people likes loves enjoys
+junkie junkies addict addicts nerd nerds geek geeks buff buffs freak freaks fiend fiends
 """.split()) | frozenset(STOPWORDS_EN_PLUS)
 
 # The same in Chinese, as jieba cuts it (its accurate mode).
@@ -57,6 +58,7 @@ _FILLER_ZH = frozenset("""
 想 想要 要 需要 买 买个 买点 买些 购买 给 送 送给 帮 帮我 找 找个 看 看看 看下 看一下 一下 来 来个 来点 推荐 有 有没有
 没有 有卖 卖 卖不卖 是 是不是 在 这 那 这个 那个 这种 那种 一个 一件 一款 一些 个 款 件 点 一点 些 请 请问 麻烦
 谢谢 好的 好 可以 能 能不能 行 算了 还有 其他 别的 也 都 就 再 又 还 很 太 更 最 比较 非常 什么 啥 哪 哪个 哪些 怎么
+迷 控 达人 爱好者 发烧友 狂 党
 多少 东西 商品 产品 礼物 生日 老婆 老公 女朋友 男朋友 妈妈 爸爸 父母 宝宝 孩子 儿子 女儿 朋友 家人 老人 自己 店里
 本店 你们家 家 便宜 实惠 好看 不错 合适 适合 用 用的 都行 就行 就好 太贵 贵 有点 改成 清楚 不清楚 以内 以下 左右 按
 我想 我要 想买 想买个 喜欢 爱 送人 尽快 马上 急 急用 其实 换 换成 不要 别 用品 装备 配件 知道 不知道 有货 现货 货 一双 双 一套 套

@@ -25,6 +25,7 @@ from daogou.search.lexical import BM25Index
 from daogou.search.coverage import MATCHED, Coverage, coverage
 from daogou.search.currency import DEFAULT_RATES, load_rates
 from daogou.search.query import ParsedQuery, parse_query
+from daogou.search.interests import Interest, Interests
 from daogou.search.synonyms import store_groups
 from daogou.search.vocab import Vocabulary
 
@@ -122,6 +123,7 @@ class Searcher:
         self.fused_dense: DenseIndex | None = None
         self.reranker = None  # a trained rerank.Reranker for this encoder, if any
         self.popularity = None  # a catalog.popularity.StorePopularity: "best sellers" come most bought first
+        self.interests = Interests.built_in()  # what pastimes and troubles ask for (the store's own lines: for_store)
         self._by_id: dict[str, Product] | None = None
 
     @classmethod
@@ -195,6 +197,19 @@ class Searcher:
         if sims[best] - float(np.median(sims)) < CATEGORY_MARGIN:
             return None
         return self.categories[best], float(sims[best])
+
+    def told_interest(self, text: str) -> tuple[Interest, str | None] | None:
+        """The interest ``text`` tells, by the interest lines ("she bakes every weekend", "手机老是没电"), with the
+        store's category that serves it: that of the line's first kind the store's vocabulary names, or None when
+        the store sells none of them. None when no line matches."""
+        found = self.interests.find(text)
+        if found is None:
+            return None
+        for kind in found.kinds:
+            parsed = self.understand(kind)[0]
+            if parsed is not None and len(parsed.categories) == 1:
+                return found, parsed.categories[0]
+        return found, None
 
     def interest_category(self, text: str, language: str = "en") -> tuple[str, float] | None:
         """The category a need told as a person's interest points to ("she's obsessed with cooking shows",
@@ -448,6 +463,11 @@ def store_vocabulary(store: Store, products: list[Product]) -> Vocabulary:
     """The catalog's vocabulary with the store's own synonym groups (``HOME/synonyms.txt``) and the built-in ones."""
     home = _home(store)
     return Vocabulary.from_products(products, store_groups(home / "synonyms.txt") if home else ())
+
+
+def store_interests(store: Store) -> Interests:
+    """The interest lines with the store's own (``HOME/interests.txt``) first."""
+    return Interests.for_store(_home(store))
 
 
 def load_reranker(store: Store, encoder_key: str):

@@ -19,7 +19,8 @@ from daogou.catalog.store import Store
 from daogou.encode import TextEncoder, get_encoder
 from daogou.files import recover_folder, replace_folder, staging
 from daogou.search.dense import DenseIndex
-from daogou.search.engine import SearchConfig, Searcher, load_reranker, store_rates, store_vocabulary
+from daogou.search.engine import (SearchConfig, Searcher, load_reranker, store_interests, store_rates,
+                                  store_vocabulary)
 from daogou.search.lexical import BM25Index
 
 INDEX_VERSION = 2  # 2: BM25 words stemmed, numbers split from letters
@@ -71,6 +72,7 @@ def open_searcher(store: Store, config: SearchConfig = SearchConfig(), rebuild: 
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         replace_folder(tmp, folder)
     searcher.popularity = StorePopularity(store)
+    searcher.interests = store_interests(store)
     info = {"folder": str(folder), "loaded": fresh, "products": len(searcher.products), "encoder": config.encoder,
             "dense_index": searcher.dense.type, "seconds": round(time.perf_counter() - started, 2)}
     if searcher.reranker is not None:

@@ -427,6 +427,9 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
                 and all(_hosts(path, hint) for path in c.paths):
             # "i drop my phone a lot" while phone cases are on show: the shopper's own phone, what they are for
             _note(pq, f"ignore category {' | '.join(c.paths)} of the shopper's own from {said!r}")
+        elif c.kind == "category" and _AT_PLACE.search(view[:c.start]) and all(" > " not in p for p in c.paths):
+            # "pilates at home", "a chef at home", "works from home": a place, not the store's Home department
+            _note(pq, f"ignore category {' | '.join(c.paths)} said as a place from {said!r}")
         elif c.kind == "category":
             for path in c.paths:
                 _append(pq.categories, path)
@@ -463,6 +466,7 @@ def _hosts(path: str, others: tuple[str, ...]) -> bool:
 _IDIOM = re.compile(r"(?<![a-z])(?:every single|not a single|a single (?:one|thing|time|day|penny|word|bit)|"
                     r"single (?:one|thing|time|day|night|morning|evening|week|penny|item|piece|word|bit|person|use)s?|"
                     r"double[- ]?check(?:ed|ing)?|double (?:the|as|up)|king of|queen of)(?![a-z])")
+_AT_PLACE = re.compile(r"(?<![a-z])(?:at|from|back|stay[- ]at|stuck at)\s+$")
 _POSSESSIVE = re.compile(r"(?:(?<![a-z])(?:my|our|his|her|their|mine)\s+(?:(?:old|new|current|own|little)\s+)?|"
                          r"(?:我|我们|他|她)的?)$")
 _FOR = re.compile(r"(?:(?<![a-z])(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
