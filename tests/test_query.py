@@ -338,3 +338,28 @@ def test_building_is_fast(demo, vocab):
 ])
 def test_home_said_as_a_place_names_no_department(vocab, text, categories):
     assert parse_query(text, vocab).categories == categories
+
+
+@pytest.mark.parametrize("text, key, value", [
+    ("ankle socks pack of 6", "pack", "6 pairs"),        # a count said the shoppers' way
+    ("running socks 5-pack", "pack", "5 pairs"),
+    ("袜子 3双装", "pack", "3 pairs"),
+    ("纯棉四件套", "pieces", "4-piece set"),
+    ("积木 1000片", "pieces", "1000 pcs"),
+    ("modal t-shirt, regular fit, grey, L", "size", "L"),  # a size's letters as an item of a list
+    ("有没有T恤啊，宽松款，男朋友穿L", "size", "L"),
+    ("yoga mat, standard size, non slip", "size", "Standard"),  # the key named beside it decides
+    ("yoga block, not EVA", None, None),
+    ("argan hair oil", "material", "argan oil"),          # a material by its telling word
+])
+def test_values_said_the_shoppers_way(vocab, text, key, value):
+    pq = parse_query(text, vocab)
+    if key is None:
+        assert pq.exclude_attributes.get("material") == ["EVA foam"]
+    else:
+        assert value in pq.attributes.get(key, []), (pq.attributes, pq.matched)
+
+
+@pytest.mark.parametrize("text", ["dress M please", "i'm after a backpack", "t-shirt in l"])
+def test_a_lone_size_letter_needs_its_key_or_a_list(vocab, text):
+    assert "size" not in parse_query(text, vocab).attributes

@@ -9,6 +9,8 @@ _T = {
     "en": {
         "found": "Here are {n} picks{cons}.",
         "found_need": "Here are {n} picks for {need}{cons}.",
+        "order_popular": "Best sellers first.", "order_price_asc": "Cheapest first.",
+        "order_price_desc": "Most expensive first.",
         "relaxed": "Nothing matches all of that ({need}{cons}), so I left out the {what}.",
         "all_that": "all of that", "relax_brand": "brand", "relax_price": "budget", "relax_category": "category", "and": " and ",
         "converted": "Prices here are in {store}; {said} ≈ {conv}.",
@@ -51,6 +53,8 @@ _T = {
     "zh": {
         "found": "为你找到 {n} 款商品{cons}。",
         "found_need": "为你找到 {n} 款{need}{cons}。",
+        "order_popular": "按销量从高到低排列。", "order_price_asc": "按价格从低到高排列。",
+        "order_price_desc": "按价格从高到低排列。",
         "relaxed": "没有同时满足（{need}{cons}）的商品，所以放宽了{what}。",
         "all_that": "这些条件", "relax_brand": "品牌", "relax_price": "预算", "relax_category": "品类", "and": "和",
         "converted": "本店以{store}计价，{said} ≈ {conv}。",
@@ -186,6 +190,9 @@ def found_text(n: int, cons, used, relaxed: list[str], asked: dict | None, curre
         parts.append(say(lang, "found_personal", n=n, cons=cons_text))
     else:
         parts.append(say(lang, "found", n=n, cons=cons_text))
+    order = getattr(used, "sort", None) or getattr(cons, "sort", None)
+    if order in ("popular", "price_asc", "price_desc"):  # the order of the cards is part of the answer
+        parts.append(say(lang, f"order_{order}"))
     if asked and asked.get("currency"):
         said = [v for v in (asked.get("price_min"), asked.get("price_max")) if v is not None]
         if said:

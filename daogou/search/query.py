@@ -374,13 +374,21 @@ def _key_named(view: str, c: VocabMatch, key: str) -> bool:
                for w in post)
 
 
-def _keyed(view: str, c: VocabMatch) -> VocabMatch | None:
+_SIZE_LETTERS = re.compile(r"X{0,3}[SML]|X{1,3}L|X{1,3}S")
+_LIST_ITEM_BEFORE = re.compile(r"(?:^|[,，、;；]\s*|穿\s*)$")
+_LIST_ITEM_AFTER = re.compile(r"\s*(?:$|[,，、;；.。!！?？])")
+
+
+def _keyed(view: str, c: VocabMatch, base: str = "") -> VocabMatch | None:
     """A weak value ("42", "M") is kept only with its key named next to it, or written exactly as the store writes
-    it when that has a sign in it ("8+", '6.7"'); others pass unchanged."""
+    it when that has a sign in it ("8+", '6.7"'), or (a size's letters) in capitals as an item of a list or after
+    穿 ("grey, L", "男朋友穿L"); others pass unchanged."""
     if not c.weak:
         return c
     keep = tuple((k, v) for k, v in c.values if _key_named(view, c, k)
-                 or (not v.isalnum() and view[c.start:c.start + len(v)] == v.lower()))
+                 or (not v.isalnum() and view[c.start:c.start + len(v)] == v.lower())
+                 or (_SIZE_LETTERS.fullmatch(v) and base[c.start:c.end] == v and _LIST_ITEM_BEFORE.search(base[:c.start])
+                     and _LIST_ITEM_AFTER.match(base, c.end)))
     return VocabMatch(c.start, c.end, c.alias, c.kind, values=keep, weak=True) if keep else None
 
 
@@ -401,7 +409,8 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
     """Brands, categories and attribute values of the query; returns the negated category paths."""
     view = work.view()
     idioms = [m.span() for m in _IDIOM.finditer(view)]
-    matches = vocab.find(view, keep=lambda c: None if any(a <= c.start < b for a, b in idioms) else _keyed(view, c))
+    matches = vocab.find(view, keep=lambda c: None if any(a <= c.start < b for a, b in idioms)
+                         else _keyed(view, c, work.base))
     prev_end, prev_neg, negated_paths, values = 0, False, set(), []
     matches = _heads(view, matches)
     prev_kind = ""
@@ -505,6 +514,9 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
         values = [(k, v) for k, v in c.values if not plain_word or vocab.key_share(k) >= GENERAL_KEY_SHARE
                   or c.alias == k.replace("_", " ").lower() or _key_named(view, c, k)]
     keys = {k for k, _ in values}
+    if len(keys) > 1:  # "standard size", "size standard": the key named beside it decides
+        named = [(k, v) for k, v in values if _key_named(view, c, k)]
+        values, keys = (named, {k for k, _ in named}) if len({k for k, _ in named}) == 1 else (values, keys)
     if len(keys) != 1:
         why = "ambiguous: " + ", ".join(sorted(keys)) if keys else "not a value of the asked or a general category"
         _note(pq, f"ignored {said!r} ({why})")

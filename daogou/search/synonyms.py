@@ -29,7 +29,7 @@ running shoes | running shoe | runners | sneakers | sneaker | trainers | trainer
 hiking boots | hiking shoes | hiking boot | trekking shoes | trekking boots | hikers | walking boots | trail shoes | outdoor shoes | boots | 登山靴 | 登山鞋 | 徒步鞋 | 户外鞋 | 爬山鞋 | 徒步靴
 # clothing
 dress | dresses | frock | frocks | sundress | sundresses | gown | 连衣裙 | 裙子 | 长裙 | 短裙 | 碎花裙 | 裙
-t-shirt | t-shirts | tshirt | tshirts | tee | tees | tee shirt | polo | polos | 短袖 | 体恤 | t恤衫 | t恤 | 半袖
+t-shirt | t-shirts | tshirt | tshirts | tee | tees | tee shirt | polo | polos | 短袖 | 体恤 | t恤衫 | t恤 | t桖 | t血 | 半袖
 socks | sock | sox | 袜子 | 袜 | 船袜 | 长筒袜 | 短袜
 # electronics
 phone | phones | smartphone | smartphones | cellphone | cellphones | cell phone | mobile phone | mobile | mobiles | handset | 手机 | 智能手机
@@ -43,7 +43,7 @@ knife set | knives | kitchen knives | chef knife | cleaver | 刀具套装 | 菜�
 cutting board | chopping board | 砧板 | 菜板
 insulated bottle | thermos | water bottle | vacuum flask | flask | tumbler | 保温杯 | 保温瓶 | 水杯 | 保温壶 > kitchen | cookware | 厨房用品
 bedding | bed sheets | bedsheets | sheets | bed linen | linens | 床上用品 | 床品 | 四件套 | 床单
-duvet cover set | duvet | duvet cover | comforter | quilt | 被套 | 被子 | 被罩
+duvet cover set | duvet | duvet cover | comforter | quilt | duvet insert | 被套 | 被子 | 被罩 | 被芯 | 棉被 | 冬被 | 夏被 | 空调被 | 蚕丝被 | 羽绒被
 pillow | pillows | 枕头 | 枕芯
 blanket | throw | throw blanket | blankets | 毛毯 | 毯子 | 盖毯
 # beauty
@@ -58,13 +58,14 @@ conditioner | 护发素
 # sports, bags, toys
 yoga | 瑜伽用品 | 瑜伽 | 瑜珈
 yoga mat | yoga mats | exercise mat | 瑜伽垫 | 瑜珈垫
+yoga block | yoga blocks | yoga brick | yoga bricks | 瑜伽砖 | 瑜伽块 > yoga
 backpack | backpacks | back pack | back packs | rucksack | rucksacks | knapsack | daypack | day pack | schoolbag | school bag | bookbag | book bag | 双肩包 | 背包 | 书包 | 旅行包 | 双肩背包
-building blocks | building block | building set | building sets | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
+building blocks | building block | building set | building sets | blocks | block set | block sets | construction set | construction sets | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
 # values
 slim | slim fit | slim-fit | fitted | 修身 | 修身款 | 紧身
 oversized | oversize | loose | loose fit | baggy | relaxed fit | 宽松 | 宽松版 | 宽松款 | 落肩
 regular | regular fit | classic fit | 常规 | 常规版型 | 标准版型
-short | short sleeve | short sleeves | short-sleeved | 短袖的
+short | short sleeve | short sleeves | short-sleeved | 短袖的 | 短袖
 long | long sleeve | long sleeves | long-sleeved | 长袖
 sleeveless | no sleeves | tank | 无袖
 non-slip | non slip | nonslip | anti-slip | anti slip | grippy | slip resistant | 防滑

@@ -384,6 +384,42 @@ def add_category_aliases(v: Vocabulary, path: tuple[str, ...], translated: list[
             add_alias(v.categories, normalise(parts[-1]), " > ".join(path))
 
 
+_ZH_DIGITS = "零一二三四五六七八九十"
+_COUNT = re.compile(r"(\d{1,4})\s*(?:-\s*)?(pairs?|pcs|pieces?|piece set|pack)", re.I)
+
+
+def count_aliases(value: str) -> list[str]:
+    """How shoppers say a count the catalog writes one way: "6 pairs" → "pack of 6", "6-pack", "6双装";
+    "4-piece set" → "4 piece set", "set of 4", "四件套"; "300 pcs" → "300 pieces", "300片"."""
+    m = _COUNT.fullmatch(value.strip())
+    if m is None:
+        return []
+    n, unit = int(m.group(1)), m.group(2).lower()
+    zh = [str(n)] + ([_ZH_DIGITS[n]] if n <= 10 else []) + (["两"] if n == 2 else [])
+    if unit.startswith("pair") or unit == "pack":
+        return [f"pack of {n}", f"{n} pack", f"{n}-pack", f"{n}pk", f"{n} pairs", f"{n} pair",
+                *(f"{z}{w}" for z in zh for w in ("双", "双装"))]
+    if unit == "piece set" or (unit.startswith("piece") and n > 1 and n <= 12):
+        return [f"{n} piece set", f"{n}-piece", f"{n} piece", f"{n}pc set", f"set of {n}",
+                *(f"{z}件套" for z in zh)]
+    if unit in ("pcs", "pieces") or unit.startswith("piece"):
+        return [f"{n} pieces", f"{n} pcs", f"{n}pcs", f"{n}片", f"{n}块", f"{n}颗粒"] if n > 1 else []
+    return []
+
+
+_GENERIC_TAIL = {"foam", "oil", "acid", "wool", "cloth", "steel", "fibre", "fiber"}
+
+
+def short_aliases(value: str, values: set[str]) -> list[str]:
+    """A material named by its telling word: "EVA foam" → "eva", "argan oil" → "argan", "stainless steel" →
+    "stainless" (the rest is a generic word), unless that word is itself a value ("bamboo" beside "bamboo fibre")."""
+    words = value.split()
+    if len(words) != 2 or words[1].lower() not in _GENERIC_TAIL or len(words[0]) < 3 or not words[0].isalpha():
+        return []
+    first = words[0].lower()
+    return [] if any(o.lower() == first or (o != value and o.lower().split()[0] == first) for o in values) else [first]
+
+
 def add_value_aliases(v: Vocabulary, key: str, values: set[str]) -> None:
     """The values themselves; for yes/no keys the key's name stands for "yes" ("waterproof" → waterproof=yes)."""
     v.key_values[key] = set(values)
@@ -391,5 +427,7 @@ def add_value_aliases(v: Vocabulary, key: str, values: set[str]) -> None:
     for x in values:
         if not boolean:
             add_alias(v.attributes, normalise(x), (key, x))
+            for alias in count_aliases(x) + short_aliases(x, values):
+                add_alias(v.attributes, normalise(alias), (key, x))
         elif x.strip().lower() in _TRUE_WORDS:
             add_alias(v.attributes, normalise(key.replace("_", " ")), (key, x))
