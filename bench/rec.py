@@ -170,6 +170,9 @@ def beauty(args: argparse.Namespace) -> dict:
             if name == "seed-bert" and not args.full:
                 spec["budget"] = args.seed_bert_budget or budget
             rows.append(run_seeds(spec, args.seeds) if name == "daogou-rec" else run_model(spec))
+            if name == "daogou-rec":  # what the row was trained with, for its table
+                rows[-1].update(options=spec.get("options", {}), train=spec.get("train", {}),
+                                patience=spec["patience"], seed=args.seeds[0] if len(args.seeds) == 1 else None)
         if args.label:
             rows[-1]["label"] = args.label
         rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
