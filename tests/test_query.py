@@ -363,3 +363,17 @@ def test_values_said_the_shoppers_way(vocab, text, key, value):
 @pytest.mark.parametrize("text", ["dress M please", "i'm after a backpack", "t-shirt in l"])
 def test_a_lone_size_letter_needs_its_key_or_a_list(vocab, text):
     assert "size" not in parse_query(text, vocab).attributes
+
+
+def test_not_too_much_of_a_value(vocab):
+    dress = parse_query("a dress for a summer wedding, nothing too long", vocab)
+    assert dress.categories == ["Clothing > Dresses"] and "long" in dress.exclude_attributes.get("sleeve", [])
+    shoes = parse_query("not too expensive running shoes", vocab)  # said of the price: the kind stays wanted
+    assert shoes.categories == ["Shoes > Running"] and shoes.sort is None
+
+
+@pytest.mark.parametrize("text, key, value", [("the second one in XL?", "size", "XL"),
+                                              ("charger that can charge 3 devices at once", "ports", "3"),
+                                              ("charger，要 2 口的", "ports", "2")])
+def test_a_weak_value_with_what_it_is_said_with(vocab, text, key, value):
+    assert parse_query(text, vocab).attributes.get(key) == [value]

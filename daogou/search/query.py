@@ -109,13 +109,13 @@ _SORTS = (
                            r"最受欢迎|受欢迎|好评(?:最多|如潮)|口碑(?:最好|好)|买的人(?:最)?多|大家都在买")),
     ("price_desc", re.compile(r"(?<![a-z])(?:most expensive|priciest|highest[ -]priced?|(?:price )?high to low|"
                               r"high[ -]end|premium|(?:pricey|pricier|expensive) (?:ones? )?first|top[ -]of[ -]the[ -]line|top[ -]end|luxury|luxurious|"
-                              r"expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的|高端的?|"
+                              r"(?<!too )(?<!so )(?<!not )(?<!less )(?<!overly )expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的|高端的?|"
                               r"高档的?|奢华的?|顶配的?")),
 )
 _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|without|except(?: for)?|excluding|exclude|other than|"
                       r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want|forget(?: about)?|"
                       r"instead of|rather than|enough of|done with)"
-                      r"(?:\s+(?:the|any|a|an))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
+                      r"(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
@@ -123,6 +123,8 @@ _NEG_AFTER = re.compile(r"(?:\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(
                         r"排除(?:掉|了)?|去掉|删掉|拿掉|划掉|不看了?)|"
                         r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z]))"
                         r"(?=[\s,.;:!?~]*$|\s*[,.;:!?~])", re.I)  # only when nothing follows: "X不要Y" excludes Y
+# what a count of a key is said with after it: "charges 3 devices at once", "同时充三个设备", "2 口的"
+_KEY_AFTER = {"ports": ("devices", "device", "gadgets", "things at once", "个设备", "设备", "个口", "口", "孔")}
 _SIZE_BEFORE = ("size", "尺码", "码数", "鞋码", "尺寸")
 _SIZE_AFTER = ("码", "号", "size")
 _EDGE_JUNK = re.compile(r"^[\s的,，.。;；:：!！?？、/-]+|[\s的,，.。;；:：!！?？、/-]+$")
@@ -362,7 +364,7 @@ def _key_words(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     words += tuple(w[:-1] for w in words if w.endswith("s") and len(w) > 3)  # "3 port" names ports
     if "size" in name or "尺码" in name:
         return (*words, *_SIZE_BEFORE), (*words, *_SIZE_AFTER)
-    return words, words
+    return words, (*words, *_KEY_AFTER.get(name, ()))
 
 
 def _key_named(view: str, c: VocabMatch, key: str) -> bool:
@@ -375,7 +377,7 @@ def _key_named(view: str, c: VocabMatch, key: str) -> bool:
 
 
 _SIZE_LETTERS = re.compile(r"X{0,3}[SML]|X{1,3}L|X{1,3}S")
-_LIST_ITEM_BEFORE = re.compile(r"(?:^|[,，、;；]\s*|穿\s*)$")
+_LIST_ITEM_BEFORE = re.compile(r"(?:^|[,，、;；]\s*|穿\s*|(?<![a-z])(?:in|an?)\s+)$")
 _LIST_ITEM_AFTER = re.compile(r"\s*(?:$|[,，、;；.。!！?？])")
 
 
@@ -392,10 +394,10 @@ def _keyed(view: str, c: VocabMatch, base: str = "") -> VocabMatch | None:
     return VocabMatch(c.start, c.end, c.alias, c.kind, values=keep, weak=True) if keep else None
 
 
-def _negation_start(view: str, gap_start: int, start: int) -> int | None:
+def _negation_start(view: str, gap_start: int, start: int, value: bool = True) -> int | None:
     """Where a negation cue right before ``start`` begins, if there is one."""
     m = _NEG_CUE.search(view, gap_start, start)
-    if m is None:
+    if m is None or (m.group("too") and not value):  # "not too long" is said of a value, never of a kind or brand
         return None
     if m.group("zh") in ("别", "非"):  # not the 别 of 特别/别的 or the 非 of 非常/除非
         i = m.start("zh")
@@ -415,7 +417,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
     matches = _heads(view, matches)
     prev_kind = ""
     for c in matches:
-        cue = _negation_start(view, prev_end, c.start)
+        cue = _negation_start(view, prev_end, c.start, c.kind == "attribute")
         neg = cue is not None or (prev_neg and c.kind == prev_kind and bool(_CONJ.match(view[prev_end:c.start])))
         after = _NEG_AFTER.match(view, c.end) if c.kind in ("brand", "category") and not neg else None
         if after:  # "Lunasoft的就不要了", "Korvo is a no-go"
