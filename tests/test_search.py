@@ -169,3 +169,16 @@ def test_a_persons_interest_points_to_a_category(searcher, message, language, ca
         category = None
     found = searcher.interest_category(message, language)
     assert (found[0] if found else None) == category
+
+
+@pytest.mark.parametrize("query, matched", [
+    ("do you sell laptops?", False),            # the store says "laptop" only of its laptop backpacks
+    ("a baby stroller that's light", False),    # "light" describes it: the stroller is the need
+    ("led light bulbs e27", False),
+    ("laptop backpack, 20L", True),
+    ("silicone spatula", True),                 # a kind its titles name ("Spatula Set")
+    ("any in a longer length?", True),          # a key of the catalog, not a kind of product
+])
+def test_the_head_of_a_need_must_be_a_kind_the_store_sells(searcher, query, matched):
+    parsed = searcher.understand(query)[0]
+    assert searcher.coverage(parsed).matched is matched

@@ -79,7 +79,8 @@ MATCHED = Coverage(True)
 MAX_NAME_WORDS = 4  # a product is named in a few words; more content words than this describe a person or a use
 
 
-def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Callable[[str], bool]) -> Coverage:
+def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Callable[[str], bool],
+             kind_word: Callable[[str], bool] | None = None) -> Coverage:
     """``text``: the query's free text (``ParsedQuery.text``); ``known``: its words read as a brand, category or
     value, with that kind (``ParsedQuery.known``); ``structured``: whether a brand, category or value was understood
     at all; ``in_catalog(word)``: whether the catalog uses ``word`` (a query word, lower case).
@@ -104,10 +105,49 @@ def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Cal
             return Coverage(True, tuple(w for w, _, _ in words))  # a name: left to search, never "not sold"
         return Coverage(False, tuple(w for w, _, _ in words), _surface(text, words[0][1], words[-1][2]))
     head = _unknown_head(norm, words, covered, spans_["category"], in_catalog)
+    if head is None and kind_word is not None:
+        head = _unsold_head(norm, words, spans_, purpose, kind_word)
     if head is not None:
         start, end, word = head
         return Coverage(False, (word,), _surface(text, start, end))
     return Coverage(True, tuple(w for (w, _, _), c in zip(words, covered) if not c))
+
+
+# words that end a noun phrase without naming the thing ("a set of 6", "the foldable kind") or describe it after
+# its name ("yoga mat, thick"): never the head of a need
+_NOT_HEAD = frozenset("""set sets kit kits pack packs bundle bundles pair pairs pcs piece pieces size sizes kind kinds
+type types version model models style thing things one ones stuff option options ideally preferably please
+warm cool soft hard thick thin plain cute pretty nice big small tiny huge light dark bright fast slow long short
+tall wide narrow heavy new old good great best cheap decent quality sturdy durable stylish comfy cosy cozy
+foldable washable breathable adjustable portable reusable wireless""".split())
+_ADJ_END = re.compile(r"(?:ful|ous|ish|ive|less|ly)$")
+_CLAUSE_CUT = re.compile(r"[,.;:!?，。；：！？、()（）]|(?<![a-z])(?:that|thats|that's|which|who|with|if|but|so|and|or|"
+                         r"plus|also|for|to|in|on|under|below|over|above|around|about|from|by|without)(?![a-z])")
+
+
+def _unsold_head(norm: str, words: list[tuple[str, int, int]], spans_: dict[str, list[tuple[int, int]]],
+                 purpose: list[tuple[int, int]], kind_word: Callable[[str], bool]) -> tuple[int, int, str] | None:
+    """The head of the need when it names no kind the store sells: the last word of the need's first phrase, in
+    English, when that phrase names none of the store's kinds, values or brands at its end ("do you sell laptops?":
+    "laptop" is only ever said of the store's laptop *backpacks*; "jigsaw puzzles? 1000 pieces"; "a baby stroller
+    that's light"). A phrase that names a category is left to :func:`_unknown_head` (an unknown word after a kind
+    describes it or is a compound it judges)."""
+    need = [w for w in words if not _inside(w[1], w[2], purpose)]
+    if not need:
+        return None
+    start = need[0][1]
+    cut = _CLAUSE_CUT.search(norm, need[0][2])
+    end = cut.start() if cut else len(norm)
+    phrase = [w for w in need if w[1] >= start and w[2] <= end]
+    if any(CJK_RE.match(w) for w, _, _ in phrase) or any(s < end and start < e for s, e in spans_["category"]):
+        return None
+    for word, s, e in reversed(phrase):
+        if any(a <= s < b for kind in ("value", "brand") for a, b in spans_[kind]):
+            return None  # the phrase ends on a value or brand of the store ("wine glasses": glass)
+        if word in _NOT_HEAD or _ADJ_END.search(word):
+            continue
+        return None if kind_word(word) else (start, e, word)
+    return None
 
 
 _KINDS = ("brand", "category", "value")

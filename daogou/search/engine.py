@@ -6,6 +6,8 @@ products are encoded); ``search(query, k, filters)`` returns hits with the signa
 
 from __future__ import annotations
 
+import re
+
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +23,7 @@ from daogou.errors import ConfigError, ValidationError
 from daogou.search.dense import DenseIndex, iter_chunks
 from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.hybrid import ranked, rrf, weighted
-from daogou.search.lexical import BM25Index
+from daogou.search.lexical import BM25Index, stem_word
 from daogou.search.coverage import MATCHED, Coverage, coverage
 from daogou.search.currency import DEFAULT_RATES, load_rates
 from daogou.search.query import ParsedQuery, parse_query
@@ -40,6 +42,10 @@ PLAIN_REQUESTS = {"en": ("a gift for my friend", "something for my mom's birthda
                          "present for my wife"),
                   "zh": ("送朋友一个礼物", "给妈妈买个生日礼物", "送领导什么好", "想给老婆买个礼物")}
 # When a query's constraints match nothing, they are dropped one at a time in this order (exclusions never are).
+# a title's name part ends before its specs ("Laptop Backpack, 15L, Large"; "Phone Case Shockproof for 6.7\" phones"),
+# and these words after a product's name are not its kind ("Spatula Set", "Brick Car Kit", "Hiking Boots Size 41")
+_TITLE_NAME = re.compile(r",|\(|（|\s(?:for|with|-|–|\|)\s")
+_TITLE_TAIL = frozenset("set sets kit pack bundle pair pairs pcs piece pieces size one edition version".split())
 RELAX_ORDER = ("brand", "price", "category")
 RELAX_FIELDS = {"brand": {"brands": ()}, "price": {"price_min": None, "price_max": None},
                 "category": {"categories": ()}}
@@ -116,6 +122,8 @@ class Searcher:
         self.categories = [c for c in self.table.category_names if c]
         self._category_vectors: np.ndarray | None = None
         self._interest_table: tuple[list[str], np.ndarray, dict[str, np.ndarray]] | None = None
+        self._kinds: set[str] | None = None  # stems of the words the titles name their products with (names_kind)
+        self._keys: set[str] = set()         # and of the catalog's attribute keys ("length", "battery")
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._understood: dict[str, tuple] = {}
         self.images = None  # ImageSignals, set by attach_images
@@ -340,7 +348,33 @@ class Searcher:
         if parsed is None or not parsed.text.strip():
             return MATCHED
         structured = bool(parsed.categories or parsed.brands or parsed.attributes or parsed.exclude_brands)
-        return coverage(parsed.text, parsed.known, structured, self.lexical.knows)
+        # a need that names one of the store's kinds or brands anywhere is judged by its words alone; one that names
+        # none is also judged by its head ("do you sell laptops?": a word the store uses, not for what it sells)
+        head = None if parsed.categories or parsed.brands else self.names_kind
+        return coverage(parsed.text, parsed.known, structured, self.lexical.knows, head)
+
+    def names_kind(self, word: str) -> bool:
+        """Whether an English ``word`` names a kind of product the store sells: a category's word, or the word its
+        titles name the product with (the last of the title's name part: "Laptop Backpack, 15L" → backpack;
+        "Hiking Boots Size 41" → boots; "Phone Case Shockproof for 6.7\" phones" → case)."""
+        if self._kinds is None:
+            kinds: set[str] = set()
+            for p in self.products:
+                values = {t for v in p.attributes.values() for t in str(v).lower().split()} | set(p.brand.lower().split())
+                title = p.text("en")[0].lower() if p.language != "en" and "en" in p.translations else p.title.lower()
+                name = _TITLE_NAME.split(title, 1)[0]
+                tokens = re.findall(r"[a-z][a-z'-]*|\S+", name)
+                while tokens and (tokens[-1] in values or tokens[-1] in _TITLE_TAIL or any(c.isdigit() for c in tokens[-1])
+                                  or not tokens[-1][0].isalpha()):
+                    tokens.pop()
+                if tokens:
+                    kinds.add(stem_word(tokens[-1]))
+            self._kinds = kinds
+            self._keys = {stem_word(w) for key in self.vocab.key_values for w in key.lower().split("_")}
+        if stem_word(word.lower()) in self._kinds or stem_word(word.lower()) in self._keys:
+            return True
+        parsed = self.understand(word)[0]
+        return parsed is not None and bool(parsed.categories)
 
     def _signals(self, text: str, parsed: ParsedQuery | None, mask: np.ndarray | None,
                  mode: str) -> tuple[dict[str, list[int]], dict[str, dict[int, float]]]:

@@ -34,6 +34,11 @@ def _latin(token: str) -> tuple[str, ...]:
     return tuple(_stem(w) for w in parts)
 
 
+def stem_word(word: str) -> str:
+    """An English word's stem, as BM25 indexes it ("laptops" → laptop)."""
+    return _stem(word)
+
+
 def _stem(word: str) -> str:
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
