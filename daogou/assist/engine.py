@@ -133,7 +133,7 @@ class Assistant:
         u = understand(message, self.searcher.vocab, len(conv.shown), conv.asked_last_turn, conv.language,
                        shown_prices=shown_prices, topic=topic, rates=self.searcher.rates)
         lang = language if language in ("en", "zh") else u.language
-        if u.kind in ("clarify", "search") and (u.vague or u.gift or TELLS.search(message)):
+        if u.kind in ("clarify", "search") and (u.vague or u.gift or TELLS.search(message) or not u.parsed.categories):
             # "my dad jogs every morning, gift ideas?": the person's interest points to a kind the store sells
             told = message
             if conv.asked_last_turn and len(conv.turns) >= 2:  # the answer to "who is it for?" and what it answers

@@ -33,7 +33,7 @@ phone * dead | phone * dies | phone * dying | phone * battery | phone * charge |
 phone * drop | phone * crack | phone * smash | phone * scratch | drop * phone | crack * screen | smash * screen | 手机*摔 | 摔*手机 | 手机*碎 | 屏幕*碎 | 手机*刮花 => phone case | screen protector
 feet * cold | feet * freezing | feet * chilly | feet * icy | cold feet | 脚*冷 | 脚*凉 | 脚*冰 => socks | slippers
 laptop * carry | laptop * lug | carry * laptop | lug * laptop | books * carry | carry * books | 背着电脑 | 带电脑 | 背电脑 | 电脑*书 | 书*电脑 => backpack | bag
-cold at night | cold in bed | always cold | gets cold | feels cold | so cold | freezing at night | 怕冷 | 觉得冷 | 说冷 | 很冷 | 晚上冷 | 睡觉*冷 | 被窝*冷 => blanket | bedding | socks
+cold at night | cold in bed | always cold | gets cold | feels cold | so cold | freezing at night | cold nights | winter nights | cold winter | chilly nights | keep warm | stay warm | 保暖 | 暖和 | 御寒 | 怕冷 | 觉得冷 | 说冷 | 很冷 | 晚上冷 | 睡觉*冷 | 被窝*冷 => blanket | bedding | socks
 can't sleep | cant sleep | trouble sleeping | sleep badly | light sleeper | insomnia | 睡不好 | 睡不着 | 失眠 | 睡眠不好 => pillow | bedding
 phone * slow | phone * laggy | phone * ancient | phone * broke | phone * broken | phone * dinosaur | 手机*卡 | 手机*太旧 | 手机*坏了 | 手机*换 => phone
 clumsy | butterfingers | 手笨 | 毛手毛脚 | 丢三落四 => phone case
