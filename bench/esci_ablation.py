@@ -10,6 +10,8 @@ min-max over each signal's top 100, BM25 weight 0.4, each encoder 1.0). Rows:
   split from letters);
 * dense MiniLM and dense e5, each alone and fused with BM25 (the hybrid);
 * both encoders fused, with and without BM25 (an encoder ensemble: two query encodings per search);
+* MiniLM adapted to the catalog without labels (`bench/adapt.py`'s folder: pseudo queries from the titles, mined
+  negatives) in place of MiniLM and beside it (when that folder exists);
 * dense pseudo-relevance feedback (Rocchio: the query vector plus 0.3 x the mean of its top 3 products);
 * corpus-graph smoothing (each product's score plus 0.3 x the mean score of its 3 nearest products);
 * the ceiling: the share of queries with any judged product of positive grade (a query whose judged products are
@@ -88,6 +90,12 @@ def main() -> None:
         docs[name], query_vectors[name] = enc.encode(texts, kind="passage"), enc.encode(qs, kind="query")
         dense[name] = query_vectors[name] @ docs[name].T
     m, e = dense["minilm"], dense["e5-multilingual"]
+    adapted = S.RESULTS / "adapt_home" / "esci-minilm-adapted"  # written by bench/adapt.py
+    if adapted.exists():
+        enc = get_encoder(str(adapted))
+        dense["adapted"] = enc.encode(qs, kind="query") @ enc.encode(texts, kind="passage").T
+    else:
+        print(f"{adapted} is missing (python bench/adapt.py writes it): the adapted rows are left out")
 
     def prf(name: str, k: int = 3, beta: float = 0.3) -> np.ndarray:
         d = docs[name]
@@ -101,7 +109,7 @@ def main() -> None:
         near = np.argsort(-sim, axis=1)[:, :k]
         return dense[name] + a * dense[name][:, near].mean(2)
 
-    hybrid = {"lexical": 0.4, "dense": 1.0, "dense2": 1.0}
+    hybrid = {"lexical": 0.4, "dense": 1.0, "dense2": 1.0, "dense3": 1.0}
     variants = [
         ("BM25, words as typed", {"lexical": _bm25_as_typed(texts, qs)}),
         ("BM25, stemmed + numbers split (today)", {"lexical": lexical}),
@@ -114,6 +122,10 @@ def main() -> None:
         ("MiniLM + e5, no BM25", {"dense": m, "dense2": e}),
         ("MiniLM + e5 + BM25", {"lexical": lexical, "dense": m, "dense2": e}),
     ]
+    if "adapted" in dense:
+        a = dense["adapted"]
+        variants += [("adapted MiniLM + e5 + BM25", {"lexical": lexical, "dense": a, "dense2": e}),
+                     ("MiniLM + adapted MiniLM + e5 + BM25", {"lexical": lexical, "dense": m, "dense2": e, "dense3": a})]
     rows = []
     for label, signals in variants:
         matrix = signals[next(iter(signals))] if len(signals) == 1 else fuse(signals, hybrid)
