@@ -604,3 +604,18 @@ def test_an_interest_the_store_has_nothing_for_is_asked_about(guide):
     assistant, _, _, _ = guide
     for message in ("my uncle is really into fishing, any gift ideas?", "我爸特别喜欢钓鱼，送他什么好"):
         assert assistant.reply(assistant.start("U0006"), message).kind == "clarify"  # not a guessed category
+
+
+@pytest.mark.parametrize("message, first, then", [
+    ("need a yoga mat and some socks", ("Sports", "Yoga"), ("ok now the socks", ("Clothing", "Socks"))),
+    ("耳机和充电器都想看看", ("Electronics", "Headphones"), ("充电器呢", ("Electronics", "Chargers"))),
+])
+def test_two_needs_in_one_message_are_taken_one_at_a_time(guide, message, first, then):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0007")
+    r = assistant.reply(conv, message)
+    assert r.kind == "search" and {products[c.id].category for c in r.cards} == {first}
+    offered = then[0].split()[-1].rstrip("呢")
+    assert offered in r.chips and offered in r.text  # the second need is offered, in the reply's language
+    nxt = assistant.reply(conv, then[0])
+    assert nxt.kind == "search" and {products[c.id].category for c in nxt.cards} == {then[1]}

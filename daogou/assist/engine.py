@@ -139,6 +139,8 @@ class Assistant:
             if conv.asked_last_turn and len(conv.turns) >= 2:  # the answer to "who is it for?" and what it answers
                 told = f"{conv.turns[-2].text} {message}"
             self._interest(u, message, told)
+        if u.kind == "search" and len(u.parsed.categories) > 1:
+            _one_need_at_a_time(u, message)
         if u.kind in ("detail", "question") and u.refs and ELLIPSIS.match(message):
             # "第一个有降噪吗" … "那第二个呢": the same question, of the second one
             said = [t for t in conv.turns if t.role == "shopper"]
@@ -153,6 +155,9 @@ class Assistant:
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
         self._local.extra = {"answer": [], "relaxed": [], "matched": True, "unmatched": []}
         cards, text, chips, total, task = handler(conv, u, lang)
+        if u.later and cards:  # "a yoga mat and some socks": the mats now, the socks offered next
+            text = ("" if lang == "zh" else " ").join([text, P.say(lang, "later", x=P.say(lang, "and").join(u.later))])
+            chips = list(dict.fromkeys([*u.later, *chips]))
         extra = self._local.extra
         conv.asked_last_turn = u.kind == "clarify"
         yield Update("cards", {"kind": u.kind, "language": lang, "cards": [asdict(c) for c in cards],
@@ -651,6 +656,33 @@ def _short(title: str, limit: int = 40) -> str:
         return title
     cut = title[:limit]
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;-") + "…"
+
+
+_NAMED_KIND = re.compile(r"^category (?P<path>.+?) from (?P<q>['\"])(?P<said>.+)(?P=q)$")
+# what joins two needs in one message: "a yoga mat and some socks", "耳机和充电器", "running shoes plus a backpack"
+_JOINED = re.compile(r"(?<![a-z])(?:and|&|plus|also|as well as|along with|together with)(?![a-z])|和|跟|还有|以及|、|加上|"
+                     r"外加|[,，;；+]")
+
+
+def _one_need_at_a_time(u: Understanding, message: str) -> None:
+    """Two kinds joined in one message are two needs: the first named is searched, the rest offered next."""
+    low = message.lower().replace("-", "")  # as the kinds were read ("t-shirts" → tshirts)
+    named, at = [], 0
+    for note in u.parsed.matched:
+        m = _NAMED_KIND.match(note)
+        said = m.group("said").lower().replace("-", "") if m else ""
+        if m and any(p in u.parsed.categories for p in m.group("path").split(" | ")):
+            i = low.find(said, at)
+            if i >= 0:
+                named.append((i, i + len(said), m.group("path").split(" | ")[0], m.group("said")))
+                at = i + len(said)
+    kinds = list(dict.fromkeys(path for _, _, path, _ in named))
+    if len(kinds) < 2 or not all(_JOINED.search(low[a[1]:b[0]]) for a, b in zip(named, named[1:])
+                                 if a[2] != b[2]):
+        return
+    first = named[0][2]
+    u.parsed.categories = [first]
+    u.later = tuple(dict.fromkeys(said for _, _, path, said in named if path != first))
 
 
 def _clean(message: str) -> str:

@@ -196,6 +196,7 @@ class Understanding:
     more: bool = False                         # "something else", "还有别的吗": the same need, other products
     inferred: bool = False                     # the category came from what the person likes, not from its name
     unserved: str = ""                         # an interest told that the store sells nothing for ("fishing")
+    later: tuple[str, ...] = ()                # more kinds asked for in the same message, as said ("socks")
     gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
     most: str | None = None                    # "max" / "min": which shown product has the most / least of it
     pick: str | None = None                    # "cheapest" / "priciest": which shown product costs least / most

@@ -480,7 +480,8 @@ _IDIOM = re.compile(r"(?<![a-z])(?:every single|not a single|a single (?:one|thi
 _AT_PLACE = re.compile(r"(?<![a-z])(?:at|from|back|stay[- ]at|stuck at)\s+$")
 _POSSESSIVE = re.compile(r"(?:(?<![a-z])(?:my|our|his|her|their|mine)\s+(?:(?:old|new|current|own|little)\s+)?|"
                          r"(?:我|我们|他|她)的?)$")
-_FOR = re.compile(r"(?:(?<![a-z])(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
+_FOR = re.compile(r"(?:(?<![a-z])(?<!looking )(?<!lookin )(?<!look )(?<!searching )(?<!shopping )(?<!hunting )"
+                  r"(?<!asking )(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
                   r"our))?(?:\s+[\w.\"”'-]+){0,3}|适用于?|适合|配|给)\s*$")  # "case for a 6.1 inch phone"
 
 
