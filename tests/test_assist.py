@@ -619,3 +619,31 @@ def test_two_needs_in_one_message_are_taken_one_at_a_time(guide, message, first,
     assert offered in r.chips and offered in r.text  # the second need is offered, in the reply's language
     nxt = assistant.reply(conv, then[0])
     assert nxt.kind == "search" and {products[c.id].category for c in nxt.cards} == {then[1]}
+
+
+def test_of_two_interests_the_one_the_store_serves(guide):
+    assistant, _, products, _ = guide
+    r = assistant.reply(assistant.start("U0008"), "a present for my mum, she loves gardening and cooking")
+    assert r.kind == "search" and {products[c.id].category for c in r.cards} == {("Home", "Kitchen")}
+
+
+def test_too_much_of_a_value_leaves_it_out(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0008")
+    assistant.reply(conv, "backpack")
+    r = assistant.reply(conv, "that's too small, something bigger")
+    assert r.constraints["exclude_attributes"] == {"size": ["Small"]}
+    assert all(products[c.id].attributes.get("size") != "Small" for c in r.cards)
+
+
+def test_cards_that_lack_the_values_asked_for_are_not_said_to_have_them(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0008")
+    running = [p for p in products.values() if p.category == ("Shoes", "Running")]
+    pairs = {(p.attributes.get("color"), p.attributes.get("size")) for p in running}
+    colors = {c for c, _ in pairs if c} & {"red", "blue", "green", "black", "white"}
+    color, size = next((c, s) for c in sorted(colors) for s in sorted({s for _, s in pairs if s})
+                       if (c, s) not in pairs)  # each exists, no running shoe has both
+    r = assistant.reply(conv, f"{color} running shoes size {size}")
+    assert r.cards and "Nothing here is exactly" in r.text and f"size {size}" in r.text.split(";")[0]
+    assert f"picks for {color}" not in r.text and "picks for running shoes" in r.text

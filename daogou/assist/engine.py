@@ -420,7 +420,12 @@ class Assistant:
             need = P.need_text(cons, self._currency, lang, self._zh_leaf) or P.say(lang, "all_that")
             return [], P.say(lang, "none_need", need=need), \
                 self._chips(conv, lang), 0, None
-        text = P.found_text(len(products), cons, used, relaxed, u.parsed.asked, self._currency, lang, self._zh_leaf,
+        said = used
+        if used.attributes and not any(_has_values(p, used.attributes) for p in products):
+            # "38码 … 预算三百" with no size 38 under ¥300: said, and the cards described by what they do match
+            lead += P.say(lang, "none_with", what=P.need_text(used, self._currency, lang, self._zh_leaf))
+            said = replace(used, attributes={}, attribute_words={})
+        text = P.found_text(len(products), cons, said, relaxed, u.parsed.asked, self._currency, lang, self._zh_leaf,
                             personal=bool(personal) and not (cons.words or cons.category_words or cons.categories))
         text = lead + text
         task = None
@@ -683,6 +688,12 @@ def _one_need_at_a_time(u: Understanding, message: str) -> None:
     first = named[0][2]
     u.parsed.categories = [first]
     u.later = tuple(dict.fromkeys(said for _, _, path, said in named if path != first))
+
+
+def _has_values(product: Product, wanted: dict[str, tuple[str, ...]]) -> bool:
+    """Whether ``product`` has every wanted value (one of each key's)."""
+    return all(str(product.attributes.get(key, "")).lower() in {v.lower() for v in values}
+               for key, values in wanted.items())
 
 
 def _clean(message: str) -> str:

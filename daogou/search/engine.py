@@ -208,16 +208,16 @@ class Searcher:
 
     def told_interest(self, text: str) -> tuple[Interest, str | None] | None:
         """The interest ``text`` tells, by the interest lines ("she bakes every weekend", "手机老是没电"), with the
-        store's category that serves it: that of the line's first kind the store's vocabulary names, or None when
-        the store sells none of them. None when no line matches."""
-        found = self.interests.find(text)
-        if found is None:
-            return None
-        for kind in found.kinds:
-            parsed = self.understand(kind)[0]
-            if parsed is not None and len(parsed.categories) == 1:
-                return found, parsed.categories[0]
-        return found, None
+        store's category that serves it: that of the line's first kind the store's vocabulary names (of the first
+        interest told that the store serves, when several are), or None when the store sells none of them. None
+        when no line matches."""
+        told = self.interests.find_all(text)
+        for found in told:  # "loves gardening and cooking": the first the store has something for
+            for kind in found.kinds:
+                parsed = self.understand(kind)[0]
+                if parsed is not None and len(parsed.categories) == 1:
+                    return found, parsed.categories[0]
+        return (told[0], None) if told else None
 
     def interest_category(self, text: str, language: str = "en") -> tuple[str, float] | None:
         """The category a need told as a person's interest points to ("she's obsessed with cooking shows",

@@ -166,6 +166,11 @@ class Interests:
     def find(self, text: str) -> Interest | None:
         """The interest ``text`` tells (the line matched over the most characters, the earlier line on a tie), or
         None."""
+        found = self.find_all(text)
+        return found[0] if found else None
+
+    def find_all(self, text: str) -> list[Interest]:
+        """Every interest ``text`` tells, the widest told first ("loves gardening and cooking": two)."""
         norm = _norm(text)
         found: list[tuple[int, int, int]] = []  # (line, start, end)
         for i, pattern in self._chinese:
@@ -174,10 +179,10 @@ class Interests:
         if tokens:
             for i, seq in self._english:
                 found += [(i, s, e) for s, e in _seq_matches(seq, tokens)]
-        if not found:
-            return None
-        line = min(found, key=lambda f: (-(f[2] - f[1]), f[0], f[1]))[0]
-        return Interest(tuple(self.lines[line][1]), tuple(sorted({(s, e) for i, s, e in found if i == line})))
+        order = sorted(found, key=lambda f: (-(f[2] - f[1]), f[0], f[1]))
+        lines = list(dict.fromkeys(line for line, _, _ in order))
+        return [Interest(tuple(self.lines[line][1]), tuple(sorted({(s, e) for i, s, e in found if i == line})))
+                for line in lines]
 
 
 @lru_cache(maxsize=1)

@@ -117,6 +117,7 @@ _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|witho
                       r"instead of|rather than|enough of|done with)"
                       r"(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
+_TOO = re.compile(r"(?<![a-z])(?:(?:way|far|much|bit|little|rather|kinda|a bit|a little)\s+)?too\s*$|太(?=\S*$)")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
 _NEG_AFTER = re.compile(r"(?:\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|"
@@ -397,6 +398,9 @@ def _keyed(view: str, c: VocabMatch, base: str = "") -> VocabMatch | None:
 def _negation_start(view: str, gap_start: int, start: int, value: bool = True) -> int | None:
     """Where a negation cue right before ``start`` begins, if there is one."""
     m = _NEG_CUE.search(view, gap_start, start)
+    if m is None and value:  # "that's too small": that value is what is wrong
+        too = _TOO.search(view, gap_start, start)
+        return too.start() if too else None
     if m is None or (m.group("too") and not value):  # "not too long" is said of a value, never of a kind or brand
         return None
     if m.group("zh") in ("别", "非"):  # not the 别 of 特别/别的 or the 非 of 非常/除非
