@@ -647,3 +647,14 @@ def test_cards_that_lack_the_values_asked_for_are_not_said_to_have_them(guide):
     r = assistant.reply(conv, f"{color} running shoes size {size}")
     assert r.cards and "Nothing here is exactly" in r.text and f"size {size}" in r.text.split(";")[0]
     assert f"picks for {color}" not in r.text and "picks for running shoes" in r.text
+
+
+def test_a_chinese_reply_names_a_size_and_a_colour_in_chinese(guide):
+    assistant, _, _, _ = guide
+    conv = assistant.start("U0009")
+    assistant.reply(conv, "老板，来双跑鞋")
+    assert "43码" in assistant.reply(conv, "43的有没有").text
+    text = assistant.reply(conv, "要白色的").text
+    assert "size" not in text and "白色的跑鞋" not in text and "白色" in text
+    picked = assistant.reply(conv, "最便宜的那双多少钱")  # "that pair": among the cards, not a cheaper search
+    assert picked.kind == "question" and "最便宜" in picked.text

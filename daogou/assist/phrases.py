@@ -125,6 +125,7 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
         if said and _cjk(said) != (lang == "zh"):  # said in the other language ("防水" in English): the store's name
             named = [_value_words(key, v, lang) for v in vs]
             said = " ".join(named) if all(_cjk(n) == (lang == "zh") for n in named) else said
+        said = said.removesuffix("的") if said and lang == "zh" else said  # "白色的" → 白色跑鞋
         values.append(said or " ".join(value_name(v, lang) for v in vs))
     kind = cons.category_words
     if kind and cons.categories and _cjk(kind) != (lang == "zh"):  # "running shoes", then a turn in Chinese: 跑鞋
@@ -140,9 +141,13 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
 
 
 def _value_words(key: str, value: str, lang: str) -> str:
-    """A wanted value in the reply's language: the colour's name, or for a yes/no value its key ("waterproof")."""
+    """A wanted value in the reply's language: the colour's name, for a yes/no value its key ("waterproof"), a
+    number with its key ("size 43", "43码")."""
     if value.lower() in ("yes", "true"):
         return key.replace("_", " ") if lang != "zh" else value
+    if value.replace(".", "").isdigit():
+        return f"{value}码" if lang == "zh" and key == "size" else f"{key.replace('_', ' ')} {value}" if lang != "zh" \
+            else value
     return value_name(value, lang)
 
 

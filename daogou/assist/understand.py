@@ -159,9 +159,9 @@ _BY_PRICE_REF = re.compile(r"(?<![a-z])(?:the )?(?P<low>cheaper|cheapest|less ex
                            r"more expensive|most expensive|higher[- ]end|premium) (?:one|option|pick|model)(?!s)|"
                            r"(?<![a-z])(?P<low2>cheapest|least expensive) of (?:those|these|them|the)|"
                            r"(?<![a-z])(?P<high2>priciest|most expensive) of (?:those|these|them|the)|"
-                           r"(?P<zlow>(?:更|最)?便宜的?(?:那|这)(?:个|款|一个|一款)|(?:那|这)(?:个|款)?(?:更|最)便宜的|"
+                           r"(?P<zlow>(?:更|最)?便宜的?(?:那|这)一?[个款双件条只台部套瓶支张]|(?:那|这)一?[个款双件条只台部套瓶支张]?(?:更|最)便宜的|"
                            r"最便宜的(?=(?:是|有|吗|呢|能|可以|用|适合|多|什么|怎么)))|"
-                           r"(?P<zhigh>(?:更|最)?贵的?(?:那|这)(?:个|款|一个|一款)|(?:那|这)(?:个|款)?(?:更|最)贵的|"
+                           r"(?P<zhigh>(?:更|最)?贵的?(?:那|这)一?[个款双件条只台部套瓶支张]|(?:那|这)一?[个款双件条只台部套瓶支张]?(?:更|最)贵的|"
                            r"最贵的(?=(?:是|有|吗|呢|能|可以|用|适合|多|什么|怎么)))", re.I)
 
 _EN_ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
