@@ -658,3 +658,15 @@ def test_a_chinese_reply_names_a_size_and_a_colour_in_chinese(guide):
     assert "size" not in text and "白色的跑鞋" not in text and "白色" in text
     picked = assistant.reply(conv, "最便宜的那双多少钱")  # "that pair": among the cards, not a cheaper search
     assert picked.kind == "question" and "最便宜" in picked.text
+
+
+@pytest.mark.parametrize("first, question", [("earbuds under 300", "which ones have noise cancelling?"),
+                                             ("登山鞋", "哪几款是防水的")])
+def test_which_of_the_cards_have_a_value(guide, first, question):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0010")
+    shown = assistant.reply(conv, first).cards
+    key = "noise_cancelling" if "noise" in question else "waterproof"
+    having = [c.id for c in shown if products[c.id].attributes.get(key) == "yes"]
+    r = assistant.reply(conv, question)
+    assert r.kind == "question" and [c.id for c in r.cards] == having  # every card on show, not the first

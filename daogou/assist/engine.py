@@ -280,6 +280,21 @@ class Assistant:
             if key is not None:  # "which one's lightest?" and no listing states a weight: said so, nothing picked
                 what = key_name(key, lang) if lang == "zh" else f"their {key_name(key, lang)}"
                 return [], P.say(lang, "none_state", what=what), self._chips(conv, lang), 0, None
+        if u.having:  # "which ones have noise cancelling?": every card on show, by its listing
+            wanted: dict[str, tuple[str, ...]] = {}
+            for key, value in u.having:
+                wanted[key] = (*wanted.get(key, ()), value)
+            shown = [self._products[i] for i in conv.shown if i in self._products]
+            having = [p for p in shown if _has_values(p, wanted)]
+            what = ("" if lang == "zh" else " ").join(key_name(k, lang) if v.lower() in ("yes", "true")
+                                                      else P.value_words(k, v, lang) for k, v in u.having)
+            if not having:
+                return [], P.say(lang, "having_none", what=what), self._chips(conv, lang), 0, None
+            cards = [self._card(p, lang, []) for p in having]
+            names = P.listing([_short(c.title) for c in cards], lang)
+            one = "having_all" if len(cards) == len(shown) > 1 else "having_one" if len(cards) == 1 else "having"
+            return cards, P.say(lang, one, names=names, what=what, n=len(cards)), self._chips(conv, lang), \
+                len(cards), None
         if u.these and not u.parsed.has_constraints():
             # "are these any good for wide feet?" and no listing of the store says "wide feet": said so
             unknown = self._unmentioned(message)

@@ -11,6 +11,8 @@ _T = {
         "found_need": "Here are {n} picks for {need}{cons}.",
         "order_popular": "Best sellers first.", "order_price_asc": "Cheapest first.",
         "later": "Next: {x}? Just say the word.",
+        "having": "{n} of these are {what}: {names}.", "having_one": "Of these, only {names} is {what}.",
+        "having_none": "None of these is listed as {what}.", "having_all": "All {n} of these are {what}.",
         "none_with": "Nothing here is exactly {what}; these come closest. ",
         "order_price_desc": "Most expensive first.",
         "relaxed": "Nothing matches all of that ({need}{cons}), so I left out the {what}.",
@@ -57,6 +59,8 @@ _T = {
         "found_need": "为你找到 {n} 款{need}{cons}。",
         "order_popular": "按销量从高到低排列。", "order_price_asc": "按价格从低到高排列。",
         "later": "要接着看{x}吗？",
+        "having": "这几款里有 {n} 款是{what}的：{names}。", "having_one": "这几款里只有{names}是{what}的。",
+        "having_none": "这几款都没有标明{what}。", "having_all": "这 {n} 款都是{what}的。",
         "none_with": "没有完全符合「{what}」的商品，以下是最接近的。",
         "order_price_desc": "按价格从高到低排列。",
         "relaxed": "没有同时满足（{need}{cons}）的商品，所以放宽了{what}。",
@@ -138,6 +142,18 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     words = values + ([kind] if kind else list(cons.brands))
     return ("" if lang == "zh" else " ").join(w for w in words if w) if lang == "zh" and all(
         _cjk(w) for w in words) else " ".join(w for w in words if w)
+
+
+def listing(items: list[str], lang: str) -> str:
+    """"A, B and C" / "A、B和C"."""
+    if len(items) < 2:
+        return "".join(items)
+    return ("、" if lang == "zh" else ", ").join(items[:-1]) + say(lang, "and") + items[-1]
+
+
+def value_words(key: str, value: str, lang: str) -> str:
+    """A value in the reply's language, as :func:`need_words` says it ("noise cancelling", "防水", "43码")."""
+    return _value_words(key, value, lang)
 
 
 def _value_words(key: str, value: str, lang: str) -> str:

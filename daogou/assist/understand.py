@@ -138,6 +138,10 @@ _NO_BUDGET = re.compile(r"(?<![a-z])(?:(?:forget|ignore|drop|remove|scrap|lose|d
 # Asked of the products on show together: "are these any good for wide feet?", "这些适合带去爬山吗"
 THESE = re.compile(r"(?<![a-z])(?:these|those|they|them)(?![a-z])|这些|那些|这几[个款双件]?|它们", re.I)
 # … as what the question is about, at its start ("are these …", "would those …", "这些适合…"), not "to go with them"
+_WHICH_HAVE = re.compile(r"(?<![a-z])(?:which|what) (?:ones?|of (?:these|those|them)|ones? of (?:these|those|them)|"
+                         r"models?|pairs?)\s+(?:have|has|are|is|come|comes|do|does|can|support|supports|got)(?![a-z])|"
+                         r"(?<![a-z])(?:do|does|are|is) any of (?:these|those|them)(?![a-z])|"
+                         r"哪(?:几|些)(?:个|款|双|件)?(?:是|有|带|支持|能|可以)|哪(?:个|款|双|件)(?:是|有|带|支持)|有哪(?:几|些)")
 _THESE_ASKED = re.compile(r"^\W*(?:(?:so|and|but|ok|okay|hmm|well|also|then)\W+)*(?:(?:are|were|would|will|do|does|"
                           r"did|can|could|r|should|might|how|what)\W+(?:about\W+)?)?(?:all\W+)?(?:of\W+)?"
                           r"(?:these|those|they)(?![a-z])|^\W*(?:那|嗯|好吧)?[，,\s]*(?:这些|那些|这几[个款双件]?|它们)",
@@ -197,6 +201,7 @@ class Understanding:
     inferred: bool = False                     # the category came from what the person likes, not from its name
     unserved: str = ""                         # an interest told that the store sells nothing for ("fishing")
     later: tuple[str, ...] = ()                # more kinds asked for in the same message, as said ("socks")
+    having: tuple[tuple[str, str], ...] = ()   # "which ones have noise cancelling?": the values asked of every card
     gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
     most: str | None = None                    # "max" / "min": which shown product has the most / least of it
     pick: str | None = None                    # "cheapest" / "priciest": which shown product costs least / most
@@ -334,6 +339,10 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         return Understanding("detail", parsed, lang, refs)  # "第三个怎么样", "how's the second one?"
     if shown and values and not about_focus and not refs and _WHAT_ABOUT.search(low):
         return Understanding("refine", parsed, lang)  # "what about oily skin": the need with that value instead
+    if shown and question and not refs and not move and values and same_kind and _WHICH_HAVE.search(norm.lower()) \
+            and not superlative(norm):
+        # "which ones have noise cancelling?", "哪几款是防水的": the cards that have it, not the first card
+        return Understanding("question", parsed, lang, having=tuple(values))
     if shown and question and not move and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or this_kind or keys or values))):
