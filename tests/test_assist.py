@@ -670,3 +670,13 @@ def test_which_of_the_cards_have_a_value(guide, first, question):
     having = [c.id for c in shown if products[c.id].attributes.get(key) == "yes"]
     r = assistant.reply(conv, question)
     assert r.kind == "question" and [c.id for c in r.cards] == having  # every card on show, not the first
+
+
+@pytest.mark.parametrize("kind, purpose, category", [("socks", "for running", ("Clothing", "Socks")),
+                                                     ("backpack", "for hiking", ("Bags", "Backpacks"))])
+def test_what_the_kind_on_show_is_for_refines_it(guide, kind, purpose, category):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0011")
+    assistant.reply(conv, kind)
+    r = assistant.reply(conv, purpose)  # "for running" after socks: running socks, not running shoes
+    assert r.kind == "refine" and {products[c.id].category for c in r.cards} == {category}

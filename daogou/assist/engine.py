@@ -394,6 +394,8 @@ class Assistant:
         shown_prices = [self._products[i].price for i in conv.shown
                         if i in self._products and self._products[i].price is not None]
         cons = conv.constraints.updated(u.parsed, new_topic=u.kind == "search")
+        if u.purpose and u.purpose not in cons.words:  # "for running": running socks first
+            cons = replace(cons, words=f"{cons.words} {u.purpose}".strip())
         if u.vague:
             cons = Constraints(price_min=cons.price_min, price_max=cons.price_max, exclude_brands=cons.exclude_brands)
         if u.price_move:

@@ -138,6 +138,11 @@ _NO_BUDGET = re.compile(r"(?<![a-z])(?:(?:forget|ignore|drop|remove|scrap|lose|d
 # Asked of the products on show together: "are these any good for wide feet?", "这些适合带去爬山吗"
 THESE = re.compile(r"(?<![a-z])(?:these|those|they|them)(?![a-z])|这些|那些|这几[个款双件]?|它们", re.I)
 # … as what the question is about, at its start ("are these …", "would those …", "这些适合…"), not "to go with them"
+# a message that is only what the kind on show is for: "for running", "mainly for hiking", "跑步用的", "适合登山的"
+_PURPOSE_ONLY = re.compile(r"^\W*(?:(?:and|but|ok|okay|maybe|preferably|ideally|mainly|mostly|just|something|ones?|"
+                           r"any|some)\s+)*(?:for|used for|to use for|good for|meant for|suitable for)\s+(?:\w+\s*){1,2}"
+                           r"[.!?]*$|^\W*(?:适合|用来|用于|平时)?\S{1,4}(?:用的|穿的)[吗呢]?[。？?！!]*$|^\W*适合\S{1,4}的?[吗呢]?[。？?！!]*$",
+                           re.I)
 _WHICH_HAVE = re.compile(r"(?<![a-z])(?:which|what) (?:ones?|of (?:these|those|them)|ones? of (?:these|those|them)|"
                          r"models?|pairs?)\s+(?:have|has|are|is|come|comes|do|does|can|support|supports|got)(?![a-z])|"
                          r"(?<![a-z])(?:do|does|are|is) any of (?:these|those|them)(?![a-z])|"
@@ -202,6 +207,7 @@ class Understanding:
     unserved: str = ""                         # an interest told that the store sells nothing for ("fishing")
     later: tuple[str, ...] = ()                # more kinds asked for in the same message, as said ("socks")
     having: tuple[tuple[str, str], ...] = ()   # "which ones have noise cancelling?": the values asked of every card
+    purpose: str = ""                          # "for running" of the kind on show: words that describe it
     gift: bool = False                         # a gift or a need for someone ("for my mom", "送同事")
     most: str | None = None                    # "max" / "min": which shown product has the most / least of it
     pick: str | None = None                    # "cheapest" / "priciest": which shown product costs least / most
@@ -379,6 +385,12 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
             move = None
     if move and ongoing:
         return Understanding("refine", parsed, lang, price_move=move)
+    if ongoing and topic and parsed.categories and _PURPOSE_ONLY.match(norm) and len(parsed.categories) == 1 \
+            and not any(_same_kind(c, topic) for c in parsed.categories):
+        # "for running" after socks: what the socks are for, not running shoes
+        said = [n.split(" from ", 1)[1].strip("'\"") for n in parsed.matched if n.startswith("category ")]
+        parsed.categories = list(topic)
+        return Understanding("refine", parsed, lang, purpose=" ".join(said))
     if ongoing and not _new_topic(parsed, topic or (), norm):
         more = shown > 0 and bool(_MORE.search(norm)) and not parsed.has_constraints() and not parsed.categories
         return Understanding("refine", parsed, lang, more=more)
