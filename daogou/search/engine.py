@@ -360,12 +360,13 @@ class Searcher:
         if self._kinds is None:
             kinds: set[str] = set()
             for p in self.products:
-                values = {t for v in p.attributes.values() for t in str(v).lower().split()} | set(p.brand.lower().split())
+                values = {t for v in p.attributes.values() for t in str(v).lower().split()}
+                values |= set(p.brand.lower().split())
                 title = p.text("en")[0].lower() if p.language != "en" and "en" in p.translations else p.title.lower()
                 name = _TITLE_NAME.split(title, 1)[0]
                 tokens = re.findall(r"[a-z][a-z'-]*|\S+", name)
-                while tokens and (tokens[-1] in values or tokens[-1] in _TITLE_TAIL or any(c.isdigit() for c in tokens[-1])
-                                  or not tokens[-1][0].isalpha()):
+                while tokens and (tokens[-1] in values or tokens[-1] in _TITLE_TAIL
+                                  or any(c.isdigit() for c in tokens[-1]) or not tokens[-1][0].isalpha()):
                     tokens.pop()
                 if tokens:
                     kinds.add(stem_word(tokens[-1]))

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from daogou.errors import ValidationError
 from daogou.search.lexical import _stem
+from daogou.search.synonyms import store_lines
 
 BUILT_IN = """
 # troubles with a thing one has (they name the thing, but ask for something else)
@@ -108,7 +109,8 @@ class Interest:
 
 
 # words after an activity that say where, when or how much, not what product it names
-_LINKING = set("""along by near past round before after early late fast far hard around through across over under during since while when whenever until till at on in with without
+_LINKING = set("""along by near past round before after early late fast far hard around through across over under
+during since while when whenever until till at on in with without
 from to for of and or but so because every each all most lots daily weekly nightly again too also now lately recently
 anymore everywhere together outside outdoors indoors abroad home there here like as than this that these those
 weekend weekends morning mornings night nights day days week weeks month months year years summer winter spring
@@ -239,9 +241,4 @@ def parse_interests(text: str, where: str = "interests") -> list[tuple[list[str]
 
 def store_interests(path: Path) -> list[tuple[list[str], list[str]]]:
     """A store's own interest lines (``HOME/interests.txt``), or none when the file does not exist."""
-    if not path.exists():
-        return []
-    try:
-        return parse_interests(path.read_text(encoding="utf-8"), str(path))
-    except UnicodeDecodeError:
-        raise ValidationError(str(path), "not valid UTF-8") from None
+    return store_lines(path, parse_interests)

@@ -10,6 +10,7 @@ words names a category of the store, the first of those that does is the anchor 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from daogou.errors import ValidationError
@@ -134,10 +135,15 @@ def parse_groups(text: str, where: str = "synonyms") -> list[tuple[list[str], li
 
 def store_groups(path: Path) -> list[tuple[list[str], list[str]]]:
     """A store's own groups (``HOME/synonyms.txt``), or none when the file does not exist."""
+    return store_lines(path, parse_groups)
+
+
+def store_lines(path: Path, parse: Callable[[str, str], list]) -> list:
+    """A store's own word file parsed by ``parse(text, where)``, or nothing when the file does not exist."""
     if not path.exists():
         return []
     try:
-        return parse_groups(path.read_text(encoding="utf-8"), str(path))
+        return parse(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError:
         raise ValidationError(str(path), "not valid UTF-8") from None
 
