@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from daogou.errors import ValidationError
-from daogou.search.lexical import _stem
+from daogou.search.lexical import stem_word as _stem
 from daogou.search.synonyms import store_lines
 
 BUILT_IN = """
