@@ -598,6 +598,7 @@ def test_an_interest_or_trouble_finds_the_kind_that_serves_it(guide, message, ca
     assistant, _, products, _ = guide
     r = assistant.reply(assistant.start("U0006"), message)
     assert r.kind == "search" and r.cards and {products[c.id].category for c in r.cards} == {category}
+    assert "asked for" not in r.text and "想找" not in r.text  # the kind was inferred, not asked for by name
 
 
 def test_an_interest_the_store_has_nothing_for_is_asked_about(guide):

@@ -447,8 +447,9 @@ class Assistant:
         text = lead + text
         task = None
         if self.config.explain:
-            reasons = Reasons(viewed=tuple(taste.recent_in(products[0], 3)), query=P.need_words(cons, lang,
-                                                                                              self._zh_leaf),
+            # a kind inferred from an interest ("her phone is always dead" → chargers) was not asked for by name
+            asked_for = "" if u.inferred else P.need_words(cons, lang, self._zh_leaf)
+            reasons = Reasons(viewed=tuple(taste.recent_in(products[0], 3)), query=asked_for,
                               budget=used.price_max, liked_brand=taste.brand_for(products[0]))
             task = explain_task(products[0], reasons, lang=lang)
         return cards, text, self._chips(conv, lang), total, task
