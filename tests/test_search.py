@@ -178,6 +178,8 @@ def test_a_persons_interest_points_to_a_category(searcher, message, language, ca
     ("laptop backpack, 20L", True),
     ("silicone spatula", True),                 # a kind its titles name ("Spatula Set")
     ("any in a longer length?", True),          # a key of the catalog, not a kind of product
+    ("screen protector for my phone", False),   # the phone is what it is for, not the need
+    ("chargr 33w", True),                       # a kind's word with a typo
 ])
 def test_the_head_of_a_need_must_be_a_kind_the_store_sells(searcher, query, matched):
     parsed = searcher.understand(query)[0]

@@ -133,8 +133,8 @@ def _unsold_head(norm: str, words: list[tuple[str, int, int]], spans_: dict[str,
     that's light"). A phrase that names a category is left to :func:`_unknown_head` (an unknown word after a kind
     describes it or is a compound it judges)."""
     need = [w for w in words if not _inside(w[1], w[2], purpose)]
-    if not need:
-        return None
+    if not need or any(not _inside(a, b, purpose) for kind in ("category", "brand") for a, b in spans_[kind]):
+        return None  # a kind or brand of the store named as the need: judged by _unknown_head
     start = need[0][1]
     cut = _CLAUSE_CUT.search(norm, need[0][2])
     end = cut.start() if cut else len(norm)

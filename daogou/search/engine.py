@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 from scipy import sparse
 
 from daogou.catalog.models import Product
@@ -348,9 +349,11 @@ class Searcher:
         if parsed is None or not parsed.text.strip():
             return MATCHED
         structured = bool(parsed.categories or parsed.brands or parsed.attributes or parsed.exclude_brands)
-        # a need that names one of the store's kinds or brands anywhere is judged by its words alone; one that names
-        # none is also judged by its head ("do you sell laptops?": a word the store uses, not for what it sells)
-        head = None if parsed.categories or parsed.brands else self.names_kind
+        # a need that names a brand, or one of the store's kinds outside what it is for, is judged by its words
+        # alone; one that names none is also judged by its head ("do you sell laptops?": a word the store uses,
+        # not for what it sells; "screen protector for my phone": the phone is what it is for)
+        typo_kind = bool(parsed.categories) and any(n.startswith("typo ") for n in parsed.matched)  # "chargr"
+        head = None if parsed.brands or typo_kind else self.names_kind
         return coverage(parsed.text, parsed.known, structured, self.lexical.knows, head)
 
     def names_kind(self, word: str) -> bool:
@@ -372,8 +375,13 @@ class Searcher:
                     kinds.add(stem_word(tokens[-1]))
             self._kinds = kinds
             self._keys = {stem_word(w) for key in self.vocab.key_values for w in key.lower().split("_")}
-        if stem_word(word.lower()) in self._kinds or stem_word(word.lower()) in self._keys:
+        stem = stem_word(word.lower())
+        if stem in self._kinds or stem in self._keys:
             return True
+        if len(stem) >= 5:  # "chargr": a kind's word with a typo (one edit; two in a long word)
+            most = 2 if len(stem) >= 8 else 1
+            if any(Levenshtein.distance(stem, k, score_cutoff=most) <= most for k in self._kinds):
+                return True
         parsed = self.understand(word)[0]
         return parsed is not None and bool(parsed.categories)
 
