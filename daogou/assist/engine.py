@@ -681,7 +681,6 @@ def _short(title: str, limit: int = 40) -> str:
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;-") + "…"
 
 
-_NAMED_KIND = re.compile(r"^category (?P<path>.+?) from (?P<q>['\"])(?P<said>.+)(?P=q)$")
 # what joins two needs in one message: "a yoga mat and some socks", "耳机和充电器", "running shoes plus a backpack"
 _JOINED = re.compile(r"(?<![a-z])(?:and|&|plus|also|as well as|along with|together with)(?![a-z])|和|跟|还有|以及|、|加上|"
                      r"外加|[,，;；+]")
@@ -691,14 +690,13 @@ def _one_need_at_a_time(u: Understanding, message: str) -> None:
     """Two kinds joined in one message are two needs: the first named is searched, the rest offered next."""
     low = message.lower().replace("-", "")  # as the kinds were read ("t-shirts" → tshirts)
     named, at = [], 0
-    for note in u.parsed.matched:
-        m = _NAMED_KIND.match(note)
-        said = m.group("said").lower().replace("-", "") if m else ""
-        if m and any(p in u.parsed.categories for p in m.group("path").split(" | ")):
-            i = low.find(said, at)
+    for what, said in u.parsed.mentions():
+        paths = what.removeprefix("category ").split(" | ") if what.startswith("category ") else []
+        if any(p in u.parsed.categories for p in paths):
+            i = low.find(said.lower().replace("-", ""), at)
             if i >= 0:
-                named.append((i, i + len(said), m.group("path").split(" | ")[0], m.group("said")))
-                at = i + len(said)
+                at = i + len(said.replace("-", ""))
+                named.append((i, at, paths[0], said))
     kinds = list(dict.fromkeys(path for _, _, path, _ in named))
     if len(kinds) < 2 or not all(_JOINED.search(low[a[1]:b[0]]) for a, b in zip(named, named[1:])
                                  if a[2] != b[2]):

@@ -20,7 +20,6 @@ from daogou.catalog.filters import Filters
 from daogou.errors import NotFoundError
 from daogou.search.query import ParsedQuery
 
-_MATCHED = re.compile(r"^(?P<what>.*) from '(?P<span>.*)'$")
 
 
 @dataclass(frozen=True)
@@ -142,12 +141,7 @@ _LEAD = re.compile(r"^(?:的|个|一个)(?=[\u4e00-\u9fff])")  # "能装电脑�
 
 
 def _spans(parsed: ParsedQuery) -> list[tuple[str, str]]:
-    out = []
-    for item in parsed.matched:
-        m = _MATCHED.match(item)
-        if m:
-            out.append((m.group("span"), m.group("what")))
-    return out
+    return [(said, what) for what, said in parsed.mentions()]
 
 
 def _without(text: str, spans: list[str]) -> str:

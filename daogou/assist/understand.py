@@ -388,7 +388,7 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if ongoing and topic and parsed.categories and _PURPOSE_ONLY.match(norm) and len(parsed.categories) == 1 \
             and not any(_same_kind(c, topic) for c in parsed.categories):
         # "for running" after socks: what the socks are for, not running shoes
-        said = [n.split(" from ", 1)[1].strip("'\"") for n in parsed.matched if n.startswith("category ")]
+        said = [words for what, words in parsed.mentions() if what.startswith("category ")]
         parsed.categories = list(topic)
         return Understanding("refine", parsed, lang, purpose=" ".join(said))
     if ongoing and not _new_topic(parsed, topic or (), norm):

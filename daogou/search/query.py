@@ -179,6 +179,14 @@ class ParsedQuery:
         return bool(self.price_min is not None or self.price_max is not None or self.categories or self.brands
                     or self.exclude_brands or self.attributes or self.exclude_attributes or self.sort)
 
+    def mentions(self) -> list[tuple[str, str]]:
+        """(what was understood, the words it was said with) for each note of :attr:`matched` that quotes the
+        shopper ("category Shoes > Running from 'running shoes'" → ("category Shoes > Running", "running shoes"))."""
+        return [(m.group("what"), m.group("said")) for m in map(_MENTION.match, self.matched) if m]
+
+
+_MENTION = re.compile(r"^(?P<what>.*) from (?P<q>['\"])(?P<said>.*)(?P=q)$")  # how _note quotes what was said
+
 
 @dataclass
 class _Work:
