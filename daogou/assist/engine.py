@@ -286,8 +286,7 @@ class Assistant:
                 wanted[key] = (*wanted.get(key, ()), value)
             shown = [self._products[i] for i in conv.shown if i in self._products]
             having = [p for p in shown if _has_values(p, wanted)]
-            what = ("" if lang == "zh" else " ").join(key_name(k, lang) if v.lower() in ("yes", "true")
-                                                      else P.value_words(k, v, lang) for k, v in u.having)
+            what = ("" if lang == "zh" else " ").join(P.value_words(k, v, lang) for k, v in u.having)
             if not having:
                 return [], P.say(lang, "having_none", what=what), self._chips(conv, lang), 0, None
             cards = [self._card(p, lang, []) for p in having]

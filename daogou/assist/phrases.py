@@ -3,6 +3,7 @@ is passed through as data (the page escapes it), never formatted into markup."""
 
 from __future__ import annotations
 
+from daogou.assist.answers import key_name
 from daogou.generate.facts import CURRENCY_SIGNS, format_price
 
 _T = {
@@ -127,7 +128,7 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     for key, vs in cons.attributes.items():
         said = words.get(key)
         if said and _cjk(said) != (lang == "zh"):  # said in the other language ("防水" in English): the store's name
-            named = [_value_words(key, v, lang) for v in vs]
+            named = [value_words(key, v, lang) for v in vs]
             said = " ".join(named) if all(_cjk(n) == (lang == "zh") for n in named) else said
         said = said.removesuffix("的") if said and lang == "zh" else said  # "白色的" → 白色跑鞋
         values.append(said or " ".join(value_name(v, lang) for v in vs))
@@ -152,15 +153,10 @@ def listing(items: list[str], lang: str) -> str:
 
 
 def value_words(key: str, value: str, lang: str) -> str:
-    """A value in the reply's language, as :func:`need_words` says it ("noise cancelling", "防水", "43码")."""
-    return _value_words(key, value, lang)
-
-
-def _value_words(key: str, value: str, lang: str) -> str:
-    """A wanted value in the reply's language: the colour's name, for a yes/no value its key ("waterproof"), a
-    number with its key ("size 43", "43码")."""
+    """A wanted value in the reply's language: the colour's name, for a yes/no value its key ("waterproof",
+    "防水"), a number with its key ("size 43", "43码")."""
     if value.lower() in ("yes", "true"):
-        return key.replace("_", " ") if lang != "zh" else value
+        return key_name(key, lang)
     if value.replace(".", "").isdigit():
         return f"{value}码" if lang == "zh" and key == "size" else f"{key.replace('_', ' ')} {value}" if lang != "zh" \
             else value
