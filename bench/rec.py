@@ -25,6 +25,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from _common import machine  # noqa: E402  (bench/ is on sys.path when a script runs)
@@ -121,15 +122,21 @@ def _with_cold_items(prep, fraction: float, seed: int):
 
 
 def run_model(spec: dict) -> dict:
-    proc = subprocess.Popen([sys.executable, __file__, "_worker", json.dumps(spec)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    out, err = proc.communicate()
+    """Train one model in a subprocess; its epoch lines are shown as they come (long runs can be watched)."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([sys.executable, __file__, "_worker", json.dumps(spec)], stdout=out,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        err = []
+        for line in proc.stderr:
+            err.append(line)
+            if line.startswith("epoch"):
+                print(f"  {spec.get('label', spec['model'])}: {line.rstrip()}", flush=True)
+        proc.wait()
+        out.seek(0)
+        stdout = out.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"{spec['model']} failed:\n{err[-3000:]}")
-    lines = [line for line in err.splitlines() if line.startswith("epoch")]
-    if lines:
-        print(f"  {spec.get('label', spec['model'])}: {lines[-1]}", flush=True)
-    return json.loads(out.strip().splitlines()[-1])
+        raise RuntimeError(f"{spec['model']} failed:\n{''.join(err)[-3000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def run_seeds(spec: dict, seeds: list[int]) -> dict:

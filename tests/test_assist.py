@@ -60,6 +60,9 @@ def vocab() -> Vocabulary:
     ("thanks, now show me headphones", 3, "search", [], None),
     ("what's your return policy?", 3, "service", [], None),
     ("包邮吗", 0, "service", [], None),
+    ("one that can do three devices at once", 3, "refine", [], None),   # a wish described, not a question
+    ("ideally one with noise cancelling", 3, "refine", [], None),
+    ("does the first one have noise cancelling", 3, "question", [0], None),
 ])
 def test_understanding_of_messages(vocab, message, shown, kind, refs, move):
     u = understand(message, vocab, shown)

@@ -377,3 +377,25 @@ def test_not_too_much_of_a_value(vocab):
                                               ("charger，要 2 口的", "ports", "2")])
 def test_a_weak_value_with_what_it_is_said_with(vocab, text, key, value):
     assert parse_query(text, vocab).attributes.get(key) == [value]
+
+
+@pytest.mark.parametrize("text, key, values", [
+    ("charger 65w or more", "power", ["65W", "100W"]),
+    ("phone with at least 256gb", "storage", ["256GB", "512GB", "1TB"]),   # 1TB is more than 512GB
+    ("headphones with 30h+ battery", "battery", ["30h", "40h"]),
+    ("phone with more than 8gb ram", "ram", ["12GB", "16GB"]),
+    ("charger up to 33w", "power", ["20W", "33W"]),
+    ("充电器 65W以上", "power", ["65W", "100W"]),
+    ("running shoes size 42 or bigger", "size", ["42"]),         # a size fits or does not
+    ("积木 8岁以上", "age", ["8+"]),                               # an age is a toy's label
+])
+def test_an_amount_said_as_a_bound_wants_every_value_within_it(vocab, text, key, values):
+    assert parse_query(text, vocab).attributes.get(key) == values
+
+
+@pytest.mark.parametrize("text, key, value", [("three pack of crew socks", "pack", "3 pairs"),
+                                              ("a two port charger", "ports", "2"),
+                                              ("能同时充三个设备的充电器", "ports", "3"),
+                                              ("充电器要能同时充三个的", "ports", "3")])
+def test_counts_said_in_words(vocab, text, key, value):
+    assert parse_query(text, vocab).attributes.get(key) == [value]

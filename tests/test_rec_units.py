@@ -333,3 +333,44 @@ def test_the_low_pass_filter_sees_only_the_past_and_trains():
     loss.backward()
     assert all(layer.sqrt_beta.grad is not None for layer in model.encoder.layers)
     assert DaogouRecConfig(n_items=3, **SAVED_BEFORE_OPTIONS).filter_alpha == 0.0
+
+
+def test_the_whole_window_filter_is_bsarecs_fft_low_pass():
+    """filter_causal=False: the filter's matrix is the FFT low-pass of a max_len window (the c lowest frequencies
+    kept), so trimming a left-padded window changes no real slot."""
+    import torch
+
+    from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
+    from daogou.rec.sequences import EventSequences, training_windows
+    torch.manual_seed(0)
+    cfg = DaogouRecConfig(n_items=30, dim=8, heads=1, max_len=10, filter_alpha=0.7, filter_c=3, filter_causal=False)
+    encoder = DaogouRec(cfg).encoder
+    x = torch.randn(1, 10, 8)
+    x[:, :4] = 0  # left padding
+    spectrum = torch.fft.rfft(x, dim=1)
+    spectrum[:, 3:] = 0
+    expected = torch.fft.irfft(spectrum, n=10, dim=1)
+    idx = torch.arange(6)
+    lag = idx[:, None] - idx[None, :]
+    got = torch.einsum("tk,bkd->btd", encoder.kernel[lag % 10], x[:, 4:])  # the trimmed window's filter
+    assert torch.allclose(got, expected[:, 4:], atol=1e-5)
+    model = DaogouRec(cfg).eval()
+    model.set_content(torch.zeros(31, 1, dtype=torch.long), id_known=torch.ones(31))
+    items, types = torch.tensor([[0, 3, 4, 5, 6]]), torch.tensor([[0, 1, 1, 1, 1]])
+    with torch.no_grad():
+        vecs = model.item_vectors()
+        before = model.encode(items, types, torch.zeros_like(items), vecs)
+        after = model.encode(items.where(torch.arange(5) != 3, 20), types, torch.zeros_like(items), vecs)
+    assert not torch.allclose(before[:, 2], after[:, 2])  # an earlier slot sees a later event
+    with pytest.raises(ValueError, match="filter_alpha"):
+        DaogouRecConfig(n_items=3, filter_causal=False)
+
+
+def test_prefix_windows_hold_one_target_each(tiny):
+    items, frame = tiny
+    seqs = EventSequences.from_frame(frame, items)
+    w = training_windows(seqs, max_len=4, prefixes=True)
+    assert len(w) == 6 + 5 + 4  # one window per event
+    assert ((w.targets > 0).sum(1) == 1).all() and (w.targets[:, -1] > 0).all()
+    assert (w.weights[:, :-1] == 0).all() and sorted(w.targets[:, -1].tolist()) == sorted(
+        training_windows(seqs, max_len=4).targets[training_windows(seqs, max_len=4).targets > 0].tolist())

@@ -184,3 +184,35 @@ def test_a_persons_interest_points_to_a_category(searcher, message, language, ca
 def test_the_head_of_a_need_must_be_a_kind_the_store_sells(searcher, query, matched):
     parsed = searcher.understand(query)[0]
     assert searcher.coverage(parsed).matched is matched
+
+
+@pytest.mark.parametrize("query, matched", [
+    ("backpack rain cover", False),    # a kind of Bags said before a word that names Home's duvet covers
+    ("yoga mat bag", False),
+    ("dress shoes size 42", False),    # a kind of Clothing before one of Shoes
+    ("running shorts, black", False),  # a category's word before a word that names no kind here
+    ("phone case", True),              # what the case is for is no kind ("phone" names no title)
+    ("smartphone charger", True),      # two kinds of one department go together
+    ("running socks", True),           # what they are for
+    ("hiking backpack", True),
+    ("phone storage 256gb", True),     # an attribute key after a kind
+    ("running shoes women", True),     # who they are for
+    ("有鞋带卖吗", False),              # 鞋 + 带: a one-character kind and what it is not
+    ("鞋子", True),
+])
+def test_a_compound_of_two_kinds_names_neither(searcher, query, matched):
+    parsed = searcher.understand(query)[0]
+    assert searcher.coverage(parsed).matched is matched, searcher.coverage(parsed)
+
+
+@pytest.mark.parametrize("query, category, matched", [
+    ("something warm for cold winter nights", "Home > Bedding", True),
+    ("gift for someone who loves baking, under 200", "Home > Kitchen", True),
+    ("earplugs for sleeping", None, False),   # the need is named, and not sold: the interest does not replace it
+    ("跑步机", None, False),                   # a word that only begins with 跑步
+])
+def test_search_reads_a_told_interest_as_the_chat_does(searcher, query, category, matched):
+    res = searcher.search(query, k=5, facets=False)
+    assert (res.parsed.categories or [None])[0] == category and res.matched is matched
+    if category:
+        assert all(h.product.category == tuple(category.split(" > ")) for h in res.hits)

@@ -31,9 +31,7 @@ from daogou.generate import Chunk, Done, Reasons, Reset, Writer
 from daogou.generate.tasks import answer_task, compare_task, copy_task, explain_task
 from daogou.search.coverage import FILLER, content_words
 from daogou.search.engine import RELAX_ORDER, Searcher  # the search's order: colour and wanted values never filter
-from daogou.search.interests import Interest
 from daogou.search.lexical import analyze
-from daogou.search.vocab import CJK_RE
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -176,19 +174,6 @@ class Assistant:
         yield Update("done", reply.to_dict())
 
 
-    def _names_product(self, found: Interest, told: str, u: Understanding) -> bool:
-        """Whether the words that tell an interest name a kind of product the store may lack ("running shorts",
-        "跑步短裤"): said before an unknown word, or (中文, no spaces) just before the one word that ends the unknown
-        need coverage finds."""
-        if found.modifies(told, lambda w: w not in FILLER and not self.searcher.lexical.knows(w)):
-            return True
-        said = found.span(told)
-        if not CJK_RE.search(said):
-            return False
-        cov = self.searcher.coverage(u.parsed)
-        head = re.search(re.escape(said) + r"([\u3400-\u9fff]{1,4})$", cov.phrase.lower()) if not cov.matched else None
-        return head is not None and len(head.group(1)) > 1 and [head.group(1)] == content_words(head.group(1))  # "短裤"
-
     def _interest(self, u: Understanding, message: str, told: str) -> None:
         """The kind a person's interest or trouble asks for, set on ``u`` as an inferred category: by the interest
         lines first ("she bakes every weekend", "my aunt's phone is always dead" → chargers: a category named only
@@ -205,7 +190,7 @@ class Assistant:
                 parsed = self.searcher.understand(found.rest(told))[0]
                 if parsed is None or parsed.categories:
                     return
-            elif self._names_product(found, told, u):
+            elif self.searcher.interest_names_product(found, told, u.parsed):
                 return  # "running shorts for my bf": a kind the store lacks is asked for, not what runners like
             if category is not None:
                 u.parsed.categories = [category]

@@ -471,7 +471,17 @@ def _residue(text: str) -> str:
     return " ".join(out.split())
 
 
+# a wish for a product described by what it does, not a question about one: "one that can do three devices",
+# "something which does both", "ideally one with a long battery"
+_DESCRIBED_WISH = re.compile(r"^\s*(?:(?:i(?:'d| would)? (?:want|need|like|prefer)|i'm after|need|want|prefer|looking for|"
+                             r"ideally|preferably|maybe|ok|okay|hmm|actually|and|but)[,\s]+)*"
+                             r"(?:one|ones|something|anything|some|the kind|the type|a (?:model|version))\s+"
+                             r"(?:that|which|with|who)(?![a-z])")
+
+
 def _is_question(message: str) -> bool:
+    if "?" not in message and "？" not in message and _DESCRIBED_WISH.match(message.lower()):
+        return False
     return bool(re.search(r"[?？]|(?<![a-z])(?:is|does|do|can|how|what|what'?s|whats|which|will|has|have|are|any "
                           r"idea)(?![a-z])|吗|么|多少|几|怎么|是否|能不能|有没有|啥|什么|多久|多大|多长|哪些|哪个|是不是|"
                           r"可不可以|能否|是.{1,12}还是|(?:isn'?t|is|aren'?t|doesn'?t|does|right) (?:it|they|that)\s*[.!]*$|"

@@ -52,6 +52,9 @@ class DaogouRecConfig:
     filter_alpha: float = 0.0  # > 0: every layer mixes a low-pass filter of the sequence with attention,
                                # alpha·filter + (1 − alpha)·attention (BSARec's inductive bias, made causal)
     filter_c: int = 5          # frequency components the low-pass keeps (of max_len)
+    filter_causal: bool = True  # False: BSARec's own form, the low-pass over the whole window (circular); a
+                                # position then sees later events, so training reads only the last position of
+                                # every prefix (one window per event: more steps per epoch)
 
     def __post_init__(self) -> None:
         if self.fusion not in ("sum", "concat", "gated"):
@@ -68,6 +71,8 @@ class DaogouRecConfig:
             raise ValueError("max_len must be >= 2")
         if not 0.0 <= self.filter_alpha <= 1.0:
             raise ValueError(f"filter_alpha must be in [0, 1], got {self.filter_alpha}")
+        if not self.filter_causal and not self.filter_alpha:
+            raise ValueError("filter_causal=False needs filter_alpha > 0")
         if self.filter_alpha and not 1 <= self.filter_c <= self.max_len // 2:
             raise ValueError(f"filter_c must be in [1, max_len // 2], got {self.filter_c}")
 
@@ -357,15 +362,16 @@ class DaogouRec(nn.Module):
 class _FilteredEncoder(nn.Module):
     """Pre-norm transformer layers whose mixing step is ``alpha·filter(x) + (1 − alpha)·attention(x)``.
 
-    The filter is BSARec's (AAAI 2024) frequency inductive bias in causal form: BSARec keeps the ``c`` lowest
-    frequencies of the whole sequence and reads the last position; read at position t of the prefix ending at
-    t, that low-pass is a fixed kernel over lags, ``k[d] = (1 + 2·Σ_{f=1}^{c−1} cos(2πfd/N)) / N``, so each
-    position sees only itself and earlier events and every position trains in one pass. The high-pass rest
+    The filter is BSARec's (AAAI 2024) frequency inductive bias: keeping the ``c`` lowest frequencies of a window
+    of N = max_len slots is a circular convolution with ``k[d] = (1 + 2·Σ_{f=1}^{c−1} cos(2πfd/N)) / N``. In
+    causal form (the default) each position reads only lags d ≥ 0 — the low-pass of the prefix ending there —
+    so every position trains in one pass; ``filter_causal=False`` is BSARec's own whole-window filter, trained
+    on prefixes. The high-pass rest
     (``x − low``) comes back scaled by a learned per-dimension ``β²``."""
 
     def __init__(self, c: DaogouRecConfig):
         super().__init__()
-        self.alpha = c.filter_alpha
+        self.alpha, self.causal = c.filter_alpha, c.filter_causal
         lags = torch.arange(c.max_len, dtype=torch.float32)
         freqs = torch.arange(1, c.filter_c, dtype=torch.float32)
         kernel = (1 + 2 * torch.cos(2 * torch.pi * freqs[:, None] * lags[None] / c.max_len).sum(0)) / c.max_len
@@ -376,7 +382,10 @@ class _FilteredEncoder(nn.Module):
         length = x.shape[1]
         idx = torch.arange(length, device=x.device)
         lag = idx[:, None] - idx[None, :]
-        toeplitz = torch.where(lag >= 0, self.kernel[lag.clamp(0, len(self.kernel) - 1)], 0.0)  # [L, L], causal
+        if self.causal:
+            toeplitz = torch.where(lag >= 0, self.kernel[lag.clamp(0, len(self.kernel) - 1)], 0.0)  # [L, L]
+        else:  # the whole window's low-pass: circular over max_len (padding slots are zero, so trimming a
+            toeplitz = self.kernel[lag % len(self.kernel)]  # left-padded window to its width changes nothing)
         keep = present[..., None].to(x.dtype)
         for layer in self.layers:
             x = layer(x, mask, toeplitz, keep, self.alpha)

@@ -18,7 +18,7 @@ from daogou.rec.train import (SINGLE, Batch, Parallel, SizedBatches, TrainConfig
                               seed_everything)
 
 SCORE_BATCH = 512
-SAVED_BEFORE_OPTIONS = {"filter_alpha": 0.0}  # what a bundle saved before an option existed was trained with
+SAVED_BEFORE_OPTIONS = {"filter_alpha": 0.0, "filter_causal": True}  # what a bundle saved before an option existed was trained with
 RANK_BLOCK_SCORES = 2**25  # scores held at once while ranking validation targets (128 MB of float32)
 
 
@@ -45,7 +45,8 @@ class DaogouRecRecommender:
         self.items, self.query_vectors = data.items, data.query_vectors
         self.model = self._build(data.items, query_dim=self._query_dim(data.query_vectors))
         self._load_content(id_known=data.item_counts() > 0)
-        windows = training_windows(data.train, self.model.config.max_len)
+        windows = training_windows(data.train, self.model.config.max_len,
+                                   prefixes=not self.model.config.filter_causal)
         if not len(windows):
             raise ConfigError("daogou-rec: no training events with known products")
         q_table = self._query_table(windows.query_texts)

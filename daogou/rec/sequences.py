@@ -132,9 +132,13 @@ class Windows:
         return len(self.items)
 
 
-def training_windows(seqs: EventSequences, max_len: int, weights: dict[str, float] | None = None) -> Windows:
+def training_windows(seqs: EventSequences, max_len: int, weights: dict[str, float] | None = None,
+                     prefixes: bool = False) -> Windows:
     """Every event becomes a target predicted from everything before it (start token first), cut into windows of
-    ``max_len`` from the end of each sequence. One pass over a window trains every position at once."""
+    ``max_len`` from the end of each sequence. One pass over a window trains every position at once.
+
+    ``prefixes``: one window per event instead, ending at it, with only its last slot a target (for models whose
+    positions see later slots of their window)."""
     w_of = np.zeros(N_TYPES, np.float32)
     for name, w in (weights or DEFAULT_WEIGHTS).items():
         w_of[TYPE_ID[name]] = w
@@ -148,9 +152,14 @@ def training_windows(seqs: EventSequences, max_len: int, weights: dict[str, floa
         inp_types = np.concatenate([[BOS_TYPE], types[:-1]])
         inp_gaps = np.concatenate([[0], gap_buckets(ts)[:-1]])
         tw = np.where(items > 0, w_of[types], 0.0).astype(np.float32)
-        for end in range(len(items), 0, -max_len):
+        ends = range(len(items), 0, -1) if prefixes else range(len(items), 0, -max_len)
+        for end in ends:
             lo = max(0, end - max_len)
-            rows.append((inp_items[lo:end], inp_types[lo:end], inp_gaps[lo:end], items[lo:end], tw[lo:end],
+            targets, tws = items[lo:end], tw[lo:end]
+            if prefixes:
+                last = np.arange(end - lo) == end - lo - 1
+                targets, tws = np.where(last, targets, 0), np.where(last, tws, 0.0).astype(np.float32)
+            rows.append((inp_items[lo:end], inp_types[lo:end], inp_gaps[lo:end], targets, tws,
                          q[lo:end], types[lo:end]))
     return Windows(*(_left_pad([r[i] for r in rows], max_len, fill) for i, fill in
                      enumerate((0, PAD_TYPE, 0, 0, 0.0, -1, PAD_TYPE))), seqs.query_texts)

@@ -50,6 +50,7 @@ fine keep first pricey pricier expensive equipment gear accessories accessory it
 essentials thats size sizes colour color colours colors material style set sets pair pairs pack packs piece pieces
 guys possible if lover lovers enthusiast enthusiasts fanatic beginner beginners person people likes loves enjoys
 junkie junkies addict addicts nerd nerds geek geeks buff buffs freak freaks fiend fiends
+women woman womens women's ladies lady men man mens men's boys boy girls girl unisex adult adults teen teens teenager
 """.split()) | frozenset(STOPWORDS_EN_PLUS)
 
 # The same in Chinese, as jieba cuts it (its accurate mode).
@@ -79,8 +80,11 @@ MATCHED = Coverage(True)
 MAX_NAME_WORDS = 4  # a product is named in a few words; more content words than this describe a person or a use
 
 
+Departments = Callable[[str], tuple[frozenset[str], bool]]
+
+
 def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Callable[[str], bool],
-             kind_word: Callable[[str], bool] | None = None) -> Coverage:
+             kind_word: Callable[[str], bool] | None = None, departments: Departments | None = None) -> Coverage:
     """``text``: the query's free text (``ParsedQuery.text``); ``known``: its words read as a brand, category or
     value, with that kind (``ParsedQuery.known``); ``structured``: whether a brand, category or value was understood
     at all; ``in_catalog(word)``: whether the catalog uses ``word`` (a query word, lower case).
@@ -107,6 +111,8 @@ def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Cal
     head = _unknown_head(norm, words, covered, spans_["category"], in_catalog)
     if head is None and kind_word is not None:
         head = _unsold_head(norm, words, spans_, purpose, kind_word)
+    if head is None and departments is not None:
+        head = _compound_clash(norm, words, spans_, purpose, departments)
     if head is not None:
         start, end, word = head
         return Coverage(False, (word,), _surface(text, start, end))
@@ -150,6 +156,49 @@ def _unsold_head(norm: str, words: list[tuple[str, int, int]], spans_: dict[str,
     return None
 
 
+def _first_phrase(norm: str, words: list[tuple[str, int, int]],
+                  purpose: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """The need's first phrase: its words up to the first clause break, outside what it is for."""
+    need = [w for w in words if not _inside(w[1], w[2], purpose)]
+    if not need:
+        return []
+    start = need[0][1]
+    cut = _CLAUSE_CUT.search(norm, need[0][2])
+    end = cut.start() if cut else len(norm)
+    return [w for w in need if w[1] >= start and w[2] <= end]
+
+
+def _compound_clash(norm: str, words: list[tuple[str, int, int]], spans_: dict[str, list[tuple[int, int]]],
+                    purpose: list[tuple[int, int]], departments: Departments) -> tuple[int, int, str] | None:
+    """A compound whose words name the store's kinds but not together: an accessory or a variant of one kind named
+    after another ("backpack rain cover", "yoga mat bag", "dress shoes", "face mask sheets": the modifier is a kind
+    of one department, the head of another), or a store's category said before a word that names no kind
+    ("running shorts": shorts only ever describe sleeves here). Kinds of one department go together ("phone
+    case", "smartphone charger"); what a kind is for ("running socks", "hiking backpack") is not a kind."""
+    phrase = _first_phrase(norm, words, purpose)
+    if not phrase or any(CJK_RE.match(w) for w, _, _ in phrase):
+        return None
+    i = len(phrase) - 1
+    while i > 0 and (phrase[i][0] in _NOT_HEAD or _ADJ_END.search(phrase[i][0])):
+        i -= 1
+    head, h_start, h_end = phrase[i]
+    if any(a <= h_start < b for kind in ("value", "brand") for a, b in spans_[kind]):
+        return None
+    j = i
+    while j > 0 and not norm[phrase[j - 1][2]:phrase[j][1]].strip(" -"):
+        j -= 1
+    if j == i:
+        return None
+    head_depts, head_named = departments(head)
+    modifiers = [departments(w) for w, _, _ in phrase[j:i]]
+    if head_depts:
+        clash = any(named and depts and not depts & head_depts for depts, named in modifiers)
+    else:  # the head names no kind: after a category's word that is not itself a product's name
+        clash = not head_named and any(depts for depts, _ in modifiers) and \
+            not any(named for _, named in modifiers) and not any(a <= h_start < b for a, b in spans_["category"])
+    return (phrase[j][1], h_end, head) if clash else None
+
+
 _KINDS = ("brand", "category", "value")
 _PARTICLES = "要有的吗呢吧了是在给也都还就很"  # jieba sometimes glues one to a word: 徒步/鞋要/防水, 户外/鞋有
 
@@ -178,6 +227,15 @@ def content_words(text: str) -> list[str]:
     return [w for w, _, _ in _content(unicodedata.normalize("NFKC", text).lower())]
 
 
+def unknown_names(text: str, outside: list[tuple[int, int]], in_catalog: Callable[[str], bool]) -> list[str]:
+    """The words of ``text`` outside the spans ``outside`` (of its NFKC, lower-cased form) that could name a
+    product and that the catalog never uses: "earplugs" in "earplugs for sleeping", "跑步机" (a word that only
+    begins with the span 跑步). Describing words ("something warm") are not names."""
+    norm = unicodedata.normalize("NFKC", text).lower()
+    return [w for w, s, e in _content(norm) if not any(a <= s and e <= b for a, b in outside)
+            and w not in _NOT_HEAD and not _ADJ_END.search(w) and not _known(w, in_catalog)]
+
+
 def _content(norm: str) -> list[tuple[str, int, int]]:
     """(word, start, end) of the words of ``norm`` (NFKC, lower case) that could name a product: no filler, no stop
     word, no number."""
@@ -196,6 +254,7 @@ _PHRASE_END = re.compile(r"\s*(?:$|[,.;:!?，。；：！？、()（）\u4e00-\u
                          r"over|above|around|about|from|by|and|or|but|without|less|more|max|min|up)(?![a-z]))")
 
 
+_CJK_SUFFIX = frozenset("子儿们码号型款式类装品")  # 鞋子, 袜子, 鞋码, 包装: the kind itself, or about it
 _CLAUSE_END = re.compile(r"\s*(?:有吗|有没有|有木有|吗|呢|吧|啊|呀|哦)?\s*(?:[,.;:!?，。；：！？、]|$)")
 
 
@@ -213,6 +272,8 @@ def _unknown_head(norm: str, words: list[tuple[str, int, int]], covered: list[bo
             return start, end, word  # "夏天用的防晒(有吗)": the word after 的 that ends the phrase is what is asked for
         if cjk and len(word) >= 3 and any(in_catalog(word[:k]) for k in range(2, len(word))):
             b_start, b_end = start, start
+        elif cjk and len(word) == 2 and word[1] not in _CJK_SUFFIX and (start, start + 1) in categories:
+            b_start, b_end = start, start  # "鞋带", "鞋垫": a one-character kind and what it is not
         elif i == 0 or not covered[i - 1]:
             continue
         else:

@@ -25,12 +25,12 @@ from daogou.search.dense import DenseIndex, iter_chunks
 from daogou.catalog.filters import CatalogTable, Filters
 from daogou.search.hybrid import ranked, rrf, weighted
 from daogou.search.lexical import BM25Index, stem_word
-from daogou.search.coverage import MATCHED, Coverage, coverage
+from daogou.search.coverage import FILLER, MATCHED, Coverage, content_words, coverage, unknown_names
 from daogou.search.currency import DEFAULT_RATES, load_rates
 from daogou.search.query import ParsedQuery, parse_query
 from daogou.search.interests import Interest, Interests
 from daogou.search.synonyms import store_groups
-from daogou.search.vocab import Vocabulary
+from daogou.search.vocab import CJK_RE, Vocabulary
 
 MODES = ("hybrid", "lexical", "dense")
 MAX_K = 1000
@@ -123,7 +123,8 @@ class Searcher:
         self.categories = [c for c in self.table.category_names if c]
         self._category_vectors: np.ndarray | None = None
         self._interest_table: tuple[list[str], np.ndarray, dict[str, np.ndarray]] | None = None
-        self._kinds: set[str] | None = None  # stems of the words the titles name their products with (names_kind)
+        self._kinds: dict[str, frozenset[str]] | None = None  # stems of the words the titles name their products
+                                                              # with (names_kind) → the departments they name
         self._keys: set[str] = set()         # and of the catalog's attribute keys ("length", "battery")
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._understood: dict[str, tuple] = {}
@@ -220,6 +221,38 @@ class Searcher:
                     return found, parsed.categories[0]
         return (told[0], None) if told else None
 
+    def interest_names_product(self, found: Interest, text: str, parsed: ParsedQuery) -> bool:
+        """Whether the words in ``text`` that tell ``found`` name a kind of product the store may lack ("running
+        shorts", "跑步短裤"): said before an unknown word, or (中文, no spaces) just before the one word that ends
+        the unknown need coverage finds. ``parsed``: ``text`` understood."""
+        if found.modifies(text, lambda w: w not in FILLER and not self.lexical.knows(w)):
+            return True
+        said = found.span(text)
+        if not CJK_RE.search(said):
+            return False
+        cov = self.coverage(parsed)
+        head = re.search(re.escape(said) + r"([\u3400-\u9fff]{1,4})$", cov.phrase.lower()) if not cov.matched else None
+        return head is not None and len(head.group(1)) > 1 and [head.group(1)] == content_words(head.group(1))
+
+    def _with_interest(self, parsed: ParsedQuery | None, derived: Filters,
+                       explicit: Filters) -> tuple[ParsedQuery | None, Filters, bool]:
+        """A query that names no kind, brand or category but tells an interest or trouble the store serves
+        ("something warm for cold winter nights", "gift for someone who loves baking") searches the category the
+        interest lines give it (as the chat does), unless a word outside what told it names a product the store
+        lacks; the words that told it count as understood and the store serves the need. Anything else is returned as it is. → (parsed, derived, whether
+        an interest gave the category)."""
+        if parsed is None or parsed.categories or parsed.brands or explicit.categories or explicit.brands:
+            return parsed, derived, False
+        told = self.told_interest(parsed.text)
+        if told is None or told[1] is None or self.interest_names_product(told[0], parsed.text, parsed) or \
+                unknown_names(parsed.text, list(told[0].spans), self.lexical.knows):
+            return parsed, derived, False  # "earplugs for sleeping", "跑步机": a product the store lacks is named
+        found, category = told
+        said = found.span(parsed.text)
+        parsed = replace(parsed, categories=[category], known={**parsed.known, said: "category"},
+                         matched=[*parsed.matched, f"category {category} from '{said}'"])
+        return parsed, replace(derived, categories=(category,)), True
+
     def interest_category(self, text: str, language: str = "en") -> tuple[str, float] | None:
         """The category a need told as a person's interest points to ("she's obsessed with cooking shows",
         "老公最近迷上爬山了"), or None when it tells nothing about what to buy ("something for my mom").
@@ -304,6 +337,7 @@ class Searcher:
             raise ValidationError("k", f"must be between 1 and {MAX_K}")
         explicit = filters or Filters()
         parsed, derived, text = self.understand(query)
+        parsed, derived, interest = self._with_interest(parsed, derived, explicit)
         combined = explicit.merged(derived)
         mask, relaxed = self.table.mask(combined), []
         for step in RELAX_ORDER:  # nothing matches: drop the weakest query-derived constraint first, and say so
@@ -328,7 +362,7 @@ class Searcher:
         else:
             hits = [self._hit(row, order_score, lists, scores) for row, order_score in order[:k]]
         rows = None if mask is None else np.flatnonzero(mask)
-        cover = self.coverage(parsed)
+        cover = MATCHED if interest else self.coverage(parsed)
         facet_counts = self.table.facets(rows, key=combined.key()) if facets else {}
         return SearchResults(hits, total, parsed, combined, facet_counts, mode, relaxed,
                              cover.matched, list(cover.unmatched))
@@ -353,15 +387,44 @@ class Searcher:
         # alone; one that names none is also judged by its head ("do you sell laptops?": a word the store uses,
         # not for what it sells; "screen protector for my phone": the phone is what it is for)
         typo_kind = bool(parsed.categories) and any(n.startswith("typo ") for n in parsed.matched)  # "chargr"
-        head = None if parsed.brands or typo_kind else self.names_kind
-        return coverage(parsed.text, parsed.known, structured, self.lexical.knows, head)
+        judged = not (parsed.brands or typo_kind)
+        return coverage(parsed.text, parsed.known, structured, self.lexical.knows,
+                        self.names_kind if judged else None, self.kind_departments if judged else None)
 
     def names_kind(self, word: str) -> bool:
         """Whether an English ``word`` names a kind of product the store sells: a category's word, or the word its
         titles name the product with (the last of the title's name part: "Laptop Backpack, 15L" → backpack;
         "Hiking Boots Size 41" → boots; "Phone Case Shockproof for 6.7\" phones" → case)."""
+        kinds = self._title_kinds()
+        stem = stem_word(word.lower())
+        if stem in kinds or stem in self._keys:
+            return True
+        if len(stem) >= 5:  # "chargr": a kind's word with a typo (one edit; two in a long word)
+            most = 2 if len(stem) >= 8 else 1
+            if any(Levenshtein.distance(stem, k, score_cutoff=most) <= most for k in kinds):
+                return True
+        parsed = self.understand(word)[0]
+        return parsed is not None and bool(parsed.categories)
+
+    def kind_departments(self, word: str) -> tuple[frozenset[str], bool]:
+        """(the departments — top-level categories — whose products an English ``word`` names, whether it is the
+        store's own noun for a product or a property: a word its titles name products with, or an attribute key):
+        "backpack" → ({Bags}, True), "running" → ({Shoes}, False), "cover" (of "Duvet Cover Set") → ({Home}, True),
+        "storage" → (∅, True), any other word → (∅, False)."""
+        kinds = self._title_kinds()
+        stem = stem_word(word.lower())
+        if stem in kinds:
+            return kinds[stem], True
+        if stem in self._keys:
+            return frozenset(), True
+        parsed = self.understand(word)[0]
+        if parsed is None or not parsed.categories or parsed.attributes or parsed.brands:
+            return frozenset(), False
+        return frozenset(c.split(" > ")[0] for c in parsed.categories), False
+
+    def _title_kinds(self) -> dict[str, frozenset[str]]:
         if self._kinds is None:
-            kinds: set[str] = set()
+            kinds: dict[str, set[str]] = {}
             for p in self.products:
                 values = {t for v in p.attributes.values() for t in str(v).lower().split()}
                 values |= set(p.brand.lower().split())
@@ -372,18 +435,10 @@ class Searcher:
                                   or any(c.isdigit() for c in tokens[-1]) or not tokens[-1][0].isalpha()):
                     tokens.pop()
                 if tokens:
-                    kinds.add(stem_word(tokens[-1]))
-            self._kinds = kinds
+                    kinds.setdefault(stem_word(tokens[-1]), set()).add(p.category[0] if p.category else "")
+            self._kinds = {k: frozenset(v) for k, v in kinds.items()}
             self._keys = {stem_word(w) for key in self.vocab.key_values for w in key.lower().split("_")}
-        stem = stem_word(word.lower())
-        if stem in self._kinds or stem in self._keys:
-            return True
-        if len(stem) >= 5:  # "chargr": a kind's word with a typo (one edit; two in a long word)
-            most = 2 if len(stem) >= 8 else 1
-            if any(Levenshtein.distance(stem, k, score_cutoff=most) <= most for k in self._kinds):
-                return True
-        parsed = self.understand(word)[0]
-        return parsed is not None and bool(parsed.categories)
+        return self._kinds
 
     def _signals(self, text: str, parsed: ParsedQuery | None, mask: np.ndarray | None,
                  mode: str) -> tuple[dict[str, list[int]], dict[str, dict[int, float]]]:

@@ -8,7 +8,7 @@
   "about N" forms become ``~N`` (百来块 → ~100块, 千把块 → ~1000块, 一百来块 → ~100块). Words that only contain
   numeral characters (百搭, 千万, 十分, 万一) are left alone: a numeral run counts only when it starts with a digit.
 - English number words with hundred/thousand/grand (or followed by a money word): "two hundred" → 200,
-  "a grand" → 1000, "fifty bucks" → 50 bucks.
+  "a grand" → 1000, "fifty bucks" → 50 bucks; and before what they count: "three pack" → 3 pack, "two ports".
 
 The conversions are written here (not with cn2an) because the colloquial elisions (两百五, 一千五, ranges of two
 neighbouring digits) are exactly what shoppers type and what standard converters reject.
@@ -79,6 +79,10 @@ _UNITS = (
     (re.compile(r"(?:ages?|for)\s(\d+)\s?(?:and up|and over|plus|\+)", re.I), r"age \1+"),
 )
 
+# a number word before what is counted: "three pack", "two ports", "a six-pack", "three devices at once"
+_EN_COUNTED = re.compile(r"(?<![a-z])(?P<n>one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+                         r"(?=[ -](?:pack|packs|pairs?|ports?|devices?|gadgets|pieces?|pcs|piece|usb)(?![a-z]))", re.I)
+
 
 _LATIN_THEN_NUMERAL = re.compile(r"(?<=[A-Za-z])(?=[一二两三四五六七八九十百千万][一二两三四五六七八九十百千万零]*"
                                  r"(?:[元块]|左右|上下|以[内下上]|$|\s))")
@@ -94,6 +98,8 @@ def normalise_query(text: str) -> str:
                  text, re.I):
         text = _RANGE_UNIT.sub(lambda m: _range_unit(m), text)
         text = english_numbers(text)
+    if _EN_COUNTED.search(text):
+        text = _EN_COUNTED.sub(lambda m: str(_EN_ONES[m.group("n").lower()]), text)
     text = _ISH.sub(r"~\1", text)
     if any(c.isdigit() for c in text) and _UNIT_HINT.search(text):
         for pattern, repl in _UNITS:
@@ -133,7 +139,7 @@ def cn_value(run: str) -> int | None:
 
 
 _CN_BARE_UNIT = re.compile(r"(?<![零一二两三四五六七八九十百千万\d])([百千万])(?=元|块)")  # 百元以内 → 100元以内
-_CN_COUNT = re.compile(r"(?<![零一二两三四五六七八九十百千万\d])([一二两三四五六七八九单双])(?=个?口|孔|岁|码|寸|升|片|小时|双装)")
+_CN_COUNT = re.compile(r"(?<![零一二两三四五六七八九十百千万\d])([一二两三四五六七八九单双])(?=个?口|孔|岁|码|寸|升|片|小时|双装|[个台部]?设备)")
 _COUNT = {**_DIGIT, "单": 1, "双": 2}
 
 
@@ -142,6 +148,8 @@ def chinese_numerals(text: str) -> str:
     text = _CN_BARE_UNIT.sub(lambda m: str(_UNIT.get(m.group(1)) or _BIG[m.group(1)]), text)
     text = _CN_COUNT.sub(lambda m: str(_COUNT[m.group(1)]), text)
     text = re.sub(r"(\d)个口", r"\1口", text)
+    text = re.sub(r"(?<=充)([一二两三四五六七八九])(?=个)", lambda m: str(_COUNT[m.group(1)]), text)
+    text = re.sub(r"充\s*(\d)\s*个(?!设备)", r"充\1个设备", text)  # "同时充三个": three devices
     text = _CN_ABOUT.sub(lambda m: f"~{cn_value(_one(m.group('num') or m.group('num2')))}", text)
     text = _CN_PAIR.sub(lambda m: f"{_DIGIT[m.group(1)] * _UNIT_VALUE(m.group(3))}-"
                                   f"{_DIGIT[m.group(2)] * _UNIT_VALUE(m.group(3))}", text)

@@ -536,10 +536,61 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
         why = "ambiguous: " + ", ".join(sorted(keys)) if keys else "not a value of the asked or a general category"
         _note(pq, f"ignored {said!r} ({why})")
         return
+    if not neg and len(values) == 1:  # "65W or more", "at least 256GB", "30h+": every value of that amount or more
+        values = _amount_bound(vocab, view, c, values[0], pq.categories or hint) or values
     table = pq.exclude_attributes if neg else pq.attributes
     for k, v in values:
         _append(table.setdefault(k, []), v)
     _note(pq, f"{'exclude ' if neg else ''}{values[0][0]}={'|'.join(v for _, v in values)} from {said!r}")
+
+
+_AT_LEAST = (re.compile(r"(?:(?<![a-z])(?:at ?least|min(?:imum)?(?: of)?|no less than|not less than)|>=|至少|最少|起码|不低于|"
+                        r"不少于)\s*$"),
+             re.compile(r"\s*(?:\+|or (?:more|above|higher|bigger|larger|better|up)(?![a-z])|and (?:up|above|over|more)"
+                        r"(?![a-z])|plus(?![a-z])|[及或]?以上|起步?|往上)"))
+_MORE_THAN = (re.compile(r"(?:(?<![a-z])(?:more than|over|above|greater than|bigger than|better than)|>|超过|大于|高于)\s*$"),
+              None)
+_AT_MOST = (re.compile(r"(?:(?<![a-z])(?:at most|max(?:imum)?(?: of)?|no more than|not more than|up to)|<=|最多|不超过|"
+                       r"不高于|不大于)\s*$"),
+            re.compile(r"\s*(?:or (?:less|lower|smaller|under|below)(?![a-z])|and (?:under|below|less)(?![a-z])|"
+                       r"[及或]?以下)"))
+_LESS_THAN = (re.compile(r"(?:(?<![a-z])(?:less than|under|below|smaller than)|<|小于|低于)\s*$"), None)
+_BOUNDS = ((_AT_LEAST, lambda a, b: a >= b), (_MORE_THAN, lambda a, b: a > b), (_AT_MOST, lambda a, b: a <= b),
+           (_LESS_THAN, lambda a, b: a < b))
+_AMOUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z\"]*)\+?$", re.I)
+_SCALE = {"tb": ("gb", 1024.0)}
+
+
+def _amount(value: str) -> tuple[float, str] | None:
+    """(amount, unit) of a value that is an amount: "65W" → (65, "w"), "1TB" → (1024, "gb"), "3" → (3, "")."""
+    m = _AMOUNT.match(value.strip())
+    if m is None:
+        return None
+    unit, scale = _SCALE.get(m.group(2).lower(), (m.group(2).lower(), 1.0))
+    return float(m.group(1)) * scale, unit
+
+
+def _amount_bound(vocab: Vocabulary, view: str, c: VocabMatch, value: tuple[str, str],
+                  categories: list[str] | tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """A value said as a bound ("65W or more", "at least 256GB", "超过30h", "up to 33W") → every value of its key
+    (in the asked categories) whose amount lies within it, in the key's unit; None when it is not one. Sizes fit
+    or do not, and an age is a toy's label ("8+", "8岁以上" name the 8+ toys): neither is read as a bound."""
+    key, said = value
+    amount = _amount(said)
+    if amount is None or key in ("size", "age"):
+        return None
+    before, after = view[:c.start], view[c.end:]
+    within = next((test for (pre, post), test in _BOUNDS
+                   if pre.search(before) or (post is not None and post.match(after))), None)
+    if within is None:
+        return None
+    out = []
+    for other in vocab.key_values.get(key, ()):
+        a = _amount(other)
+        if a is not None and a[1] == amount[1] and within(a[0], amount[0]) and \
+                (not categories or vocab.value_in_categories(key, other, list(categories))):
+            out.append((a[0], other))
+    return [(key, v) for _, v in sorted(out)] or None
 
 
 SIZE_LETTER = {"extra small": "XS", "small": "S", "medium": "M", "large": "L", "extra large": "XL",

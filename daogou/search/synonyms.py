@@ -19,7 +19,7 @@ BUILT_IN = """
 # top levels
 shoes | footwear | 鞋子 | 鞋类
 clothing | clothes | apparel | garments | outfit | 衣服 | 服装 | 服饰
-electronics | gadgets | tech | devices | 数码 | 数码产品 | 电子产品
+electronics | gadgets | tech | 数码 | 数码产品 | 电子产品
 home | homeware | household | home goods | 家居 | 家居用品 | 居家
 beauty | cosmetics | beauty products | 美妆 | 化妆品 | 美容
 sports | sport | sporting goods | sports gear | fitness | 运动 | 运动用品 | 健身
@@ -74,7 +74,7 @@ light | lightweight | 轻量 | 轻便 | 轻量款
 max | maximum cushioning | max cushioning | plush | 强缓震 | 高缓震
 balanced | 均衡 | 均衡缓震
 dry | dry skin | 干皮 | 干性皮肤 | 干性 | 干性肌肤
-oily | oily skin | oily hair | 油皮 | 油性皮肤 | 油性 | 油头 | 出油
+oily | oily skin | oily hair | greasy | greasy hair | greasy skin | oily scalp | greasy scalp | 油皮 | 油性皮肤 | 油性 | 油头 | 出油 | 头油 | 油性头皮 | 爱出油
 combination | combination skin | 混合性 | 混合皮 | 混油皮 | 混干皮
 sensitive | sensitive skin | 敏感肌 | 敏感性 | 敏感皮肤
 damaged | damaged hair | 受损 | 受损发质 | 烫染受损
@@ -94,7 +94,7 @@ extra large | xl size | 加大号 | 加大
 3 | 3口 | 3 ports | three ports | 三口
 slim | 超薄 | 轻薄 | thin
 aluminium | aluminum | 铝合金 | 铝
-dishwasher safe | dishwasher-safe | 可洗碗机 | 洗碗机 | 能放洗碗机
+dishwasher safe | dishwasher-safe | dishwasher proof | dishwasher friendly | dishwasher | dishwasher ok | 可洗碗机 | 洗碗机 | 能放洗碗机 | 洗碗机可用
 black | 黑色 | 黑的 | 黑色的 | jet black | onyx | 纯黑 | 深黑
 white | 白色 | 白的 | 白色的 | ivory | cream | off-white | off white | snow white | 米白 | 奶白 | 象牙白 | 乳白 | 纯白
 red | 红色 | 红的 | 红色的 | burgundy | maroon | wine | wine red | crimson | scarlet | cherry red | 酒红 | 酒红色 | 枣红 | 暗红 | 大红
@@ -104,7 +104,7 @@ yellow | 黄色 | 黄的 | 黄色的 | mustard | lemon | golden | 金黄 | 姜�
 pink | 粉色 | 粉的 | 粉色系 | 粉红色 | 粉红 | rose | blush | fuchsia | magenta | hot pink | 玫红 | 玫瑰色 | 桃红
 purple | 紫色 | 紫的 | 紫色的 | lilac | lavender | violet | plum | mauve | 淡紫 | 紫罗兰
 orange | 橙色 | 橙的 | 橘色 | 橘黄色 | coral | peach | tangerine | rust | 珊瑚色 | 桔色
-merino wool | merino | 美利奴 | 羊毛
+merino wool | merino | wool | woolen | woollen | wooly | 美利奴 | 羊毛
 bamboo fibre | bamboo fiber | 竹纤维
 wood | wooden | 木质 | 实木 | 木头
 bamboo | 竹子 | 竹制 | 竹的 | 竹子的
@@ -112,6 +112,7 @@ waterproof | water proof | water-proof | rainproof | 防水
 noise cancelling | noise canceling | noise-cancelling | noise-canceling | noise cancellation | noise cancelation | anc | 主动降噪 | 降噪
 grey | gray | 灰色 | 灰 | charcoal | ash | slate | graphite | 深灰 | 浅灰 | 银灰 | 炭灰 | 烟灰
 leather | 真皮 | 皮质 | 皮的
+cotton | 全棉 | 棉质 | 棉的 | 棉 | 100% cotton | pure cotton
 brown | 棕色 | 咖啡色 | tan | camel | chocolate | 驼色
 beige | 米色 | nude | sand | 肤色
 """
