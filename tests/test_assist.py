@@ -621,6 +621,7 @@ def test_two_needs_in_one_message_are_taken_one_at_a_time(guide, message, first,
     assert r.kind == "search" and {products[c.id].category for c in r.cards} == {first}
     offered = then[0].split()[-1].rstrip("呢")
     assert offered in r.chips and offered in r.text  # the second need is offered, in the reply's language
+    assert offered in r.text[-40:]  # offered last, after the reasons for the first card
     nxt = assistant.reply(conv, then[0])
     assert nxt.kind == "search" and {products[c.id].category for c in nxt.cards} == {then[1]}
 
@@ -651,6 +652,7 @@ def test_cards_that_lack_the_values_asked_for_are_not_said_to_have_them(guide):
     r = assistant.reply(conv, f"{color} running shoes size {size}")
     assert r.cards and "Nothing here is exactly" in r.text and f"size {size}" in r.text.split(";")[0]
     assert f"picks for {color}" not in r.text and "picks for running shoes" in r.text
+    assert f'asked for "{color}' not in r.text  # the first card's reason is not the values it lacks
 
 
 def test_a_chinese_reply_names_a_size_and_a_colour_in_chinese(guide):

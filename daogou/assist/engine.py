@@ -153,8 +153,9 @@ class Assistant:
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
         self._local.extra = {"answer": [], "relaxed": [], "matched": True, "unmatched": []}
         cards, text, chips, total, task = handler(conv, u, lang)
-        if u.later and cards:  # "a yoga mat and some socks": the mats now, the socks offered next
-            text = ("" if lang == "zh" else " ").join([text, P.say(lang, "later", x=P.say(lang, "and").join(u.later))])
+        later = ""
+        if u.later and cards:  # "a yoga mat and some socks": the mats now, the socks offered last, after the reasons
+            later = P.say(lang, "later", x=P.say(lang, "and").join(u.later))
             chips = list(dict.fromkeys([*u.later, *chips]))
         extra = self._local.extra
         conv.asked_last_turn = u.kind == "clarify"
@@ -167,6 +168,10 @@ class Assistant:
             lead = " " if text and not text.endswith(("。", "！", "？", "：", "；")) else ""  # no space after 。
             generated, backend = yield from self._generate(task, lead=lead)
             pieces.append(generated)
+        if later:
+            piece = ("" if lang == "zh" or not "".join(pieces).strip() else " ") + later
+            yield Update("delta", {"text": piece})
+            pieces.append(piece)
         full = "".join(pieces).strip()
         conv.add(Turn("assistant", full, u.kind, tuple(c.id for c in cards)))
         reply = Reply(conv.id, u.kind, lang, full, cards, chips, conv.constraints.to_dict(), total, backend,
@@ -432,7 +437,9 @@ class Assistant:
         task = None
         if self.config.explain:
             # a kind inferred from an interest ("her phone is always dead" → chargers) was not asked for by name
-            asked_for = "" if u.inferred else P.need_words(cons, lang, self._zh_leaf)
+            # and values no card has are not the reason for the first card ("Nothing here is exactly …")
+            asked_for = "" if u.inferred else P.need_words(
+                cons if said is used else replace(cons, attributes={}, attribute_words={}), lang, self._zh_leaf)
             reasons = Reasons(viewed=tuple(taste.recent_in(products[0], 3)), query=asked_for,
                               budget=used.price_max, liked_brand=taste.brand_for(products[0]))
             task = explain_task(products[0], reasons, lang=lang)

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from daogou.catalog.filters import Filters
 from daogou.errors import NotFoundError
+from daogou.search.coverage import content_words
 from daogou.search.query import ParsedQuery
 
 
@@ -145,10 +146,11 @@ def _spans(parsed: ParsedQuery) -> list[tuple[str, str]]:
 
 
 def _without(text: str, spans: list[str]) -> str:
+    """``text`` less what was understood from it; nothing when only filler is left ("need a and some")."""
     for span in sorted(spans, key=len, reverse=True):
         if span:
             text = re.sub(re.escape(span), " ", text, flags=re.I)
-    return " ".join(text.split())
+    return " ".join(text.split()) if content_words(text) else ""
 
 
 @dataclass

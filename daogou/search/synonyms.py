@@ -58,7 +58,7 @@ shampoo | shampoos | 洗发水 | 洗发露 | 洗头膏
 conditioner | 护发素
 # sports, bags, toys
 yoga | 瑜伽用品 | 瑜伽 | 瑜珈
-yoga mat | yoga mats | exercise mat | 瑜伽垫 | 瑜珈垫
+yoga mat | yoga mats | exercise mat | 瑜伽垫 | 瑜珈垫 > yoga
 yoga block | yoga blocks | yoga brick | yoga bricks | 瑜伽砖 | 瑜伽块 > yoga
 backpack | backpacks | back pack | back packs | rucksack | rucksacks | knapsack | daypack | day pack | schoolbag | school bag | bookbag | book bag | 双肩包 | 背包 | 书包 | 旅行包 | 双肩背包
 building blocks | building block | building set | building sets | blocks | block set | block sets | construction set | construction sets | bricks | brick set | lego | legos | construction toys | 积木 | 拼装积木 | 乐高 | 拼装玩具
