@@ -246,8 +246,10 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                 if x == "last":
                     picked.append(prev_ids[-1])
                 elif x in ("cheapest", "priciest"):
-                    priced = [(checker.products[p].price or 0.0, p) for p in prev_ids]
-                    picked.append((min if x == "cheapest" else max)(priced)[1])
+                    priced = {p: checker.products[p].price or 0.0 for p in prev_ids}
+                    best = (min if x == "cheapest" else max)(priced.values())
+                    tied = [p for p, price in priced.items() if price == best]  # any of equals is right
+                    picked.append(ids[0] if ids and ids[0] in tied else tied[0])
                 elif isinstance(x, dict):  # {"max": key} / {"min": key}: the shown card with most / least of it
                     (way, key), = x.items()
                     valued = {p: n for p in prev_ids if (n := _number(checker.products[p].attributes.get(key)))

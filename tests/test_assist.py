@@ -686,3 +686,29 @@ def test_what_the_kind_on_show_is_for_refines_it(guide, kind, purpose, category)
     assistant.reply(conv, kind)
     r = assistant.reply(conv, purpose)  # "for running" after socks: running socks, not running shoes
     assert r.kind == "refine" and {products[c.id].category for c in r.cards} == {category}
+
+
+@pytest.mark.parametrize("turns, kind, category, attributes, words", [
+    (["yoga mats", "cork ones?"], "refine", ("Sports", "Yoga"), {"material": ["cork"]}, None),
+    (["shampoo", "for dry hair"], "refine", ("Beauty", "Hair Care"), {"hair_type": ["dry"]}, "shampoo"),
+    (["my daughter starts uni soon and needs a decent backpack for her laptop, nothing crazy expensive"],
+     "search", ("Bags", "Backpacks"), {}, None),  # "backpack" is what she needs, not the pastime backpacking
+])
+def test_follow_ups_as_shoppers_say_them(guide, turns, kind, category, attributes, words):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0010")
+    for t in turns:
+        r = assistant.reply(conv, t)
+    assert r.kind == kind and {products[c.id].category for c in r.cards} == {category}
+    assert r.constraints["attributes"] == attributes and r.constraints["sort"] is None
+    if words:
+        assert r.constraints["category_words"] == words and "hair hair" not in r.text
+
+
+def test_a_superlative_said_alone_is_a_pick_among_the_cards(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0011")
+    shown = assistant.reply(conv, "shampoo").cards
+    r = assistant.reply(conv, "largest size pls")
+    sizes = {c.id: float(products[c.id].attributes["size"].rstrip("ml")) for c in shown}
+    assert r.kind == "question" and sizes[r.cards[0].id] == max(sizes.values())

@@ -399,3 +399,10 @@ def test_an_amount_said_as_a_bound_wants_every_value_within_it(vocab, text, key,
                                               ("充电器要能同时充三个的", "ports", "3")])
 def test_counts_said_in_words(vocab, text, key, value):
     assert parse_query(text, vocab).attributes.get(key) == [value]
+
+
+@pytest.mark.parametrize("text", ["backpack, nothing crazy expensive, maybe 300 tops",
+                                  "headphones, doesnt have to be super expensive"])
+def test_not_wanting_to_pay_much_is_no_order_and_excludes_nothing(vocab, text):
+    q = parse_query(text, vocab)
+    assert q.sort is None and not q.exclude_words and not q.exclude_attributes

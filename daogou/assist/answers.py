@@ -134,7 +134,8 @@ _LEAST = re.compile(r"(?<![a-z])(?:least|smallest|shortest|lowest|lightest|min(?
 # Asking among the products on show: "which", "of these", "out of those", "the biggest one", "容量最大的那个"
 _WHICH = re.compile(r"(?<![a-z])(?:which|what one|who|of (?:these|those|them|the lot|all)|out of (?:these|those|"
                     r"them|all)|among (?:these|those|them)|the one with|the [a-z]+est (?:one|model|option|pick)(?!s))"
-                    r"(?![a-z])|哪(?:个|款|一个|一款|件|双)?|这几|这些|那几|里面|其中|当中|的那(?:个|款|件|双)", re.I)
+                    r"(?![a-z])|^\s*(?:the\s+)?(?:bigg|larg|small|long|short|light|heavi|roomi)est(?:\s+\S+){0,2}\s*$|"
+                    r"哪(?:个|款|一个|一款|件|双)?|这几|这些|那几|里面|其中|当中|的那(?:个|款|件|双)", re.I)
 # A quantity named only by its adjective ("the biggest one"): the keys it can mean, tried in order
 _IMPLIED = ((re.compile(r"(?<![a-z])(?:big|bigg|large|larg|roomi|small|little|compact)(?:er|est|e)?(?![a-z])|[大小]",
                         re.I), ("capacity", "storage", "pieces", "size")),

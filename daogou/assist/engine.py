@@ -191,6 +191,9 @@ class Assistant:
             told = message
         if lines is not None:
             found, category = lines
+            said = found.span(told)
+            if any(k == "category" and w.lower() == said for w, k in u.parsed.known.items()):
+                return  # "needs a decent backpack for her laptop": the pastime's word is the product asked for
             if u.parsed.categories:
                 parsed = self.searcher.understand(found.rest(told))[0]
                 if parsed is None or parsed.categories:

@@ -140,6 +140,10 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     if not kind and cons.categories:
         path = cons.categories[0]
         kind = (zh_leaf(path) if zh_leaf and lang == "zh" else "") or path.split(" > ")[-1].lower()
+    if kind and values and lang != "zh":  # "damaged hair" + "hair" / "hair care": the shared word said once
+        last, first = values[-1].lower().split()[-1:], kind.split(maxsplit=1)
+        if last and first[0].lower() == last[0]:
+            kind = first[1] if len(first) > 1 else ""
     words = values + ([kind] if kind else list(cons.brands))
     return ("" if lang == "zh" else " ").join(w for w in words if w) if lang == "zh" and all(
         _cjk(w) for w in words) else " ".join(w for w in words if w)

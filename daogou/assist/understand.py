@@ -349,7 +349,10 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
             and not superlative(norm):
         # "which ones have noise cancelling?", "哪几款是防水的": the cards that have it, not the first card
         return Understanding("question", parsed, lang, having=tuple(values))
-    if shown and question and not move and (refs or ((not parsed.categories or this_kind)
+    # "cork ones?", "with niacinamide?": values asked for with only a question mark are a wish for such products
+    wish = question and values and not refs and not keys and not about_focus and not has_focus_word(norm) and \
+        not _is_question(re.sub(r"[?？]", " ", norm))
+    if shown and question and not move and not wish and (refs or ((not parsed.categories or this_kind)
                                                      and (not _AVAILABILITY.search(low) or about_focus)
                                                      and (has_focus_word(norm) or this_kind or keys or values))):
         most = superlative(norm) if not refs and (keys or implied_keys(norm)) else None

@@ -356,9 +356,21 @@ def _convert(pq: ParsedQuery, vocab: Vocabulary, rates: dict[str, float] | None)
     _note(pq, f"converted {pq.currency} to {store} at {rate:g}")
 
 
+# "expensive" said as what it must not be: "nothing crazy expensive", "doesn't have to be super expensive"
+_NOT_PRICEY = re.compile(r"(?<![a-z])(?:not|no|nothing|nothin'?|don'?t|doesn'?t|does not|do not|needn'?t|need not|"
+                         r"isn'?t|never|without)(?:\s+(?:have|has|to|be|need|needs|too|so|that|super|crazy|very|overly|"
+                         r"really|ridiculously|insanely|stupidly|mega|hugely|massively|wildly|too))*\s+$")
+
+
 def _sort(work: _Work, pq: ParsedQuery) -> None:
     for order, pattern in _SORTS:
         for m in list(pattern.finditer(work.view())):
+            if order == "price_desc" and m.group() in ("expensive", "pricey"):
+                neg = _NOT_PRICEY.search(work.view(), 0, m.start())
+                if neg is not None:  # a wish not to pay much, no order: the words are taken, nothing else read
+                    work.take(neg.start(), m.end())
+                    _note(pq, f"no sort from {work.base[neg.start():m.end()]!r}")
+                    continue
             pq.sort = pq.sort or order
             work.take(m.start(), m.end())
             _note(pq, f"sort {order} from {m.group()!r}")
@@ -453,6 +465,13 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
         elif c.kind == "category" and _AT_PLACE.search(view[:c.start]) and all(" > " not in p for p in c.paths):
             # "pilates at home", "a chef at home", "works from home": a place, not the store's Home department
             _note(pq, f"ignore category {' | '.join(c.paths)} said as a place from {said!r}")
+        elif c.kind == "category" and hint and prev_kind == "attribute" and not neg and not view[prev_end:c.start].strip() \
+                and all(any(h == p or h.startswith(p + " > ") for h in hint) for p in c.paths):
+            # "for dry hair" while shampoo is on show: the value's own word, not a new ask for all of Hair Care
+            _note(pq, f"ignore category {' | '.join(c.paths)} of the topic after a value from {said!r}")
+            if values and values[-1][0].end == prev_end:  # said with it: "dry hair", not "dry"
+                vc, vneg, _ = values[-1]
+                values[-1] = (vc, vneg, work.base[vc.start:c.end])
         elif c.kind == "category":
             for path in c.paths:
                 _append(pq.categories, path)
@@ -547,7 +566,7 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
 _AT_LEAST = (re.compile(r"(?:(?<![a-z])(?:at ?least|min(?:imum)?(?: of)?|no less than|not less than)|>=|至少|最少|起码|不低于|"
                         r"不少于)\s*$"),
              re.compile(r"\s*(?:\+|or (?:more|above|higher|bigger|larger|better|up)(?![a-z])|and (?:up|above|over|more)"
-                        r"(?![a-z])|plus(?![a-z])|[及或]?以上|起步?|往上)"))
+                        r"(?![a-z])|plus(?![a-z])|at ?least(?![a-z])|minimum(?![a-z])|[及或]?以上|起步?|往上)"))
 _MORE_THAN = (re.compile(r"(?:(?<![a-z])(?:more than|over|above|greater than|bigger than|better than)|>|超过|大于|高于)\s*$"),
               None)
 _AT_MOST = (re.compile(r"(?:(?<![a-z])(?:at most|max(?:imum)?(?: of)?|no more than|not more than|up to)|<=|最多|不超过|"
