@@ -406,3 +406,16 @@ def test_counts_said_in_words(vocab, text, key, value):
 def test_not_wanting_to_pay_much_is_no_order_and_excludes_nothing(vocab, text):
     q = parse_query(text, vocab)
     assert q.sort is None and not q.exclude_words and not q.exclude_attributes
+
+
+@pytest.mark.parametrize("text, category, attributes", [
+    ("白色船袜", "Clothing > Socks", {"color": ["white"], "height": ["ankle"]}),  # the kind and its height
+    ("短袖连衣裙 S码", "Clothing > Dresses", {"sleeve": ["short"], "size": ["S"]}),
+    ("短袖", "Clothing > T-Shirts", {}),                  # a T-shirt's sleeve is no value of the store's T-shirts
+    ("65-watt charger", "Electronics > Chargers", {"power": ["65W"]}),
+    ("building blocks, the 2000 piece ones", "Toys > Building Blocks", {"pieces": ["2000 pcs"]}),
+    ("a 40-litre backpack", "Bags > Backpacks", {"capacity": ["40L"]}),
+])
+def test_a_word_that_says_a_kind_and_its_value_and_hyphenated_amounts(vocab, text, category, attributes):
+    q = parse_query(text, vocab)
+    assert q.categories == [category] and q.attributes == attributes

@@ -67,13 +67,14 @@ _RANGE_UNIT = re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s*(?:to|-|or)\s*(\d+)\s*(hundr
 # Units written many ways → one spelling (the store's values are then found by the vocabulary): 30 litres → 30L.
 _UNITS = (
     (re.compile(r"(?<![a-zA-Z0-9.+])(\d{1,2})\s?\+\s?(\d{2,4})(?:\s?(?:gb|g))?(?![a-z0-9])", re.I), r"\1GB RAM \2GB"),
-    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:t|tb|terabytes?)(?![a-z])", re.I), r"\1TB"),
-    (re.compile(r"(?<![a-zA-Z0-9.])(\d+(?:\.\d+)?)\s?(?:l|ltr|litres?|liters?|升)(?![a-z])", re.I), r"\1L"),
-    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:gb|gigs?|gigabytes?|g)(?![a-z])", re.I), r"\1GB"),
-    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:w|watts?|瓦)(?![a-z])", re.I), r"\1W"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?-?(?:t|tb|terabytes?)(?![a-z])", re.I), r"\1TB"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+(?:\.\d+)?)\s?-?(?:l|ltr|litres?|liters?|升)(?![a-z])", re.I), r"\1L"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?-?(?:gb|gigs?|gigabytes?|g)(?![a-z])", re.I), r"\1GB"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?-?(?:w|watts?|瓦)(?![a-z])", re.I), r"\1W"),
     (re.compile(r"(?<![a-zA-Z0-9.])(\d\.\d)\s?(?:inch(?:es)?|in|寸|英寸|\"|''|”)(?![a-z])", re.I), '\\1"'),
-    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:pieces|pcs|片|块积木|颗粒|粒)(?![a-z])", re.I), r"\1 pcs"),
-    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:hours?|hrs?|h|小时)(?![a-z])", re.I), r"\1h"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?-?(?:pieces|pcs|片|块积木|颗粒|粒)(?![a-z])", re.I), r"\1 pcs"),
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d{2,})\s?-?(?:piece|pc)(?![a-z])", re.I), r"\1 pcs"),  # "the 2000 piece ones"
+    (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?-?(?:hours?|hrs?|h|小时)(?![a-z])", re.I), r"\1h"),
     (re.compile(r"(?<![a-zA-Z0-9.])(\d+)\s?(?:years? old|yrs?|y/o|yo|岁)\s?(?:and up|and over|\+|以上|及以上|plus)", re.I),
      r"\1+"),
     (re.compile(r"(?:ages?|for)\s(\d+)\s?(?:and up|and over|plus|\+)", re.I), r"age \1+"),
@@ -86,7 +87,7 @@ _EN_COUNTED = re.compile(r"(?<![a-z])(?P<n>one|two|three|four|five|six|seven|eig
 
 _LATIN_THEN_NUMERAL = re.compile(r"(?<=[A-Za-z])(?=[一二两三四五六七八九十百千万][一二两三四五六七八九十百千万零]*"
                                  r"(?:[元块]|左右|上下|以[内下上]|$|\s))")
-_UNIT_HINT = re.compile(r"\d\s?(?:[a-z\"'”+]|升|瓦|寸|英寸|片|颗|粒|小时|岁)", re.I)  # a unit may follow a number
+_UNIT_HINT = re.compile(r"\d\s?-?(?:[a-z\"'”+]|升|瓦|寸|英寸|片|颗|粒|小时|岁)", re.I)  # a unit may follow a number
 
 
 def normalise_query(text: str) -> str:

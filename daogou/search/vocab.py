@@ -265,7 +265,16 @@ class Vocabulary:
                     next((w for w in words if w in self.attributes), None)
             if anchor is None:
                 continue
+            value_anchor = anchor in self.attributes and anchor not in self.categories and anchor not in self.brands
             for w in words:
+                if value_anchor and w in self.categories and w not in self.attributes and w != anchor \
+                        and CJK_RE.search(w):  # (not "cream": a colour, and here the kind of skincare it names)
+                    # a kind's word that also says one of its values ("船袜": socks, ankle height; "长裙": a maxi
+                    # dress) means both; a value that is not of the kind asked for is left out when parsed
+                    self.attributes[w] = set(self.attributes[anchor])
+                    self.mined.add(("synonym", w))
+                    added.append(w)
+                    continue
                 if w == anchor or w in self.categories or w in self.brands:
                     continue
                 if w in self.attributes and ("attribute", w) not in self.mined or \
