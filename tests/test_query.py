@@ -419,3 +419,18 @@ def test_not_wanting_to_pay_much_is_no_order_and_excludes_nothing(vocab, text):
 def test_a_word_that_says_a_kind_and_its_value_and_hyphenated_amounts(vocab, text, category, attributes):
     q = parse_query(text, vocab)
     assert q.categories == [category] and q.attributes == attributes
+
+
+@pytest.mark.parametrize("text, categories, attributes, exclude_brands, sort", [
+    ("bamboo socks crew length", ["Clothing > Socks"], {"material": ["bamboo fibre"], "height": ["crew"]}, [], None),
+    ("need a spatula set, my old wooden ones cracked, want silicone", ["Home > Kitchen"],
+     {"material": ["silicone"]}, [], None),                                   # what they had is not what they want
+    ("想要一个 backpack 去 hiking，40L 的", ["Bags > Backpacks"], {"capacity": ["40L"]}, [], None),  # 去: what for
+    ("T恤 贵一点的好货", ["Clothing > T-Shirts"], {}, [], "price_desc"),
+    ("tonvia's out too", [], {}, ["Tonvia"], None),
+    ("手机算了 看看充电器", ["Electronics > Chargers"], {}, [], None),
+    ("送 girlfriend 的 face cream，她混合皮", ["Beauty > Skincare"], {"skin_type": ["combination"]}, [], None),
+])
+def test_needs_said_around_other_words(vocab, text, categories, attributes, exclude_brands, sort):
+    q = parse_query(text, vocab)
+    assert (q.categories, q.attributes, q.exclude_brands, q.sort) == (categories, attributes, exclude_brands, sort)

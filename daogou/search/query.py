@@ -109,7 +109,7 @@ _SORTS = (
                            r"最受欢迎|受欢迎|好评(?:最多|如潮)|口碑(?:最好|好)|买的人(?:最)?多|大家都在买")),
     ("price_desc", re.compile(r"(?<![a-z])(?:most expensive|priciest|highest[ -]priced?|(?:price )?high to low|"
                               r"high[ -]end|premium|(?:pricey|pricier|expensive) (?:ones? )?first|top[ -]of[ -]the[ -]line|top[ -]end|luxury|luxurious|"
-                              r"(?<!too )(?<!so )(?<!not )(?<!less )(?<!overly )expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵的|高端的?|"
+                              r"(?<!too )(?<!so )(?<!not )(?<!less )(?<!overly )expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵(?:一)?点的|贵些的|贵的|高端的?|"
                               r"高档的?|奢华的?|顶配的?")),
 )
 _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|without|except(?: for)?|excluding|exclude|other than|"
@@ -122,8 +122,10 @@ _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
 _NEG_AFTER = re.compile(r"(?:\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|"
                         r"排除(?:掉|了)?|去掉|删掉|拿掉|划掉|不看了?)|"
-                        r"\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z]))"
-                        r"(?=[\s,.;:!?~]*$|\s*[,.;:!?~])", re.I)  # only when nothing follows: "X不要Y" excludes Y
+                        r"(?:'s|’s)?\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z])"
+                        r"(?:\s+(?:too|as well|either))?)"
+                        r"(?=[\s,.;:!?~]*$|\s*[,.;:!?~]|(?<=算了)\s)", re.I)  # only when nothing follows: "X不要Y"
+                        # excludes Y; "手机算了 看看充电器": 算了 ends its clause
 # what a count of a key is said with after it: "charges 3 devices at once", "同时充三个设备", "2 口的"
 _KEY_AFTER = {"ports": ("devices", "device", "gadgets", "things at once", "个设备", "设备", "个口", "口", "孔")}
 _SIZE_BEFORE = ("size", "尺码", "码数", "鞋码", "尺寸")
@@ -476,6 +478,9 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
             for path in c.paths:
                 _append(pq.categories, path)
             _note(pq, f"category {' | '.join(c.paths)} from {said!r}")
+        elif _OWN.search(view[:c.start]) and not neg:
+            # "my old wooden ones cracked": what the shopper has, not what they want
+            _note(pq, f"ignored {said!r} (the shopper's own)")
         else:
             values.append((c, neg, said))
         prev_end, prev_neg, prev_kind = c.end, neg, c.kind
@@ -508,12 +513,14 @@ def _hosts(path: str, others: tuple[str, ...]) -> bool:
 _IDIOM = re.compile(r"(?<![a-z])(?:every single|not a single|a single (?:one|thing|time|day|penny|word|bit)|"
                     r"single (?:one|thing|time|day|night|morning|evening|week|penny|item|piece|word|bit|person|use)s?|"
                     r"double[- ]?check(?:ed|ing)?|double (?:the|as|up)|king of|queen of)(?![a-z])")
+_OWN = re.compile(r"(?<![a-z])(?:my|our|his|her|their)\s+(?:old|current|previous|last|existing)\s+$|"
+                  r"(?:我|我们|他|她)(?:的|那|之前的|以前的|原来的)(?:旧的?|老的?)?$")  # "my old wooden ones": had, not wanted
 _AT_PLACE = re.compile(r"(?<![a-z])(?:at|from|back|stay[- ]at|stuck at)\s+$")
 _POSSESSIVE = re.compile(r"(?:(?<![a-z])(?:my|our|his|her|their|mine)\s+(?:(?:old|new|current|own|little)\s+)?|"
                          r"(?:我|我们|他|她)的?)$")
 _FOR = re.compile(r"(?:(?<![a-z])(?<!looking )(?<!lookin )(?<!look )(?<!searching )(?<!shopping )(?<!hunting )"
                   r"(?<!asking )(?:for|fits?|fitting|compatible with|to go with|with)(?:\s+(?:my|a|an|the|your|his|her|"
-                  r"our))?(?:\s+[\w.\"”'-]+){0,3}|适用于?|适合|配|给)\s*$")  # "case for a 6.1 inch phone"
+                  r"our))?(?:\s+[\w.\"”'-]+){0,3}|适用于?|适合|配|给|去|用于|拿去)\s*$")  # "case for a 6.1 inch phone"
 
 
 def _heads(view: str, matches: list[VocabMatch]) -> list[VocabMatch]:
@@ -543,6 +550,10 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
         if not values:  # "a medium" of a kind sized in letters (S / M / L) is its M
             letters = [SIZE_LETTER.get(v.lower()) for k, v in c.values if k == "size"]
             values = [("size", x) for x in letters if x and vocab.value_in_categories("size", x, pq.categories or hint)][:1]
+        if not values:  # "bamboo socks": the kind's own value that begins with the word (bamboo fibre)
+            longer = {(k, w) for k, v in c.values for w in vocab.key_values.get(k, ())
+                      if w.lower().startswith(v.lower() + " ") and vocab.value_in_categories(k, w, pq.categories or hint)}
+            values = sorted(longer) if len(longer) == 1 else []
     else:
         plain_word = c.alias.isascii() and c.alias.isalpha()
         values = [(k, v) for k, v in c.values if not plain_word or vocab.key_share(k) >= GENERAL_KEY_SHARE
