@@ -712,3 +712,13 @@ def test_a_superlative_said_alone_is_a_pick_among_the_cards(guide):
     r = assistant.reply(conv, "largest size pls")
     sizes = {c.id: float(products[c.id].attributes["size"].rstrip("ml")) for c in shown}
     assert r.kind == "question" and sizes[r.cards[0].id] == max(sizes.values())
+
+
+@pytest.mark.parametrize("message", [
+    "something for my dad, he travels for work every week and lugs his laptop, notebooks and a change of clothes",
+    "老公经常出差，每次都要带电脑和换洗衣服",
+])
+def test_what_a_person_carries_is_the_trouble_not_the_need(guide, message):
+    assistant, _, products, _ = guide
+    r = assistant.reply(assistant.start("U0012"), message)
+    assert r.kind == "search" and {products[c.id].category for c in r.cards} == {("Bags", "Backpacks")}

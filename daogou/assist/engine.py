@@ -196,8 +196,9 @@ class Assistant:
                 return  # "needs a decent backpack for her laptop": the pastime's word is the product asked for
             if u.parsed.categories:
                 parsed = self.searcher.understand(found.rest(told))[0]
-                if parsed is None or parsed.categories:
-                    return
+                carried = self.searcher.understand(_CARRIED.sub(" ", told))[0]
+                if parsed is None or (parsed.categories and (carried is None or carried.categories)):
+                    return  # a kind named outside the trouble, and not as a thing carried: the need
             elif self.searcher.interest_names_product(found, told, u.parsed):
                 return  # "running shorts for my bf": a kind the store lacks is asked for, not what runners like
             if category is not None:
@@ -678,6 +679,11 @@ def _short(title: str, limit: int = 40) -> str:
 # what joins two needs in one message: "a yoga mat and some socks", "耳机和充电器", "running shoes plus a backpack"
 _JOINED = re.compile(r"(?<![a-z])(?:and|&|plus|also|as well as|along with|together with)(?![a-z])|和|跟|还有|以及|、|加上|"
                      r"外加|[,，;；+]")
+
+
+# what a person carries is part of the trouble, not the need: "lugs his laptop and a change of clothes", "带电脑和换洗衣服"
+_CARRIED = re.compile(r"(?<![a-z])(?:carr(?:y|ies|ying)|lugs?|lugging|hauls?|hauling|brings?|bringing|packs?|packing)"
+                      r"(?![a-z])[^.;!?。；！？]*|(?:带|背着?|装着?|揣)[^.;!?。；！？]*", re.I)
 
 
 def _one_need_at_a_time(u: Understanding, message: str) -> None:
