@@ -63,6 +63,8 @@ def vocab() -> Vocabulary:
     ("one that can do three devices at once", 3, "refine", [], None),   # a wish described, not a question
     ("ideally one with noise cancelling", 3, "refine", [], None),
     ("does the first one have noise cancelling", 3, "question", [0], None),
+    ("买第一个", 3, "cart", [0], None),                                   # to buy one on show is to cart it
+    ("要第二个吧", 3, "cart", [1], None),
 ])
 def test_understanding_of_messages(vocab, message, shown, kind, refs, move):
     u = understand(message, vocab, shown)
@@ -722,3 +724,18 @@ def test_what_a_person_carries_is_the_trouble_not_the_need(guide, message):
     assistant, _, products, _ = guide
     r = assistant.reply(assistant.start("U0012"), message)
     assert r.kind == "search" and {products[c.id].category for c in r.cards} == {("Bags", "Backpacks")}
+
+
+@pytest.mark.parametrize("turns, category, attributes, exclude", [
+    (["最近开始跑步了 鞋子推荐下"], ("Shoes", "Running"), {}, {}),          # the shoes running asks for
+    (["积木", "适合三岁小孩玩的有吗"], ("Toys", "Building Blocks"), {}, {}),  # who the blocks are for: same need
+    (["冬天盖的被子 双人", "羊毛的太贵了 有没有别的材质"], ("Home", "Bedding"), {"size": ["Double"]},
+     {"material": ["merino wool"]}),
+])
+def test_chinese_follow_ups_keep_the_need(guide, turns, category, attributes, exclude):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0013")
+    for t in turns:
+        r = assistant.reply(conv, t)
+    assert r.kind in ("search", "refine") and {products[c.id].category for c in r.cards} == {category}
+    assert r.constraints["attributes"] == attributes and r.constraints["exclude_attributes"] == exclude

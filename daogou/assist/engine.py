@@ -194,6 +194,11 @@ class Assistant:
             said = found.span(told)
             if any(k == "category" and w.lower() == said for w, k in u.parsed.known.items()):
                 return  # "needs a decent backpack for her laptop": the pastime's word is the product asked for
+            if u.parsed.categories and category is not None and \
+                    all(category.startswith(c + " > ") for c in u.parsed.categories):
+                u.parsed.categories = [category]  # "开始跑步了 鞋子推荐下": the shoes that running asks for
+                u.kind, u.vague, u.inferred = "search", False, True
+                return
             if u.parsed.categories:
                 parsed = self.searcher.understand(found.rest(told))[0]
                 carried = self.searcher.understand(_CARRIED.sub(" ", told))[0]

@@ -117,6 +117,9 @@ _DESCRIBED = re.compile(r"^\W*(?:(?:hmm+|ok(?:ay)?|well|so|maybe|actually|i'?d l
                         r"have|is there|any)\W+)*(?:something|anything|sth|smth|ones?)(?:\W+(?:a bit|a little|more|"
                         r"really|very|super|kinda|that'?s|which is|that is))*\W+(?!for\b|to give\b|as a\b)[a-z]",
                         re.I)
+# "适合三岁小孩玩的有吗", "suitable for a 3 year old?": who the kind on show is for, said of it
+_SUITED = re.compile(r"^\W*(?:(?:那|那么|有没有|有)\W*)?(?:适合|适用于?|适用)|^\W*(?:any |ones? |something )?(?:suitable|"
+                     r"good|ok|okay|safe|right) for(?![a-z])", re.I)
 _WHAT_ABOUT = re.compile(r"^\W*(?:(?:and|so|ok|okay|hmm|then|but)\W+)*(?:what|how) about(?![a-z])", re.I)
 # Products like one on show: "anything similar to the second one", "more like the first one", "类似第二个的"
 _LIKE = re.compile(r"(?<![a-z])(?:similar(?: ones?| stuff| products?| items?| to)?|(?:more|something|anything|others?|"
@@ -159,7 +162,8 @@ _CART = re.compile(r"(?<![a-z])(?:add (?:it|this|that|them|both|this one|that on
                    r"(?:it|this one|that one|the [a-z0-9#]+ one)(?: now| please)?|(?:put|throw) (?:it|this|that|"
                    r"the [a-z0-9#]+(?: one)?) in (?:my |the )?(?:cart|basket)|check ?out)(?![a-z])|"
                    r"加(?:入|进|到)?购物车|加购|放(?:进|入|到)购物车|下单|就要(?:这|那|第|它)|帮我买(?:这|那|第|它)|"
-                   r"买(?:这|那)(?:个|款)|我要了|就它了|拍下", re.I)
+                   r"买(?:这|那)(?:个|款)|^\W*(?:我|那|那就|就)?(?:买|要|拿|选)第[一二三四五六七八九十\d]+(?:个|款|件|双)?"
+                   r"(?:吧|了|好了)?\W*$|我要了|就它了|拍下", re.I)
 _DETAIL = re.compile(r"(?<![a-z])(?:tell me (?:more|about)|more (?:info|information|details?)|details?|describe|"
                      r"what about|more about|show me|info on|specs?|what'?s it like|how is it|any good)(?![a-z])|介绍|"
                      r"详情|详细|说说|讲讲|具体|看看|怎么样|咋样|如何", re.I)
@@ -458,8 +462,8 @@ def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...], message: str = "") -
         return True
     if parsed.has_constraints():
         return False
-    if _DESCRIBED.search(message):  # "something eco friendly", "anything softer?": the kind on show, described
-        return False
+    if _DESCRIBED.search(message) or _SUITED.search(message):  # "something eco friendly", "anything softer?",
+        return False                                                # "适合三岁小孩玩的": the kind on show, described
     # "any in a longer length?": a property and how much of it, of the kind on show
     return len(strip_quantities(_residue(parsed.text)).split()) >= 2
 

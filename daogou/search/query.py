@@ -120,11 +120,11 @@ _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|witho
 _TOO = re.compile(r"(?<![a-z])(?:(?:way|far|much|bit|little|rather|kinda|a bit|a little)\s+)?too\s*$|太(?=\S*$)")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
-_NEG_AFTER = re.compile(r"(?:\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|"
+_NEG_AFTER = re.compile(r"(?:\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|太贵了?|"
                         r"排除(?:掉|了)?|去掉|删掉|拿掉|划掉|不看了?)|"
                         r"(?:'s|’s)?\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z])"
                         r"(?:\s+(?:too|as well|either))?)"
-                        r"(?=[\s,.;:!?~]*$|\s*[,.;:!?~]|(?<=算了)\s)", re.I)  # only when nothing follows: "X不要Y"
+                        r"(?=[\s,.;:!?~]*$|\s*[,.;:!?~]|(?<=[了吧])\s)", re.I)  # only when nothing follows: "X不要Y"
                         # excludes Y; "手机算了 看看充电器": 算了 ends its clause
 # what a count of a key is said with after it: "charges 3 devices at once", "同时充三个设备", "2 口的"
 _KEY_AFTER = {"ports": ("devices", "device", "gadgets", "things at once", "个设备", "设备", "个口", "口", "孔")}
@@ -445,7 +445,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
     for c in matches:
         cue = _negation_start(view, prev_end, c.start, c.kind == "attribute")
         neg = cue is not None or (prev_neg and c.kind == prev_kind and bool(_CONJ.match(view[prev_end:c.start])))
-        after = _NEG_AFTER.match(view, c.end) if c.kind in ("brand", "category") and not neg else None
+        after = _NEG_AFTER.match(view, c.end) if not neg else None
         if after:  # "Lunasoft的就不要了", "Korvo is a no-go"
             neg = True
             work.take(c.start, after.end())
