@@ -63,6 +63,7 @@ _FILLER_ZH = frozenset("""
 多少 东西 商品 产品 礼物 生日 老婆 老公 女朋友 男朋友 妈妈 爸爸 父母 宝宝 孩子 儿子 女儿 朋友 家人 老人 自己 店里
 本店 你们家 家 便宜 实惠 好看 不错 合适 适合 用 用的 都行 就行 就好 太贵 贵 有点 改成 清楚 不清楚 以内 以下 左右 按
 我想 我要 想买 想买个 喜欢 爱 送人 尽快 马上 急 急用 其实 换 换成 不要 别 用品 装备 配件 知道 不知道 有货 现货 货 一双 双 一套 套
+套装 组合 组合装 系列 款式 一款 一个 一件
 """.split())
 
 
@@ -112,7 +113,7 @@ def coverage(text: str, known: dict[str, str], structured: bool, in_catalog: Cal
     if head is None and kind_word is not None:
         head = _unsold_head(norm, words, spans_, purpose, kind_word)
     if head is None and departments is not None:
-        head = _compound_clash(norm, words, spans_, purpose, departments)
+        head = _compound_clash(norm, words, spans_, purpose, departments, in_catalog)
     if head is not None:
         start, end, word = head
         return Coverage(False, (word,), _surface(text, start, end))
@@ -169,7 +170,8 @@ def _first_phrase(norm: str, words: list[tuple[str, int, int]],
 
 
 def _compound_clash(norm: str, words: list[tuple[str, int, int]], spans_: dict[str, list[tuple[int, int]]],
-                    purpose: list[tuple[int, int]], departments: Departments) -> tuple[int, int, str] | None:
+                    purpose: list[tuple[int, int]], departments: Departments,
+                    in_catalog: Callable[[str], bool]) -> tuple[int, int, str] | None:
     """A compound whose words name the store's kinds but not together: an accessory or a variant of one kind named
     after another ("backpack rain cover", "yoga mat bag", "dress shoes", "face mask sheets": the modifier is a kind
     of one department, the head of another), or a store's category said before a word that names no kind
@@ -193,6 +195,10 @@ def _compound_clash(norm: str, words: list[tuple[str, int, int]], spans_: dict[s
     modifiers = [departments(w) for w, _, _ in phrase[j:i]]
     if head_depts:
         clash = any(named and depts and not depts & head_depts for depts, named in modifiers)
+    elif any(a <= h_start < b for a, b in spans_["category"]):
+        clash = False  # the compound is a kind's own name ("face wash")
+    elif not in_catalog(head):  # a word the catalog never uses after a kind, naming the need: "sock drawer organiser"
+        clash = j == 0 and not head_named and any(depts for depts, _ in modifiers)
     else:  # the head names no kind: after a category's word that is not itself a product's name
         clash = not head_named and any(depts for depts, _ in modifiers) and \
             not any(named for _, named in modifiers) and not any(a <= h_start < b for a, b in spans_["category"])
@@ -200,7 +206,7 @@ def _compound_clash(norm: str, words: list[tuple[str, int, int]], spans_: dict[s
 
 
 _KINDS = ("brand", "category", "value")
-_PARTICLES = "要有的吗呢吧了是在给也都还就很"  # jieba sometimes glues one to a word: 徒步/鞋要/防水, 户外/鞋有
+_PARTICLES = "要有的吗呢吧了是在给也都还就很能可会"  # jieba sometimes glues one to a word: 徒步/鞋要/防水, 户外/鞋有
 
 
 def _known(word: str, in_catalog: Callable[[str], bool]) -> bool:

@@ -94,7 +94,7 @@ extra large | xl size | 加大号 | 加大
 3 | 3口 | 3 ports | three ports | 三口
 slim | 超薄 | 轻薄 | thin
 aluminium | aluminum | 铝合金 | 铝
-dishwasher safe | dishwasher-safe | dishwasher proof | dishwasher friendly | dishwasher | dishwasher ok | 可洗碗机 | 洗碗机 | 能放洗碗机 | 洗碗机可用
+dishwasher safe | dishwasher-safe | dishwasher proof | dishwasher friendly | dishwasher ok | goes in the dishwasher | go in the dishwasher | in the dishwasher | into the dishwasher | 可洗碗机 | 能放洗碗机 | 可以放洗碗机 | 能进洗碗机 | 可以进洗碗机 | 进洗碗机 | 放洗碗机 | 洗碗机可用 | 洗碗机洗
 black | 黑色 | 黑的 | 黑色的 | jet black | onyx | 纯黑 | 深黑
 white | 白色 | 白的 | 白色的 | ivory | cream | off-white | off white | snow white | 米白 | 奶白 | 象牙白 | 乳白 | 纯白
 red | 红色 | 红的 | 红色的 | burgundy | maroon | wine | wine red | crimson | scarlet | cherry red | 酒红 | 酒红色 | 枣红 | 暗红 | 大红
