@@ -155,6 +155,9 @@ _CATALOG = ["Lumo Yoga Mat", "Strydo Running Shoes", "Kitchen Frying Pan", "Phon
     ("something nice under 300", {}, False, True, ""),                # nothing asked for by name: nothing missed
     ("my uncle loves to cook, always trying out new recipes on the weekend", {}, False, True, ""),  # a description
     ("跑鞋 要防水的", {"跑鞋": "category"}, True, True, ""),
+    ("瑜伽裤 高腰", {"瑜伽": "category"}, True, False, "瑜伽裤"),     # a space ends a Chinese compound
+    ("羽绒服 女款 M码", {"羽绒": "value"}, True, False, "羽绒服"),
+    ("跑鞋 特大号", {"跑鞋": "category"}, True, True, ""),           # 号: a size word after the store's 特大
 ])
 def test_coverage_of_the_catalog(text, known, structured, matched, phrase):
     from daogou.search.coverage import coverage

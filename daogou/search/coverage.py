@@ -274,9 +274,10 @@ def _unknown_head(norm: str, words: list[tuple[str, int, int]], covered: list[bo
         if covered[i]:
             continue
         cjk = CJK_RE.match(word) is not None
-        if cjk and not categories and norm[:start].rstrip().endswith("的") and _CLAUSE_END.match(norm, end):
+        if cjk and not categories and norm[:start].rstrip().endswith("的") and _CLAUSE_END.match(norm, end) \
+                and word[-1] not in _CJK_SUFFIX:
             return start, end, word  # "夏天用的防晒(有吗)": the word after 的 that ends the phrase is what is asked for
-        if cjk and len(word) >= 3 and any(in_catalog(word[:k]) for k in range(2, len(word))):
+        if cjk and len(word) >= 3 and word[-1] not in _CJK_SUFFIX and any(in_catalog(word[:k]) for k in range(2, len(word))):
             b_start, b_end = start, start
         elif cjk and len(word) == 2 and word[1] not in _CJK_SUFFIX and (start, start + 1) in categories:
             b_start, b_end = start, start  # "鞋带", "鞋垫": a one-character kind and what it is not
@@ -289,8 +290,10 @@ def _unknown_head(norm: str, words: list[tuple[str, int, int]], covered: list[bo
                 continue  # not one compound: something between them, or a script change ("耳机 case")
             if not cjk and (len(word) < 3 or (len(word) >= 5 and word.endswith("ly"))):
                 continue  # "backpack ideally": an adverb, not a head
-        if i + 1 < len(words) and not covered[i + 1] and not norm[end:words[i + 1][1]].strip(" -"):
-            continue  # an unknown compound goes on ("wine glass holder"): judged by its last word
+        gap = norm[end:words[i + 1][1]] if i + 1 < len(words) else ""
+        if i + 1 < len(words) and not covered[i + 1] and not gap.strip(" -") and not (cjk and gap.strip(" -") != gap):
+            continue  # an unknown compound goes on ("wine glass holder"): judged by its last word (a space ends a
+                      # Chinese one: "无线鼠标 静音的")
         if not cjk and not _PHRASE_END.match(norm, end):
             continue
         same = norm[b_start:b_end]
