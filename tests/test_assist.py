@@ -63,6 +63,8 @@ def vocab() -> Vocabulary:
     ("one that can do three devices at once", 3, "refine", [], None),   # a wish described, not a question
     ("ideally one with noise cancelling", 3, "refine", [], None),
     ("does the first one have noise cancelling", 3, "question", [0], None),
+    ("有没有行李箱", 3, "search", [], None),                               # another thing, named
+    ("有没有男款", 3, "refine", [], None),                                 # a style of the kind on show
     ("买第一个", 3, "cart", [0], None),                                   # to buy one on show is to cart it
     ("要第二个吧", 3, "cart", [1], None),
 ])

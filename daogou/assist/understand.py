@@ -120,6 +120,8 @@ _DESCRIBED = re.compile(r"^\W*(?:(?:hmm+|ok(?:ay)?|well|so|maybe|actually|i'?d l
 # "适合三岁小孩玩的有吗", "suitable for a 3 year old?": who the kind on show is for, said of it
 _SUITED = re.compile(r"^\W*(?:(?:那|那么|有没有|有)\W*)?(?:适合|适用于?|适用)|^\W*(?:any |ones? |something )?(?:suitable|"
                      r"good|ok|okay|safe|right) for(?![a-z])", re.I)
+_ZH_HAVE = re.compile(r"有没有|有木有|有卖|卖不卖|有.{1,10}吗")
+_ZH_DESCRIBED_END = re.compile(r"的\s*(?:吗|呢|么|没)?\s*[?？。!！~]*\s*$")
 _WHAT_ABOUT = re.compile(r"^\W*(?:(?:and|so|ok|okay|hmm|then|but)\W+)*(?:what|how) about(?![a-z])", re.I)
 # Products like one on show: "anything similar to the second one", "more like the first one", "类似第二个的"
 _LIKE = re.compile(r"(?<![a-z])(?:similar(?: ones?| stuff| products?| items?| to)?|(?:more|something|anything|others?|"
@@ -464,6 +466,10 @@ def _new_topic(parsed: ParsedQuery, topic: tuple[str, ...], message: str = "") -
         return False
     if _DESCRIBED.search(message) or _SUITED.search(message):  # "something eco friendly", "anything softer?",
         return False                                                # "适合三岁小孩玩的": the kind on show, described
+    said = re.sub(r"[吗呢么没?？。!！~\s]+$", "", message)
+    if _ZH_HAVE.search(message) and not _ZH_DESCRIBED_END.search(message) and said[-1:] not in "款码号型版式色" \
+            and any(re.match(r"[\u4e00-\u9fff]", w) for w in content_words(_residue(parsed.text))):
+        return True  # "有没有行李箱": another thing asked for by name ("有没有入耳式的", "有没有男款": of the kind on show)
     # "any in a longer length?": a property and how much of it, of the kind on show
     return len(strip_quantities(_residue(parsed.text)).split()) >= 2
 
