@@ -239,8 +239,8 @@ class Searcher:
         """A query that names no kind, brand or category but tells an interest or trouble the store serves
         ("something warm for cold winter nights", "gift for someone who loves baking") searches the category the
         interest lines give it (as the chat does), unless a word outside what told it names a product the store
-        lacks; the words that told it count as understood and the store serves the need. Anything else is returned as it is. → (parsed, derived, whether
-        an interest gave the category)."""
+        lacks; the words that told it count as understood and the store serves the need. Anything else is
+        returned as it is. → (parsed, derived, whether an interest gave the category)."""
         if parsed is None or parsed.categories or parsed.brands or explicit.categories or explicit.brands:
             return parsed, derived, False
         told = self.told_interest(parsed.text)
