@@ -741,3 +741,16 @@ def test_chinese_follow_ups_keep_the_need(guide, turns, category, attributes, ex
         r = assistant.reply(conv, t)
     assert r.kind in ("search", "refine") and {products[c.id].category for c in r.cards} == {category}
     assert r.constraints["attributes"] == attributes and r.constraints["exclude_attributes"] == exclude
+
+
+def test_a_size_asked_after_a_question_is_asked_of_that_product(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0014")
+    assistant.reply(conv, "跑鞋")
+    asked = assistant.reply(conv, "第二个是什么材质的？")
+    r = assistant.reply(conv, "有43码吗")
+    assert r.kind == "question" and r.cards[0].id == asked.cards[0].id
+    assert products[r.cards[0].id].attributes["size"] in r.text
+    fresh = assistant.start("U0015")
+    assistant.reply(fresh, "跑鞋")
+    assert assistant.reply(fresh, "有43码吗").kind == "refine"  # after a search: the 43s

@@ -146,6 +146,11 @@ class Assistant:
                 u.again = next((t.text for t in reversed(said) if t.kind == "question"
                                 and not ELLIPSIS.match(t.text)), "")
                 u.kind = "question" if u.again else u.kind
+        if u.kind == "refine" and conv.focus and set(u.parsed.attributes) == {"size"} and _HAS_IT.search(message) \
+                and not (u.parsed.categories or u.parsed.brands):
+            said = [t for t in conv.turns if t.role == "shopper"]
+            if said and said[-1].kind in ("question", "detail"):
+                u.kind = "question"  # "第二个是什么材质的？" … "有43码吗": the size of that one, asked
         conv.language = lang
         conv.add(Turn("shopper", message, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
@@ -684,6 +689,11 @@ def _short(title: str, limit: int = 40) -> str:
 # what joins two needs in one message: "a yoga mat and some socks", "耳机和充电器", "running shoes plus a backpack"
 _JOINED = re.compile(r"(?<![a-z])(?:and|&|plus|also|as well as|along with|together with)(?![a-z])|和|跟|还有|以及|、|加上|"
                      r"外加|[,，;；+]")
+
+
+# asked of the product in focus, after a question about it: "有43码吗", "does it come in a 43?"
+_HAS_IT = re.compile(r"^\W*(?:那|那这个|这个|这款|它)?(?:有没有|有)\s*\S{1,6}?吗?\W*$|(?<![a-z])(?:does it|do they|is it|is there one)"
+                     r" (?:come|available|in)(?![a-z])", re.I)
 
 
 # what a person carries is part of the trouble, not the need: "lugs his laptop and a change of clothes", "带电脑和换洗衣服"
