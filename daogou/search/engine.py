@@ -388,8 +388,25 @@ class Searcher:
         # not for what it sells; "screen protector for my phone": the phone is what it is for)
         typo_kind = bool(parsed.categories) and any(n.startswith("typo ") for n in parsed.matched)  # "chargr"
         judged = not (parsed.brands or typo_kind)
-        return coverage(parsed.text, parsed.known, structured, self.lexical.knows,
+        return coverage(self._kind_typos(parsed), parsed.known, structured, self.lexical.knows,
                         self.names_kind if judged else None, self.kind_departments if judged else None)
+
+    def _kind_typos(self, parsed: ParsedQuery) -> str:
+        """``parsed.text`` with a word one edit from a title's kind of the asked department read as that kind
+        ("yoga matt": the typo checker leaves "matt", a real word, alone; here it can only be the mat)."""
+        depts = {c.split(" > ")[0] for c in parsed.categories}
+        if not depts:
+            return parsed.text
+        kinds = self._title_kinds()
+
+        def fix(m: re.Match) -> str:
+            word = m.group()
+            if len(word) < 4 or self.lexical.knows(word.lower()):
+                return word
+            near = [k for k, d in kinds.items() if d & depts and len(k) >= 3
+                    and Levenshtein.distance(stem_word(word.lower()), k, score_cutoff=1) <= 1]
+            return near[0] if len(near) == 1 else word
+        return re.sub(r"[A-Za-z]+", fix, parsed.text)
 
     def names_kind(self, word: str) -> bool:
         """Whether an English ``word`` names a kind of product the store sells: a category's word, or the word its
