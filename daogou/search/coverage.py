@@ -139,13 +139,12 @@ def _unsold_head(norm: str, words: list[tuple[str, int, int]], spans_: dict[str,
     "laptop" is only ever said of the store's laptop *backpacks*; "jigsaw puzzles? 1000 pieces"; "a baby stroller
     that's light"). A phrase that names a category is left to :func:`_unknown_head` (an unknown word after a kind
     describes it or is a compound it judges)."""
-    need = [w for w in words if not _inside(w[1], w[2], purpose)]
-    if not need or any(not _inside(a, b, purpose) for kind in ("category", "brand") for a, b in spans_[kind]):
+    if any(not _inside(a, b, purpose) for kind in ("category", "brand") for a, b in spans_[kind]):
         return None  # a kind or brand of the store named as the need: judged by _unknown_head
-    start = need[0][1]
-    cut = _CLAUSE_CUT.search(norm, need[0][2])
-    end = cut.start() if cut else len(norm)
-    phrase = [w for w in need if w[1] >= start and w[2] <= end]
+    phrase, end = _first_phrase(norm, words, purpose)
+    if not phrase:
+        return None
+    start = phrase[0][1]
     if any(CJK_RE.match(w) for w, _, _ in phrase) or any(s < end and start < e for s, e in spans_["category"]):
         return None
     for word, s, e in reversed(phrase):
@@ -158,15 +157,15 @@ def _unsold_head(norm: str, words: list[tuple[str, int, int]], spans_: dict[str,
 
 
 def _first_phrase(norm: str, words: list[tuple[str, int, int]],
-                  purpose: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
-    """The need's first phrase: its words up to the first clause break, outside what it is for."""
+                  purpose: list[tuple[int, int]]) -> tuple[list[tuple[str, int, int]], int]:
+    """The need's first phrase: its words up to the first clause break, outside what it is for; and where the
+    clause ends."""
     need = [w for w in words if not _inside(w[1], w[2], purpose)]
     if not need:
-        return []
-    start = need[0][1]
+        return [], 0
     cut = _CLAUSE_CUT.search(norm, need[0][2])
     end = cut.start() if cut else len(norm)
-    return [w for w in need if w[1] >= start and w[2] <= end]
+    return [w for w in need if w[1] >= need[0][1] and w[2] <= end], end
 
 
 def _compound_clash(norm: str, words: list[tuple[str, int, int]], spans_: dict[str, list[tuple[int, int]]],
@@ -177,7 +176,7 @@ def _compound_clash(norm: str, words: list[tuple[str, int, int]], spans_: dict[s
     of one department, the head of another), or a store's category said before a word that names no kind
     ("running shorts": shorts only ever describe sleeves here). Kinds of one department go together ("phone
     case", "smartphone charger"); what a kind is for ("running socks", "hiking backpack") is not a kind."""
-    phrase = _first_phrase(norm, words, purpose)
+    phrase, _ = _first_phrase(norm, words, purpose)
     if not phrase or any(CJK_RE.match(w) for w, _, _ in phrase):
         return None
     i = len(phrase) - 1
@@ -200,8 +199,7 @@ def _compound_clash(norm: str, words: list[tuple[str, int, int]], spans_: dict[s
     elif not in_catalog(head):  # a word the catalog never uses after a kind, naming the need: "sock drawer organiser"
         clash = j == 0 and not head_named and any(depts for depts, _ in modifiers)
     else:  # the head names no kind: after a category's word that is not itself a product's name
-        clash = not head_named and any(depts for depts, _ in modifiers) and \
-            not any(named for _, named in modifiers) and not any(a <= h_start < b for a, b in spans_["category"])
+        clash = not head_named and any(depts for depts, _ in modifiers) and not any(named for _, named in modifiers)
     return (phrase[j][1], h_end, head) if clash else None
 
 
