@@ -190,8 +190,17 @@ class Checker:
         return [] if str(a.get("value")) == str(have) else [f"{key}: answered {a.get('value')}, product has {have}"]
 
 
+# sizes said in words, smallest first: each list is one scale ("Large" is more than "Medium", "King" than "Single")
+_SIZE_SCALES = (("xs", "s", "m", "l", "xl", "xxl"), ("small", "medium", "large", "extra large"),
+                ("standard", "large", "extra large"), ("single", "double", "queen", "king"))
+
+
 def _number(value) -> float | None:
-    """The amount of a value, storage in one unit ("1TB" is 1,000 GB)."""
+    """The amount of a value, storage in one unit ("1TB" is 1,000 GB); a size word by its place on its scale."""
+    word = str(value).strip().lower() if value is not None else ""
+    for scale in _SIZE_SCALES:
+        if word in scale:
+            return float(scale.index(word))
     m = re.search(r"(\d+(?:\.\d+)?)\s*(TB|GB)?", str(value), re.I) if value is not None else None
     if not m:
         return None
@@ -293,6 +302,9 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                              if (checker.products[p].price or 0.0) >= (ref_p.price or 0.0)][:1]
         if "answer" in exp:
             errs += checker.answer_errors(exp["answer"], target, r.get("answer") or [])
+            if exp.get("answer_only"):  # nothing else was asked: no answer about another property
+                errs += [f"answered {a.get('key')} too, which was not asked" for a in r.get("answer") or []
+                         if a.get("key") != exp["answer"]][:1]
         if "reply_lang" in exp:
             titles = [c.get("title") or "" for c in r.get("cards", [])]
             errs += checker.language_errors(exp["reply_lang"], r.get("text") or "", titles)

@@ -754,3 +754,53 @@ def test_a_size_asked_after_a_question_is_asked_of_that_product(guide):
     fresh = assistant.start("U0015")
     assistant.reply(fresh, "跑鞋")
     assert assistant.reply(fresh, "有43码吗").kind == "refine"  # after a search: the 43s
+
+
+@pytest.mark.parametrize("kind, question, key, way", [
+    ("shampoo for dry hair", "biggest bottle pls", "size", max),   # "bottle" names no value of shampoo
+    ("insulated bottle", "which one is the largest?", "size", max),  # Small < Medium < Large
+    ("duvet cover set", "which one's the biggest", "size", max),     # Single < Double < King, not the pieces
+    ("building blocks", "which has the most pieces", "pieces", max),
+])
+def test_a_superlative_is_answered_with_the_measure_it_picked_by_and_nothing_else(guide, kind, question, key, way):
+    from daogou.assist.answers import quantity
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0016")
+    shown = assistant.reply(conv, kind).cards
+    measure = {c.id: quantity(products[c.id].attributes.get(key)) for c in shown}
+    measure = {i: q for i, q in measure.items() if q is not None}
+    assert len(set(measure.values())) >= 2
+    r = assistant.reply(conv, question)
+    assert r.kind == "question" and measure[r.cards[0].id] == way(measure.values())
+    assert [a["key"] for a in r.answer] == [key] and products[r.cards[0].id].attributes[key] in r.text
+
+
+def test_a_value_the_texts_only_suggest_is_not_asked_of_another_kind():
+    from daogou.assist.answers import asked
+    v = Vocabulary()  # "bottle" mined from kitchen titles as material=stainless steel, as a store's texts can
+    v.attributes.update({"bottle": {("material", "stainless steel")}, "leather": {("material", "leather")}})
+    v.mined.add(("attribute", "bottle"))
+    v.attribute_categories.update({("material", "stainless steel"): {"Home > Kitchen"},
+                                   ("material", "leather"): {"Shoes > Hiking"}})
+    assert asked("biggest bottle pls", v, ["Beauty > Hair Care"])[1] == []
+    assert asked("biggest bottle pls", v, ["Home > Kitchen"])[1] == [("material", "stainless steel")]
+    # a value's own name is asked of anything: "No — its material is …, not leather"
+    assert asked("is it leather?", v, ["Beauty > Hair Care"])[1] == [("material", "leather")]
+
+
+@pytest.mark.parametrize("message, words", [
+    ("shampoo for dry hair", "shampoo for dry hair"),           # never "dry shampoo", another product
+    ("moisturiser for oily skin", "moisturiser for oily skin"),
+    ("waterproof hiking boots size 42", "waterproof hiking boots in size 42"),
+])
+def test_the_need_is_said_in_the_shoppers_order(guide, message, words):
+    assistant, _, _, _ = guide
+    r = assistant.reply(assistant.start("U0017"), message)
+    assert f"picks for {words}" in r.text
+
+
+def test_a_chinese_card_reason_names_a_yes_no_value_in_chinese(guide):
+    assistant, _, _, _ = guide
+    r = assistant.reply(assistant.start("U0018", "zh"), "防水的登山鞋")
+    reasons = [w for c in r.cards for w in c.why]
+    assert reasons and all("yes" not in w for w in reasons) and any("防水" in w for w in reasons)

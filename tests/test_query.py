@@ -145,7 +145,7 @@ def test_sizes(vocab, query):
 
 
 def test_bare_or_unknown_sizes_are_not_constraints(vocab):
-    assert parse_query("running shoes 42", vocab).attributes == {}
+    assert parse_query("42 running shoes", vocab).attributes == {}  # before the kind: a count as likely as a size
     assert parse_query("running shoes size 47", vocab).attributes == {}
 
 
@@ -434,3 +434,22 @@ def test_a_word_that_says_a_kind_and_its_value_and_hyphenated_amounts(vocab, tex
 def test_needs_said_around_other_words(vocab, text, categories, attributes, exclude_brands, sort):
     q = parse_query(text, vocab)
     assert (q.categories, q.attributes, q.exclude_brands, q.sort) == (categories, attributes, exclude_brands, sort)
+
+
+@pytest.mark.parametrize("text, sizes", [
+    ("running shoes 42", ["42"]), ("red running shoes 42 or 43", ["42", "43"]), ("跑鞋 42的", ["42"]),
+    ("hiking boots, 43", ["43"]),
+    ("running shoes 300", None), ("running shoes under 42", None),  # a price, and a bound: never a size
+])
+def test_a_size_number_right_after_a_kind_sold_in_it_is_that_size(vocab, text, sizes):
+    pq = parse_query(text, vocab)
+    assert pq.attributes.get("size") == sizes
+
+
+@pytest.mark.parametrize("text, key, value", [
+    ("oily skin care", "skin_type", "oily"), ("greasy hair shampoo", "hair_type", "oily"),
+    ("头发很油 有什么洗发水推荐", "hair_type", "oily"), ("油皮用的面霜", "skin_type", "oily"),
+])
+def test_a_shared_value_word_with_what_it_describes_is_that_keys_value(vocab, text, key, value):
+    pq = parse_query(text, vocab)
+    assert pq.attributes == {key: [value]}

@@ -180,6 +180,8 @@ def test_a_persons_interest_points_to_a_category(searcher, message, language, ca
     ("any in a longer length?", True),          # a key of the catalog, not a kind of product
     ("screen protector for my phone", False),   # the phone is what it is for, not the need
     ("chargr 33w", True),                       # a kind's word with a typo
+    ("damaged hair care", True),                # "damaged hair" is the value; "hair care" still the kind
+    ("car care kit", False),
 ])
 def test_the_head_of_a_need_must_be_a_kind_the_store_sells(searcher, query, matched):
     parsed = searcher.understand(query)[0]

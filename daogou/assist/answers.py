@@ -9,7 +9,8 @@ is answered honestly ("The listing doesn't say …") with a suggestion. Pure: no
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 
 from daogou.catalog.models import Product
 from daogou.search.normalize import normalise_query
@@ -20,7 +21,7 @@ from daogou.search.vocab import BOOLEAN_WORDS, Vocabulary, is_cjk
 # Words for common attribute keys, in English and Chinese; a store's own keys are also found by their names.
 KEY_WORDS: dict[str, str] = {
     "color": r"colou?rs?|shades?|颜色|什么色|啥色|几个色|色系",
-    "material": r"material|made (?:of|from|out of)|fabric|what is it made|materials|ingredients?|材质|材料|面料|"
+    "material": r"material|made (?:of|from|out of|with)|fabric|what is it made|materials|ingredients?|材质|材料|面料|"
                 r"什么做的|啥做的|什么材|成分",
     "size": r"\bsizes?\b|how big|dimensions?|fit me|ml\b|how much (?:liquid|product)|尺码|尺寸|大小|多大|几码|多少码|"
             r"码数|什么码|啥码|哪些码|哪个码|\d{2}(?:\.5)?\s*码|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
@@ -75,14 +76,19 @@ class Answer:
         return asdict(self)
 
 
-def asked(message: str, vocab: Vocabulary) -> tuple[list[str], list[tuple[str, str]]]:
-    """(attribute keys named, (key, value) pairs named) in a question."""
+def asked(message: str, vocab: Vocabulary, paths: Sequence[str] = ()) -> tuple[list[str], list[tuple[str, str]]]:
+    """(attribute keys named, (key, value) pairs named) in a question. With ``paths`` (the categories the question
+    is about), a word the store's texts only suggest for a value ("bottle", mined as material=stainless steel from
+    the kitchen's titles) names that value only where the value occurs: of a shampoo, "the biggest bottle" asks
+    nothing about steel. A value's own name ("is it leather?") is asked anywhere."""
     text, _ = correct_typos(normalise_query(message), vocab)
     low = text.lower()
     values = []
     for c in vocab.find(text):
         if c.kind != "attribute":
             continue
+        if paths and (("attribute", c.alias) in vocab.mined or ("synonym", c.alias) in vocab.mined):
+            c = replace(c, values=tuple(kv for kv in c.values if vocab.value_in_categories(*kv, paths)))
         if not c.weak:
             values += [kv for kv in c.values if kv[0] != "size" or not kv[1].isalnum() or kv[1].lower() in SIZE_LETTER]
         else:  # a size as the store writes it ('6.7"')
@@ -98,7 +104,7 @@ def asked(message: str, vocab: Vocabulary) -> tuple[list[str], list[tuple[str, s
 
 def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list[Answer]:
     """What the product's attributes say to the question (empty when it names no attribute)."""
-    keys, values = asked(message, vocab)
+    keys, values = asked(message, vocab, [" > ".join(product.category)] if product.category else ())
     attrs = {str(k): v for k, v in (product.attributes or {}).items()}
     if not keys and not values and _COMES_IN.search(message):
         # "does it come in queen?": a value the store does not know; what the product comes in answers it
@@ -134,14 +140,17 @@ _LEAST = re.compile(r"(?<![a-z])(?:least|smallest|shortest|lowest|lightest|min(?
 # Asking among the products on show: "which", "of these", "out of those", "the biggest one", "容量最大的那个"
 _WHICH = re.compile(r"(?<![a-z])(?:which|what one|who|of (?:these|those|them|the lot|all)|out of (?:these|those|"
                     r"them|all)|among (?:these|those|them)|the one with|the [a-z]+est (?:one|model|option|pick)(?!s))"
-                    r"(?![a-z])|^\s*(?:the\s+)?(?:bigg|larg|small|long|short|light|heavi|roomi)est(?:\s+\S+){0,2}\s*$|"
+                    r"(?![a-z])|^\W*(?:(?:and|or|what about|how about)\s+)?(?:the\s+)?(?:bigg|larg|small|long|short|"
+                    r"light|heavi|roomi|few|great|high|low)est(?:\s+\S+){0,2}\W*$|"
                     r"哪(?:个|款|一个|一款|件|双)?|这几|这些|那几|里面|其中|当中|的那(?:个|款|件|双)", re.I)
 # A quantity named only by its adjective ("the biggest one"): the keys it can mean, tried in order
 _IMPLIED = ((re.compile(r"(?<![a-z])(?:big|bigg|large|larg|roomi|small|little|compact)(?:er|est|e)?(?![a-z])|[大小]",
-                        re.I), ("capacity", "storage", "pieces", "size")),
+                        re.I), ("capacity", "storage", "size", "pieces")),
             (re.compile(r"(?<![a-z])(?:long|short)(?:er|est)?(?![a-z])|[长短久]", re.I), ("battery", "length")),
             (re.compile(r"(?<![a-z])(?:fast|quick|powerful|strong)(?:er|est)?(?![a-z])|[快强]", re.I), ("power",)),
-            (re.compile(r"(?<![a-z])(?:light|heavy|heavi)(?:er|est)?(?![a-z])|[轻沉]|重(?!要)", re.I), ("weight",)))
+            (re.compile(r"(?<![a-z])(?:light|heavy|heavi)(?:er|est)?(?![a-z])|[轻沉]|重(?!要)", re.I), ("weight",)),
+            (re.compile(r"(?<![a-z])fewe(?:r|st)(?![a-z])|(?:最|更)少(?!钱)", re.I),
+             ("pieces", "ports", "pack")))
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:(tb|gb|mb|kb|mah|ah|k)(?![a-z]))?", re.I)
 _UNIT = {"tb": 1e12, "gb": 1e9, "mb": 1e6, "kb": 1e3, "k": 1e3, "ah": 1e3, "mah": 1.0}
 
@@ -172,26 +181,51 @@ def strip_quantities(text: str) -> str:
     return " ".join(text.split())
 
 
+_LETTERS = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL")  # clothing sizes, smallest first
+# sizes in words beside them: a standard yoga mat is the medium one; bedding from single to king
+_SIZE_WORDS = {"standard": "M", "regular": "M", "single": "S", "twin": "S", "double": "M", "full": "M",
+               "queen": "L", "king": "XL", "super king": "XXL"}
+
+
 def quantity(value: object) -> float | None:
-    """The first amount of a value, in one unit per kind ("1TB" > "512GB"; "40h", "30L", "65W" as numbers)."""
-    m = _NUMBER.search(_value(value) or "")
+    """The first amount of a value, in one unit per kind ("1TB" > "512GB"; "40h", "30L", "65W" as numbers); a
+    size in letters or words by its place (S < M < L, "Medium" < "Large")."""
+    text = (_value(value) or "").strip()
+    letters = SIZE_LETTER.get(text.lower()) or _SIZE_WORDS.get(text.lower()) or text.upper()
+    if letters in _LETTERS:
+        return float(_LETTERS.index(letters))
+    m = _NUMBER.search(text)
     if not m:
         return None
     return float(m.group(1)) * _UNIT.get((m.group(2) or "").lower(), 1.0)
 
 
-def extreme(products: list[Product], message: str, vocab: Vocabulary, direction: str) -> Product | None:
+def extreme(products: list[Product], message: str, vocab: Vocabulary, direction: str) -> tuple[Product, str] | None:
     """Of ``products``, the one whose value of the quantity the message names is largest (``"max"``) or smallest
-    (``"min"``); None when fewer than two of them state it or the message names no quantity. A quantity named only
-    by its adjective ("the biggest one") is the first of the keys it can mean that the products state."""
+    (``"min"``), with that quantity's key; None when fewer than two of them state it or the message names no
+    quantity. A quantity named only by its adjective ("the biggest one") is the first of the keys it can mean that
+    the products state. A tie is no answer ("which is biggest?" of three Large bottles)."""
     keys, _ = asked(message, vocab)
     for key in keys or implied_keys(message):
         valued = [(q, product) for product in products
                   if (q := quantity((product.attributes or {}).get(key))) is not None]
         if len(valued) >= 2:
             pick = max if direction == "max" else min
-            return pick(valued, key=lambda pair: pair[0])[1]
+            best = pick(q for q, _ in valued)
+            if sum(q == best for q, _ in valued) == len(valued):
+                continue  # all the same: this quantity tells them apart not at all
+            return next(product for q, product in valued if q == best), key
     return None
+
+
+def stated(product: Product, key: str, vocab: Vocabulary, lang: str) -> Answer | None:
+    """The product's own value of ``key`` as an answer ("Size: 750ml."), None when it states none."""
+    have = _value((product.attributes or {}).get(key))
+    if have is None:
+        return None
+    boolean = have.lower() in BOOLEAN_WORDS
+    verdict = ("yes" if have.lower() in ("yes", "true", "y", "1") else "no") if boolean else "value"
+    return Answer(product.id, key, have, None, verdict, _state(key, have, vocab, lang))
 
 
 def unstated(products: list[Product], message: str, vocab: Vocabulary) -> str | None:

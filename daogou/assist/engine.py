@@ -17,8 +17,9 @@ import numpy as np
 
 from daogou.assist import phrases as P
 from daogou.assist.answers import answer as answer_question
-from daogou.assist.answers import extreme, key_name, unstated
+from daogou.assist.answers import extreme, key_name, stated, unstated
 from daogou.assist.answers import text_of as answer_text
+from daogou.assist.answers import value_name as answer_value_name
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
 from daogou.assist.understand import ELLIPSIS, TELLS, THESE, Understanding, understand
@@ -275,11 +276,12 @@ class Assistant:
         return [card], lead, self._chips(conv, lang), 1, task
 
     def _question(self, conv, u, lang):
-        picked = None
+        picked, by_key = None, None
         message = u.again or conv.turns[-1].text
         if u.most:  # "which one has the longest battery?": the shown product with the most of it
             shown = [self._products[i] for i in conv.shown if i in self._products]
-            picked = extreme(shown, message, self.searcher.vocab, u.most)
+            extremum = extreme(shown, message, self.searcher.vocab, u.most)
+            picked, by_key = extremum if extremum is not None else (None, None)
             key = unstated(shown, message, self.searcher.vocab) if picked is None else None
             if key is not None:  # "which one's lightest?" and no listing states a weight: said so, nothing picked
                 what = key_name(key, lang) if lang == "zh" else f"their {key_name(key, lang)}"
@@ -315,6 +317,9 @@ class Assistant:
             return [card], P.say(lang, f"pick_{u.pick}", title=card.title, p=card.price_text), \
                 self._chips(conv, lang), 1, None
         found = answer_question(product, message, self.searcher.vocab, lang)
+        if picked is not None and by_key is not None and not any(a.key == by_key for a in found):
+            # "biggest bottle pls": the picked one's own measure says why it was picked
+            found = [a for a in [stated(picked, by_key, self.searcher.vocab, lang)] if a is not None] + found
         if found:  # the attributes answer it: facts first, no model needed
             self._local.extra["answer"] = [a.to_dict() for a in found]
             card, text = self._card(product, lang, []), answer_text(found, lang)
@@ -558,9 +563,11 @@ class Assistant:
              u: Understanding, lang: str) -> list[str]:
         out = []
         attrs = {k: str(v).lower() for k, v in (p.attributes or {}).items()}
-        wanted = [v for k, vs in cons.attributes.items() for v in vs if attrs.get(k) == str(v).lower()]
-        if wanted:  # only the asked-for values this product has
-            out.append(P.say(lang, "why_attr", v=" ".join(P.value_name(v, lang) for v in wanted)))
+        wanted = [(k, v) for k, vs in cons.attributes.items() for v in vs if attrs.get(k) == str(v).lower()]
+        if wanted:  # only the asked-for values this product has, in the reply's language ("防水", not "yes")
+            said = [P.value_words(k, v, lang) if v.lower() in ("yes", "true") or v.replace(".", "").isdigit()
+                    else answer_value_name(k, v, self.searcher.vocab, lang) for k, v in wanted]
+            out.append(P.say(lang, "why_attr", v=("、" if lang == "zh" else ", ").join(said)))
         if u.price_move:
             out.append(P.say(lang, "why_cheaper" if u.price_move == "cheaper" else "why_pricier"))
         elif (cons.price_max is not None or cons.price_min is not None) and p.price is not None \

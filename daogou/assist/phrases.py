@@ -124,14 +124,21 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     """The need in words: wanted values and the kind of product, as the shopper named it ("red running shoes",
     "红色 跑鞋"); never the unparsed rest of the message."""
     words = getattr(cons, "attribute_words", {}) or {}
-    values = []
+    values, after, sized = [], [], []
     for key, vs in cons.attributes.items():
         said = words.get(key)
         if said and _cjk(said) != (lang == "zh"):  # said in the other language ("防水" in English): the store's name
             named = [value_words(key, v, lang) for v in vs]
             said = " ".join(named) if all(_cjk(n) == (lang == "zh") for n in named) else said
         said = said.removesuffix("的") if said and lang == "zh" else said  # "白色的" → 白色跑鞋
-        values.append(said or " ".join(value_name(v, lang) for v in vs))
+        said = said or " ".join(value_name(v, lang) for v in vs)
+        noun = _FOR_NOUN.get(key) if lang != "zh" else None
+        if noun:  # "shampoo for dry hair", never "dry shampoo" (another product)
+            after.append(said if said.lower().split()[-1:] == [noun] else f"{said} {noun}")
+        elif lang != "zh" and key == "size" and said.lower().startswith("size "):
+            sized.append(said)  # "hiking boots in size 42"
+        else:
+            values.append(said)
     kind = cons.category_words
     if kind and cons.categories and _cjk(kind) != (lang == "zh"):  # "running shoes", then a turn in Chinese: 跑鞋
         path = cons.categories[0]
@@ -140,13 +147,20 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     if not kind and cons.categories:
         path = cons.categories[0]
         kind = (zh_leaf(path) if zh_leaf and lang == "zh" else "") or path.split(" > ")[-1].lower()
-    if kind and values and lang != "zh":  # "damaged hair" + "hair" / "hair care": the shared word said once
-        last, first = values[-1].lower().split()[-1:], kind.split(maxsplit=1)
-        if last and first[0].lower() == last[0]:
-            kind = first[1] if len(first) > 1 else ""
-    words = values + ([kind] if kind else list(cons.brands))
+    if kind and after and kind.split()[0].lower() == after[-1].lower().split()[-1]:
+        # "damaged hair" + "hair care": the shared word said once ("damaged hair care")
+        values, after = values + after[:-1] + [after[-1]], []
+        kind = kind.split(maxsplit=1)[1] if len(kind.split()) > 1 else ""
+    if sized and not (kind or cons.brands):
+        values, sized = values + sized, []
+    words = values + ([kind] if kind else list(cons.brands)) + (["for " + " and ".join(after)] if after else []) \
+        + (["in " + " or ".join(sized)] if sized else [])
     return ("" if lang == "zh" else " ").join(w for w in words if w) if lang == "zh" and all(
         _cjk(w) for w in words) else " ".join(w for w in words if w)
+
+
+# Values said after the kind in English, with what they describe: hair_type=dry is "for dry hair"
+_FOR_NOUN = {"hair_type": "hair", "skin_type": "skin"}
 
 
 def listing(items: list[str], lang: str) -> str:

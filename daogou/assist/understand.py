@@ -163,6 +163,8 @@ _CART = re.compile(r"(?<![a-z])(?:add (?:it|this|that|them|both|this one|that on
                    r"(?:it|this|that|them|both|this one|that one|the [a-z0-9#]+(?: one)?)|(?:buy|order|purchase) "
                    r"(?:it|this one|that one|the [a-z0-9#]+ one)(?: now| please)?|(?:put|throw) (?:it|this|that|"
                    r"the [a-z0-9#]+(?: one)?) in (?:my |the )?(?:cart|basket)|check ?out)(?![a-z])|"
+                   r"^\W*(?:(?:ok|okay|great|cool|nice|perfect|yes|yeah|alright)\W+)?(?:add|grab) (?:it|this|that|this one|"
+                   r"that one|the [a-z0-9#]+ one)(?: please| pls| plz)?\W*$|"
                    r"加(?:入|进|到)?购物车|加购|放(?:进|入|到)购物车|下单|就要(?:这|那|第|它)|帮我买(?:这|那|第|它)|"
                    r"买(?:这|那)(?:个|款)|^\W*(?:我|那|那就|就)?(?:买|要|拿|选)第[一二三四五六七八九十\d]+(?:个|款|件|双)?"
                    r"(?:吧|了|好了)?\W*$|我要了|就它了|拍下", re.I)
@@ -328,7 +330,7 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         parsed.sort = None  # "便宜一点" is a move relative to what was shown, not a sort order
     if move and (parsed.price_max is not None or parsed.price_min is not None):
         move = None  # an amount said outright wins over "cheaper"
-    keys, values = asked(norm, vocab) if shown else ([], [])  # the attribute keys and values the message names
+    keys, values = asked(norm, vocab, topic or ()) if shown else ([], [])  # the attribute keys and values the message names
     pick = _price_pick(norm, low) if shown and not refs and same_kind and not move else None
     if pick and shown_prices and any(p is not None for p in shown_prices[:shown]) \
             and parsed.price_max is None and parsed.price_min is None:

@@ -388,8 +388,20 @@ class Searcher:
         # not for what it sells; "screen protector for my phone": the phone is what it is for)
         typo_kind = bool(parsed.categories) and any(n.startswith("typo ") for n in parsed.matched)  # "chargr"
         judged = not (parsed.brands or typo_kind)
-        return coverage(self._kind_typos(parsed), parsed.known, structured, self.lexical.knows,
+        return coverage(self._kind_typos(parsed), self._overlapping_kinds(parsed), structured, self.lexical.knows,
                         self.names_kind if judged else None, self.kind_departments if judged else None)
+
+    def _overlapping_kinds(self, parsed: ParsedQuery) -> dict[str, str]:
+        """``parsed.known`` with the names of the understood categories that a longer match hid: "damaged hair
+        care" reads "damaged hair" as the value, and "hair care" still names the kind asked for."""
+        known = dict(parsed.known)
+        if not parsed.categories:
+            return known
+        for c in self.vocab.candidates(parsed.text):
+            if c.kind == "category" and c.alias not in known and \
+                    any(p == q or q.startswith(p + " > ") for p in c.paths for q in parsed.categories):
+                known[c.alias] = "category"
+        return known
 
     def _kind_typos(self, parsed: ParsedQuery) -> str:
         """``parsed.text`` with a word one edit from a title's kind of the asked department read as that kind

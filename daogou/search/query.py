@@ -12,7 +12,7 @@ the query's categories are dropped. With no category from the vocabulary, an opt
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from daogou.errors import ValidationError
@@ -404,17 +404,36 @@ _LIST_ITEM_BEFORE = re.compile(r"(?:^|[,，、;；]\s*|穿\s*|(?<![a-z])(?:in|an
 _LIST_ITEM_AFTER = re.compile(r"\s*(?:$|[,，、;；.。!！?？])")
 
 
-def _keyed(view: str, c: VocabMatch, base: str = "") -> VocabMatch | None:
+def _keyed(view: str, c: VocabMatch, base: str = "", vocab: Vocabulary | None = None) -> VocabMatch | None:
     """A weak value ("42", "M") is kept only with its key named next to it, or written exactly as the store writes
     it when that has a sign in it ("8+", '6.7"'), or (a size's letters) in capitals as an item of a list or after
-    穿 ("grey, L", "男朋友穿L"); others pass unchanged."""
+    穿 ("grey, L", "男朋友穿L"), or (a size number) right after a kind sold in that size ("running shoes 42 or 43",
+    "跑鞋 42的"); others pass unchanged."""
     if not c.weak:
         return c
+    kinds = _kind_before(view, c.start, vocab) if vocab is not None and c.alias.isdigit() else ()
     keep = tuple((k, v) for k, v in c.values if _key_named(view, c, k)
                  or (not v.isalnum() and view[c.start:c.start + len(v)] == v.lower())
                  or (_SIZE_LETTERS.fullmatch(v) and base[c.start:c.end] == v and _LIST_ITEM_BEFORE.search(base[:c.start])
-                     and _LIST_ITEM_AFTER.match(base, c.end)))
+                     and _LIST_ITEM_AFTER.match(base, c.end))
+                 or (k == "size" and bool(kinds) and vocab is not None and vocab.value_in_categories(k, v, kinds)
+                     and _SIZE_NUMBER_AFTER.match(view, c.end) is not None))
     return VocabMatch(c.start, c.end, c.alias, c.kind, values=keep, weak=True) if keep else None
+
+
+# between a kind and its size number: nothing, a comma, or another size and "or" ("running shoes 42 or 43")
+_SIZE_NUMBER_GAP = re.compile(r"[\s,，:：]*(?:\d{2}(?:\.5)?\s*(?:or|/|或|、|,|，|-|to)\s*)*$")
+_SIZE_NUMBER_AFTER = re.compile(r"\s*(?:$|[,，.。!！?？;；、)]|的|码|号|(?:or|/|或|to|-)\s*\d|(?:please|pls|plz|thanks|"
+                                r"in |for |under|below|around|please)(?![a-z]))")
+
+
+def _kind_before(view: str, start: int, vocab: Vocabulary) -> tuple[str, ...]:
+    """The category paths of a kind named right before ``start`` (with only sizes and "or" between)."""
+    gap = _SIZE_NUMBER_GAP.search(view[:start])
+    if gap is None:
+        return ()
+    found = [m for m in vocab.find(view[:gap.start()]) if m.kind == "category"]
+    return found[-1].paths if found and found[-1].end == gap.start() else ()
 
 
 def _negation_start(view: str, gap_start: int, start: int, value: bool = True) -> int | None:
@@ -438,7 +457,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
     view = work.view()
     idioms = [m.span() for m in _IDIOM.finditer(view)]
     matches = vocab.find(view, keep=lambda c: None if any(a <= c.start < b for a, b in idioms)
-                         else _keyed(view, c, work.base))
+                         else _keyed(view, c, work.base, vocab))
     prev_end, prev_neg, negated_paths, values = 0, False, set(), []
     matches = _heads(view, matches)
     prev_kind = ""
@@ -464,6 +483,11 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
                 and all(_hosts(path, hint) for path in c.paths):
             # "i drop my phone a lot" while phone cases are on show: the shopper's own phone, what they are for
             _note(pq, f"ignore category {' | '.join(c.paths)} of the shopper's own from {said!r}")
+        elif c.kind == "category" and _CONTAINER.fullmatch(said.lower()) and (
+                _SIZED_BEFORE.search(view[:c.start]) or _OF_AFTER.match(view, c.end)
+                or (hint and not any(_same_or_under(p, hint) for p in c.paths))):
+            # "biggest bottle pls" after shampoo, "a big bottle of shampoo": how much comes, not insulated bottles
+            _note(pq, f"ignore category {' | '.join(c.paths)} said as a container from {said!r}")
         elif c.kind == "category" and _AT_PLACE.search(view[:c.start]) and all(" > " not in p for p in c.paths):
             # "pilates at home", "a chef at home", "works from home": a place, not the store's Home department
             _note(pq, f"ignore category {' | '.join(c.paths)} said as a place from {said!r}")
@@ -515,6 +539,17 @@ _IDIOM = re.compile(r"(?<![a-z])(?:every single|not a single|a single (?:one|thi
                     r"double[- ]?check(?:ed|ing)?|double (?:the|as|up)|king of|queen of)(?![a-z])")
 _OWN = re.compile(r"(?<![a-z])(?:my|our|his|her|their)\s+(?:old|current|previous|last|existing)\s+$|"
                   r"(?:我|我们|他|她)(?:的|那|之前的|以前的|原来的)(?:旧的?|老的?)?$")  # "my old wooden ones": had, not wanted
+# what a product comes in: said with its size ("the biggest bottle", "a bottle of shampoo") it is no kind of product
+_CONTAINER = re.compile(r"bottles?|jars?|tubes?|tubs?|boxe?s?|cans?|cartons?|pouch(?:es)?|sachets?|refills?")
+_SIZED_BEFORE = re.compile(r"(?<![a-z])(?:big|bigg(?:er|est)|large|larg(?:er|est)|small(?:er|est)?|huge|tiny|mini|"
+                           r"full[- ]size|travel[- ]size|family[- ]size|jumbo|value)\s+$")
+_OF_AFTER = re.compile(r"\s+of(?![a-z])")
+
+
+def _same_or_under(path: str, hint: Sequence[str]) -> bool:
+    return any(path == h or path.startswith(h + " > ") or h.startswith(path + " > ") for h in hint)
+
+
 _AT_PLACE = re.compile(r"(?<![a-z])(?:at|from|back|stay[- ]at|stuck at)\s+$")
 _POSSESSIVE = re.compile(r"(?:(?<![a-z])(?:my|our|his|her|their|mine)\s+(?:(?:old|new|current|own|little)\s+)?|"
                          r"(?:我|我们|他|她)的?)$")

@@ -51,7 +51,7 @@ blanket | throw | throw blanket | blankets | 毛毯 | 毯子 | 盖毯
 skincare | skin care | moisturiser | moisturizer | moisturisers | moisturizers | lotion | face lotion | 护肤品 | 护肤 | 乳液 | 保湿霜 | 保湿乳
 face cream | facial cream | night cream | day cream | 面霜
 serum | face serum | essence | 精华液 | 精华
-cleanser | face wash | facial cleanser | 洁面乳 | 洗面奶
+cleanser | face wash | facial cleanser | 洁面乳 | 洗面奶 | 洁面 | 洁面膏 | 洁面霜
 toner | 爽肤水 | 化妆水
 hair care | haircare | 洗护发 | 护发
 shampoo | shampoos | 洗发水 | 洗发露 | 洗头膏
@@ -73,10 +73,10 @@ non-slip | non slip | nonslip | anti-slip | anti slip | grippy | slip resistant 
 light | lightweight | 轻量 | 轻便 | 轻量款
 max | maximum cushioning | max cushioning | plush | 强缓震 | 高缓震
 balanced | 均衡 | 均衡缓震
-dry | dry skin | 干皮 | 干性皮肤 | 干性 | 干性肌肤
-oily | oily skin | oily hair | greasy | greasy hair | greasy skin | oily scalp | greasy scalp | 油皮 | 油性皮肤 | 油性 | 油头 | 出油 | 头油 | 油性头皮 | 爱出油
+dry | dry skin | 干皮 | 干性皮肤 | 干性 | 干性肌肤 | 皮肤干 | 皮肤很干 | 皮肤太干 | dry hair | frizzy hair | frizzy | 头发干 | 头发很干 | 头发干枯 | 干枯 | 毛躁
+oily | oily skin | oily hair | greasy | greasy hair | greasy skin | oily scalp | greasy scalp | 油皮 | 油性皮肤 | 油性 | 油头 | 出油 | 头油 | 油性头皮 | 爱出油 | 皮肤油 | 皮肤很油 | 头发油 | 头发很油 | 头发太油 | 头发爱出油
 combination | combination skin | 混合性 | 混合皮 | 混油皮 | 混干皮
-sensitive | sensitive skin | 敏感肌 | 敏感性 | 敏感皮肤
+sensitive | sensitive skin | 敏感肌 | 敏感性 | 敏感皮肤 | 皮肤敏感 | 皮肤很敏感
 damaged | damaged hair | 受损 | 受损发质 | 烫染受损
 shockproof | shock proof | drop proof | drop-proof | more protective | extra protective | more protection | extra protection | better protection | heavy duty | heavy-duty | rugged | 防摔 | 防摔的 | 耐摔 | 抗摔 | 耐摔的
 magnetic | magsafe | 磁吸

@@ -286,7 +286,7 @@ class Vocabulary:
                 elif anchor in self.brands:
                     self.brands[w] = self.brands[anchor]
                 else:
-                    self.attributes[w] = set(self.attributes[anchor])
+                    self.attributes[w] = _said_of(w, self.attributes[anchor])
                 self.mined.add(("synonym", w))
                 added.append(w)
         self._index = None
@@ -351,6 +351,18 @@ class Vocabulary:
 
 
 # ---------------------------------------------------------------- building
+
+# What a key's values describe, as shoppers name it: "oily skin" is skin_type=oily, "油头" hair_type=oily
+_KEY_NOUNS = {"skin": ("skin", "皮", "肤", "肌"), "hair": ("hair", "scalp", "头", "发")}
+
+
+def _said_of(word: str, targets: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of a synonym's (key, value) targets, those whose key the word names ("oily skin": skin_type, not
+    hair_type); all of them when it names none ("greasy")."""
+    named = {kv for kv in targets
+             if any(n in word for part in kv[0].split("_") for n in _KEY_NOUNS.get(part, ()))}
+    return named or set(targets)
+
 
 def add_alias(table: dict, alias: str, target: object) -> None:
     if alias:
