@@ -64,6 +64,7 @@ def vocab() -> Vocabulary:
     ("ideally one with noise cancelling", 3, "refine", [], None),
     ("does the first one have noise cancelling", 3, "question", [0], None),
     ("有没有行李箱", 3, "search", [], None),                               # another thing, named
+    ("compare the first and the last", 3, "compare", [0, 2], None),
     ("有没有男款", 3, "refine", [], None),                                 # a style of the kind on show
     ("买第一个", 3, "cart", [0], None),                                   # to buy one on show is to cart it
     ("要第二个吧", 3, "cart", [1], None),
@@ -599,6 +600,7 @@ def test_every_word_that_names_the_kind_is_searched(guide):
     ("i want to start doing pilates at home", ("Sports", "Yoga")),
     ("闺蜜是个护肤达人，每天晚上都要敷面膜", ("Beauty", "Skincare")),
     ("老公手机老是摔，屏幕都碎好几次了", ("Electronics", "Phone Cases")),
+    ("somethin to keep my coffee hot on the commute", ("Home", "Kitchen")),  # the commute is when, not what
 ])
 def test_an_interest_or_trouble_finds_the_kind_that_serves_it(guide, message, category):
     """By the interest lines, with any encoder (the hashing one knows no meanings)."""
@@ -804,3 +806,11 @@ def test_a_chinese_card_reason_names_a_yes_no_value_in_chinese(guide):
     r = assistant.reply(assistant.start("U0018", "zh"), "防水的登山鞋")
     reasons = [w for c in r.cards for w in c.why]
     assert reasons and all("yes" not in w for w in reasons) and any("防水" in w for w in reasons)
+
+
+def test_how_big_of_another_property_asks_about_that_property():
+    from daogou.assist.answers import asked
+    v = Vocabulary()
+    v.key_values.update({"storage": {"128GB"}, "size": {'6.1"'}})
+    assert asked("第三个存储多大", v)[0] == ["storage"]
+    assert sorted(asked("what size is it and how much storage", v)[0]) == ["size", "storage"]

@@ -453,3 +453,8 @@ def test_a_size_number_right_after_a_kind_sold_in_it_is_that_size(vocab, text, s
 def test_a_shared_value_word_with_what_it_describes_is_that_keys_value(vocab, text, key, value):
     pq = parse_query(text, vocab)
     assert pq.attributes == {key: [value]}
+
+
+def test_a_size_after_a_kind_and_its_values_is_that_size(vocab):
+    pq = parse_query("hiking boots waterproof, mens 43", vocab)
+    assert pq.attributes == {"waterproof": ["yes"], "size": ["43"]}

@@ -52,6 +52,8 @@ KEY_WORDS: dict[str, str] = {
               r"(?:最|更)(?:轻|沉)|(?:最|更)重(?!要)|轻便|轻一点|轻点",
 }
 _KEY_RE = {k: re.compile(p, re.I) for k, p in KEY_WORDS.items()}
+_SIZE_OF = re.compile(r"how big|多大|大小", re.I)  # "how big" is also said of a capacity, a battery, storage
+_SIZE_NAMED = re.compile(r"\bsizes?\b|尺码|尺寸|几码|多少码|码数|什么码|规格", re.I)
 _COMES_IN = re.compile(r"(?<![a-z])(?:comes?|available|avail) in(?![a-z])|有.{1,6}(?:码|号|色)的?吗", re.I)
 _WHAT_EN = {"age": "which ages it suits", "pieces": "how many pieces it has", "pack": "how many come in a pack",
             "ports": "how many ports it has", "fit": "how it fits"}
@@ -99,6 +101,8 @@ def asked(message: str, vocab: Vocabulary, paths: Sequence[str] = ()) -> tuple[l
         if key not in keys and len(name) >= 3 and re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", low):
             keys.append(key)
     valued = {k for k, _ in values}
+    if "size" in keys and len(keys) > 1 and _SIZE_OF.search(low) and not _SIZE_NAMED.search(low):
+        keys.remove("size")  # "存储多大", "how big is the battery": how much of the other thing, not a size
     return [k for k in keys if k not in valued], values
 
 

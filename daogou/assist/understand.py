@@ -194,7 +194,8 @@ _ORD_ZH = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:
                      r"(?<![一二两三四五六七八九十\d第])([一二三四五六七八九十]|[1-9])\s*号(?!码|电池|线|店|楼|球)")  # 5号电池 is a battery
 _AND_ZH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四五六七八九])\s*号?\s*(?:和|与|跟|、)\s*(?:第)?([一二三四五六七八九])(?:号|个)?")
 _LAST = re.compile(r"(?<![a-z])(?:the )?last (?:one|item|option)(?![a-z])|(?<![a-z])the last (?!time|week|year|month|"
-                   r"night|day|minute|few|two|three|couple)[a-z][a-z-]+|最后一[个款件]", re.I)
+                   r"night|day|minute|few|two|three|couple)[a-z][a-z-]+|(?<![a-z])the last\s*(?:$|[?.!,;])|最后一[个款件]",
+                   re.I)
 _DEMONSTRATIVE = re.compile(r"(?<![a-z])(?:this|that|these|those)(?![a-z])|[这那](?![里边儿些样么])", re.I)
 _FOCUS_ZH = "这个|那个|这款|那款|它"
 _FOCUS_STRONG = re.compile(r"(?<![a-z])(?:this one|that one|it)(?![a-z])|" + _FOCUS_ZH, re.I)

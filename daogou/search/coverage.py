@@ -236,8 +236,14 @@ def unknown_names(text: str, outside: list[tuple[int, int]], in_catalog: Callabl
     product and that the catalog never uses: "earplugs" in "earplugs for sleeping", "跑步机" (a word that only
     begins with the span 跑步). Describing words ("something warm") are not names."""
     norm = unicodedata.normalize("NFKC", text).lower()
+    outside = [*outside, *(m.span() for m in _OCCASION.finditer(norm))]
     return [w for w, s, e in _content(norm) if not any(a <= s and e <= b for a, b in outside)
             and w not in _NOT_HEAD and not _ADJ_END.search(w) and not _known(w, in_catalog)]
+
+
+# when or where a need arises, said after the need: "on the commute", "at the office", "during my runs", "在路上"
+_OCCASION = re.compile(r"(?<![a-z])(?:on|at|during|while|after|before|in)\s+(?:the|my|his|her|our|their|a|an|work|"
+                       r"school|home)(?:\s+[a-z]+){0,2}(?=\s*(?:$|[,.;:!?]))|(?:在|上下班|通勤)[^\s,，。.!?！？]{0,6}(?:路上|的时候|时)")
 
 
 def _content(norm: str) -> list[tuple[str, int, int]]:

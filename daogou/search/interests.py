@@ -37,6 +37,7 @@ laptop * carry | laptop * lug | carry * laptop | lug * laptop | books * carry | 
 cold at night | cold in bed | always cold | gets cold | feels cold | so cold | freezing at night | cold nights | winter nights | cold winter | chilly nights | keep warm | stay warm | 保暖 | 暖和 | 御寒 | 怕冷 | 觉得冷 | 说冷 | 很冷 | 晚上冷 | 睡觉*冷 | 被窝*冷 => blanket | bedding | socks
 can't sleep | cant sleep | trouble sleeping | sleep badly | light sleeper | insomnia | 睡不好 | 睡不着 | 失眠 | 睡眠不好 => pillow | bedding
 phone * slow | phone * laggy | phone * ancient | phone * broke | phone * broken | phone * dinosaur | 手机*卡 | 手机*太旧 | 手机*坏了 | 手机*换 => phone
+coffee * hot | coffee * warm | coffee * cold | tea * hot | tea * warm | drinks * hot | drinks * cold | drink * hot | drink * cold | water * cold | iced coffee | hot drinks | 咖啡*热 | 咖啡*凉 | 茶*热 | 茶*凉 | 水*凉 | 喝热水 | 热水 | 保温 => insulated bottle | thermos
 clumsy | butterfingers | 手笨 | 毛手毛脚 | 丢三落四 => phone case
 sweaty feet | smelly feet | blisters | 脚臭 | 脚汗 | 磨脚 | 起泡 => socks
 snoring | snores | noisy | noise | too loud | 打呼噜 | 呼噜 | 噪音 | 太吵 | 很吵 => headphones

@@ -422,18 +422,28 @@ def _keyed(view: str, c: VocabMatch, base: str = "", vocab: Vocabulary | None = 
 
 
 # between a kind and its size number: nothing, a comma, or another size and "or" ("running shoes 42 or 43")
-_SIZE_NUMBER_GAP = re.compile(r"[\s,，:：]*(?:\d{2}(?:\.5)?\s*(?:or|/|或|、|,|，|-|to)\s*)*$")
+_SIZE_NUMBER_GAP = re.compile(r"[\s,，:：]*(?:(?:men'?s|women'?s|mens|womens|male|female|男款?|女款?|男士|女士)"
+                              r"[\s,，:：]*)?(?:\d{2}(?:\.5)?\s*(?:or|/|或|、|,|，|-|to)\s*)*$")
 _SIZE_NUMBER_AFTER = re.compile(r"\s*(?:$|[,，.。!！?？;；、)]|的|码|号|(?:or|/|或|to|-)\s*\d|(?:please|pls|plz|thanks|"
                                 r"in |for |under|below|around|please)(?![a-z]))")
 
 
 def _kind_before(view: str, start: int, vocab: Vocabulary) -> tuple[str, ...]:
-    """The category paths of a kind named right before ``start`` (with only sizes and "or" between)."""
+    """The category paths of a kind named right before ``start``, with only sizes and "or", or values of it
+    ("hiking boots waterproof, mens 43"), between."""
     gap = _SIZE_NUMBER_GAP.search(view[:start])
     if gap is None:
         return ()
-    found = [m for m in vocab.find(view[:gap.start()]) if m.kind == "category"]
-    return found[-1].paths if found and found[-1].end == gap.start() else ()
+    end = gap.start()
+    for m in reversed(vocab.find(view[:end])):
+        if view[m.end:end].strip(" ,，、/&+") or m.weak:
+            return ()
+        if m.kind == "category":
+            return m.paths
+        if m.kind != "attribute":
+            return ()
+        end = m.start
+    return ()
 
 
 def _negation_start(view: str, gap_start: int, start: int, value: bool = True) -> int | None:
