@@ -287,6 +287,27 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                         errs.append(f"card {p} at {price:g} not {'below' if exp.get('cheaper') else 'above'} "
                                     f"the median {median:g}")
                         break
+        for way in ("more", "less"):  # "got anything bigger?": every new card has more (less) of it than the median
+            if way not in exp:     # of the cards shown before
+                continue
+            key = exp[way]
+            before = sorted(n for p in prev_ids if (n := _number(checker.products[p].attributes.get(key))) is not None)
+            if not before or not ids:
+                errs.append(f"no cards to compare {key} with")
+                continue
+            median = before[len(before) // 2]
+            cat = exp.get("category") or ""
+            beyond = [p for p, prod in checker.products.items() if " > ".join(prod.category).startswith(cat)
+                      and (n := _number(prod.attributes.get(key))) is not None and (n > median if way == "more"
+                                                                                    else n < median)]
+            if not beyond:
+                continue  # nothing of the kind has more: the cards cannot, and the reply says so
+            for p in ids:
+                n = _number(checker.products[p].attributes.get(key))
+                if n is None or (n <= median if way == "more" else n >= median):
+                    errs.append(f"card {p} with {key} {checker.products[p].attributes.get(key)} not "
+                                f"{'above' if way == 'more' else 'below'} the median {median:g}")
+                    break
         if "like" in exp:  # products like a shown one: others than it, of its kind (and below its price)
             like = focus if exp["like"] == "focus" else prev_ids[exp["like"]] if exp["like"] < len(prev_ids) else None
             if like is None or not ids:

@@ -814,3 +814,27 @@ def test_how_big_of_another_property_asks_about_that_property():
     v.key_values.update({"storage": {"128GB"}, "size": {'6.1"'}})
     assert asked("第三个存储多大", v)[0] == ["storage"]
     assert sorted(asked("what size is it and how much storage", v)[0]) == ["size", "storage"]
+
+
+@pytest.mark.parametrize("kind, move, key, way", [
+    ("backpack", "got anything bigger?", "capacity", "more"),
+    ("insulated bottle", "有没有大一点的", "size", "more"),          # Small < Medium < Large
+    ("headphones", "any with longer battery life?", "battery", "more"),
+    ("yoga mat", "smaller ones pls", "size", "less"),
+])
+def test_more_or_less_of_a_measure_than_the_cards_on_show(guide, kind, move, key, way):
+    from daogou.assist.answers import quantity
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0019")
+    shown = assistant.reply(conv, kind).cards
+    have = sorted(q for c in shown if (q := quantity(products[c.id].attributes.get(key))) is not None)
+    middle = have[len(have) // 2]
+    r = assistant.reply(conv, move)
+    assert r.kind == "refine" and r.cards
+    got = [quantity(products[c.id].attributes.get(key)) for c in r.cards]
+    kind_values = [q for p in products.values() if p.category == products[shown[0].id].category
+                   and (q := quantity(p.attributes.get(key))) is not None]
+    if (max if way == "more" else min)(kind_values) == middle:  # the cards reach the utmost already: said so
+        assert all(q == middle for q in got[:1]) and str(products[r.cards[0].id].attributes[key]) in r.text
+    else:
+        assert all(q is not None and (q > middle if way == "more" else q < middle) for q in got[:3])

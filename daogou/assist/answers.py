@@ -44,7 +44,7 @@ KEY_WORDS: dict[str, str] = {
     "length": r"length|how long is|mini|midi|maxi|长度|多长|裙长",
     "cushioning": r"cushion(?:ing|ed)?|缓震|减震",
     "grip": r"grip|slip|防滑|打滑",
-    "pack": r"how many pairs|pairs?|pack|几双|多少双|装",
+    "pack": r"how many pairs|pairs?|pack|几双|多少双|几装|[几\d一二两三四五六七八九十]双装|装数|一包几",
     "height": r"height|ankle|crew|筒|高度",
     "feature": r"feature|shockproof|magnetic|防摔|磁吸|功能",
     "dishwasher_safe": r"dishwasher|洗碗机",
@@ -132,7 +132,14 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
             boolean = have.lower() in BOOLEAN_WORDS
             verdict = ("yes" if have.lower() in ("yes", "true", "y", "1") else "no") if boolean else "value"
             out.append(Answer(product.id, key, have, None, verdict, _state(key, have, vocab, lang)))
+    size = _value(attrs.get("size"))
+    if size is not None and "size" not in seen and any(a.verdict == "unknown" and a.key in _SIZE_LIKE for a in out):
+        # "how much does it hold?" of a bottle sized Small / Medium / Large: no capacity, but its size is stated
+        out.append(Answer(product.id, "size", size, None, "value", _state("size", size, vocab, lang)))
     return out
+
+
+_SIZE_LIKE = ("capacity", "storage", "weight", "length")  # a product's size says something of them
 
 
 # "which one has the longest battery?", "哪个容量最大": the shown product with the most (or least) of a quantity

@@ -17,7 +17,7 @@ import numpy as np
 
 from daogou.assist import phrases as P
 from daogou.assist.answers import answer as answer_question
-from daogou.assist.answers import extreme, key_name, stated, unstated
+from daogou.assist.answers import extreme, key_name, quantity, stated, unstated
 from daogou.assist.answers import text_of as answer_text
 from daogou.assist.answers import value_name as answer_value_name
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
@@ -386,7 +386,7 @@ class Assistant:
             if ref is not None:
                 return self._like(conv, u, ref, lang)
         # (not for a gift told without a product, nor for "something else": neither names a product to judge)
-        if not (u.inferred or u.more or u.unbounded or (u.gift and (u.vague or conv.asked_last_turn))) \
+        if not (u.inferred or u.more or u.unbounded or u.measure or (u.gift and (u.vague or conv.asked_last_turn))) \
                 and (u.kind == "search"
                                            or not (u.price_move or u.vague or u.parsed.has_constraints())):
             # a new need, or words added to the current one: does the store sell anything of the kind at all?
@@ -408,10 +408,21 @@ class Assistant:
             cons = Constraints(price_min=cons.price_min, price_max=cons.price_max, exclude_brands=cons.exclude_brands)
         if u.price_move:
             cons = cons.moved(u.price_move, shown_prices)
+        measured = None
+        if u.measure:  # "got anything bigger?": the values of a measure beyond those of the cards on show
+            cons, measured, beyond = self._measured(conv, cons, u, lang)
+            if measured and not beyond:  # the cards already reach the kind's utmost: those that have it, said so
+                top = cons.attributes[measured][0]
+                lead += P.say(lang, f"measure_none_{u.measure}", what=key_name(measured, lang),
+                              value=answer_value_name(measured, top, self.searcher.vocab, lang))
         if u.unbounded:  # "forget the budget"
             cons = replace(cons, price_min=None, price_max=None)
         conv.constraints = cons
         ranked, total, signals, personal = self._rank(conv.shopper_id, cons, taste)
+        if measured:  # those with more (less) of it first: the words "bigger", "更大" name no value to search
+            wanted, sign = {measured: cons.attributes[measured]}, -1.0 if u.measure == "more" else 1.0
+            ranked = sorted(ranked, key=lambda i: (not _has_values(self._products[i], wanted),
+                                                   sign * (quantity(self._products[i].attributes.get(measured)) or 0.0)))
         if u.more:  # other products than those shown for this need so far, while there are any
             seen = _shown_since_search(conv)
             ranked = [i for i in ranked if i not in seen] or ranked
@@ -463,6 +474,32 @@ class Assistant:
                               budget=used.price_max, liked_brand=taste.brand_for(products[0]))
             task = explain_task(products[0], reasons, lang=lang)
         return cards, text, self._chips(conv, lang), total, task
+
+    def _measured(self, conv, cons: Constraints, u: Understanding,
+                  lang: str) -> tuple[Constraints, str | None, bool]:
+        """``cons`` wanting the values of the first measure the cards on show state (of ``u.measure_keys``) that
+        are more (less) than their median: "bigger" of backpacks is capacity, of bottles sized Small / Medium /
+        Large their size. → (constraints, that key or None, whether any value of the asked kind goes beyond)."""
+        shown = [self._products[i] for i in conv.shown if i in self._products]
+        vocab = self.searcher.vocab
+        paths = cons.categories or tuple(" > ".join(p.category) for p in shown if p.category)
+        for key in u.measure_keys:
+            have = sorted(q for p in shown if (q := quantity((p.attributes or {}).get(key))) is not None)
+            if not have:
+                continue
+            middle = have[len(have) // 2]
+            values = [v for v in vocab.key_values.get(key, ())
+                      if (q := quantity(v)) is not None and (not paths or vocab.value_in_categories(key, v, paths))]
+            beyond = sorted((v for v in values if (quantity(v) > middle if u.measure == "more"
+                                                   else quantity(v) < middle)), key=quantity)
+            if not beyond:  # the utmost of the kind is on show already: those that have it
+                utmost = (max if u.measure == "more" else min)(quantity(v) for v in values)
+                return replace(cons, attributes={**cons.attributes, key: tuple(v for v in values
+                                                                               if quantity(v) == utmost)}), key, False
+            return replace(cons, attributes={**cons.attributes, key: tuple(beyond)},
+                           attribute_words={**cons.attribute_words, key: P.measure_words(key, u.measure, lang)}), \
+                key, True
+        return cons, None, False
 
     def _missing(self, conv, u: Understanding, cover, lang):
         """The store sells none of it: say so in the shopper's words, show no stand-ins, offer what it does sell

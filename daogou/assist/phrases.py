@@ -31,6 +31,8 @@ _T = {
         "detail": "About {title}.",
         "detail_copy": "Here's more on it:",
         "of_these": "Of these, {title} — ",
+        "measure_none_more": "Nothing of this kind here goes beyond {value} of {what}; these have {value}. ",
+        "measure_none_less": "Nothing of this kind here goes below {value} of {what}; these have {value}. ",
         "pick_cheapest": "Of these, the cheapest is {title}, at {p}.",
         "added": "Added {title} ({p}) to your cart.",
         "like": "Here are {n} products like {title}.",
@@ -78,6 +80,8 @@ _T = {
         "detail": "关于 {title}。",
         "detail_copy": "这款的详情：",
         "of_these": "这几款里是 {title}——",
+        "measure_none_more": "这类商品的{what}最高就是{value}，以下都是{value}的。",
+        "measure_none_less": "这类商品的{what}最低就是{value}，以下都是{value}的。",
         "pick_cheapest": "这几款里最便宜的是 {title}，{p}。",
         "added": "已把 {title}（{p}）加入购物车。",
         "like": "为你找到 {n} 款和 {title} 类似的商品。",
@@ -157,6 +161,25 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
         + (["in " + " or ".join(sized)] if sized else [])
     return ("" if lang == "zh" else " ").join(w for w in words if w) if lang == "zh" and all(
         _cjk(w) for w in words) else " ".join(w for w in words if w)
+
+
+# "got anything bigger?": the wanted values of a measure, said as the shopper would ("bigger backpack", "续航更长 耳机")
+_MEASURE_WORDS = {
+    "en": {"more": {"battery": "longer-lasting", "power": "more powerful", "storage": "more storage",
+                    "ram": "more memory", "ports": "more ports", "pieces": "bigger", "length": "longer"},
+           "less": {"battery": "shorter-lasting", "power": "less powerful", "storage": "less storage",
+                    "pieces": "smaller", "length": "shorter", "weight": "lighter"}},
+    "zh": {"more": {"battery": "续航更长", "power": "功率更大", "storage": "存储更大", "ram": "内存更大",
+                    "ports": "接口更多", "pieces": "块数更多", "length": "更长"},
+           "less": {"battery": "续航更短", "power": "功率更小", "storage": "存储更小", "pieces": "块数更少",
+                    "length": "更短", "weight": "更轻"}},
+}
+
+
+def measure_words(key: str, way: str, lang: str) -> str:
+    table = _MEASURE_WORDS["zh" if lang == "zh" else "en"][way]
+    default = ("更大" if way == "more" else "更小") if lang == "zh" else ("bigger" if way == "more" else "smaller")
+    return table.get(key, default)
 
 
 # Values said after the kind in English, with what they describe: hair_type=dry is "for dry hair"

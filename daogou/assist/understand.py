@@ -224,6 +224,8 @@ class Understanding:
     these: bool = False                        # a question about all the products on show ("are these any good …")
     like: bool = False                         # products like the referenced (or focused) one ("similar to the 2nd")
     again: str = ""                            # the earlier question asked again of another product ("那第二个呢")
+    measure: str | None = None                 # "more" / "less": more (less) of a measure than the cards on show
+    measure_keys: tuple[str, ...] = ()         # the attribute keys it can be, tried in order ("bigger": capacity …)
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
@@ -342,6 +344,11 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         if not (keys or values):
             return Understanding("question", parsed, lang, refs, pick=pick)
         by_price = True  # "what sizes does the cheapest of these come in?": a question about that one
+    measure = _measure(low) if shown and not move and not by_price and not refs and same_kind else None
+    if measure and not values and parsed.price_max is None and parsed.price_min is None and not superlative(norm):
+        # "got anything bigger?", "内存大一点的", "a bigger size?": the need, with more of it than the cards on show
+        return Understanding("refine", parsed, lang, measure=measure,
+                             measure_keys=tuple(dict.fromkeys([*keys, *implied_keys(norm)])))
     # "材质呢": a property named with no value asks about the product in focus ("红色的呢", a value, refines)
     question = _is_question(norm) or ("呢" in norm and bool(keys) and not values)
     # "这袜子是短筒还是中筒的", "are these socks cotton?": the topic's own kind with a demonstrative is the product
@@ -421,6 +428,20 @@ _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actu
                           r"(?:元|块钱?|rmb|yuan|kuai|bucks)?\s*(?:then|instead|please|pls|is fine|is ok|works|吧|呢|好了|就行|可以吗|"
                           r"也可以|也行|也ok|也能接受|可以)?[\s.!?。！？吧]*$",
                           re.I)
+
+
+# More or less of a measure than the cards on show (a price move is read before: "less expensive" is cheaper)
+_MORE_OF = re.compile(r"(?<![a-z])(?:bigger|larger|roomier|longer|faster|more (?:powerful|storage|capacity|room|space|"
+                      r"pieces|ports|battery)|higher capacity)(?![a-z])|(?:大|长|快)一?[点些]|更(?:大|长|快)|再(?:大|长|快)",
+                      re.I)
+_LESS_OF = re.compile(r"(?<![a-z])(?:smaller|shorter|lighter|more compact|less (?:storage|capacity|bulky)|fewer pieces)"
+                      r"(?![a-z])|(?:小|短|轻)一?[点些]|更(?:小|短|轻)|再(?:小|短|轻)", re.I)
+
+
+def _measure(low: str) -> str | None:
+    """"more" / "less" when the message asks for more (less) of a measure than the products on show."""
+    more, less = _MORE_OF.search(low), _LESS_OF.search(low)
+    return None if bool(more) == bool(less) else "more" if more else "less"
 
 
 # The price superlative of a question among the cards ("which is cheapest?", "哪款最贵"), not a sort of all of them

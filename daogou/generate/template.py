@@ -105,7 +105,13 @@ def bullets(f: Facts) -> list[str]:
 
 
 def feature_phrases(f: Facts, limit: int) -> list[str]:
-    return [phrase(a, f.lang) for a in f.attributes[:limit]]
+    """The first ``limit`` of the product's attributes in words; a size that every buyer gets ("One Size") tells
+    nothing and is left out."""
+    return [phrase(a, f.lang) for a in f.attributes if not _says_nothing(a)][:limit]
+
+
+def _says_nothing(a: Attribute) -> bool:
+    return a.key.lower() == "size" and a.value.strip().lower() in ("one size", "onesize", "均码", "one-size")
 
 
 def phrase(a: Attribute, lang: str) -> str:

@@ -124,7 +124,12 @@ def _differing_keys(facts: list[Facts]) -> list[str]:
         for a in f.attributes:
             keys.setdefault(a.key.lower(), set()).add(a.value.lower())
     counts = {k: sum(1 for f in facts if f.attribute(k)) for k in keys}
-    return [k for k, values in keys.items() if counts[k] >= 2 and len(values) > 1]
+    differing = [k for k, values in keys.items() if counts[k] >= 2 and len(values) > 1]
+    # what the products do (battery, noise cancelling, capacity) before what they look like
+    return sorted(differing, key=lambda k: _LOOKS.index(k) if k in _LOOKS else -1)
+
+
+_LOOKS = ("material", "size", "color", "colour")
 
 
 def answer(question: str, f: Facts, truth: Truth, context: Truth | None) -> str:
