@@ -458,3 +458,24 @@ def test_a_shared_value_word_with_what_it_describes_is_that_keys_value(vocab, te
 def test_a_size_after_a_kind_and_its_values_is_that_size(vocab):
     pq = parse_query("hiking boots waterproof, mens 43", vocab)
     assert pq.attributes == {"waterproof": ["yes"], "size": ["43"]}
+
+
+@pytest.mark.parametrize("text, key, values", [
+    ("lego 500 to 1000 pieces", "pieces", ["500 pcs", "1000 pcs"]),
+    ("lego between 500 and 1000 pcs", "pieces", ["500 pcs", "1000 pcs"]),
+    ("backpack 20-30L", "capacity", ["20L", "25L", "30L"]),
+])
+def test_a_range_of_amounts_gives_every_value_within_it(vocab, text, key, values):
+    assert parse_query(text, vocab).attributes == {key: values}
+
+
+def test_shoppers_hedges_and_asides(vocab):
+    assert parse_query("running shoes, dont want to spend more than like 600", vocab).price_max == 600
+    assert parse_query("running shoes no more than about 600", vocab).price_max == 600
+    knives = parse_query("knife set not from chujiang", vocab)
+    assert knives.exclude_brands == ["Chujiang"] and not knives.brands
+    assert parse_query("vegan friendly hiking boots in 42", vocab).attributes == {"size": ["42"]}
+    assert parse_query("a yoga mat that won't slip", vocab).attributes == {"grip": ["non-slip"]}
+    # the shopper's own phone is what the charger is for, not a second need
+    assert parse_query("a charger that can do my phone and laptop at once", vocab).categories == \
+        ["Electronics > Chargers"]

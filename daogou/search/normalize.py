@@ -90,9 +90,16 @@ _LATIN_THEN_NUMERAL = re.compile(r"(?<=[A-Za-z])(?=[一二两三四五六七八�
 _UNIT_HINT = re.compile(r"\d\s?-?(?:[a-z\"'”+]|升|瓦|寸|英寸|片|颗|粒|小时|岁)", re.I)  # a unit may follow a number
 
 
+# a hedge between a bound and its amount says nothing of the bound: "more than like 600", "no more than about 600"
+_HEDGED_BOUND = re.compile(r"(?<![a-z])((?:more|less|fewer|higher|lower) than|under|below|over|above|at most|at least|"
+                           r"max(?:imum)?|up to|within|spend|pay)\s+(?:like|about|around|roughly|approximately|"
+                           r"approx\.?|maybe|say|just|only)\s+(?=[¥$£€]?\s?\d)", re.I)
+
+
 def normalise_query(text: str) -> str:
     """The canonical form of a shopper's message (see the module's description)."""
     text = clean(text)
+    text = _HEDGED_BOUND.sub(r"\1 ", text)
     if any("\u4e00" <= c <= "\u9fff" for c in text):
         text = chinese_numerals(text)
     if re.search(r"hundred|thousand|grand|bucks|dollars?|yuan|kuai|quid|euros?|pounds?|under|below|about|around|max",

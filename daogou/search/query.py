@@ -115,7 +115,7 @@ _SORTS = (
 _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|without|except(?: for)?|excluding|exclude|other than|"
                       r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want|forget(?: about)?|"
                       r"instead of|rather than|enough of|done with)"
-                      r"(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
+                      r"(?:\s+(?:from|by|made by))?(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
 _TOO = re.compile(r"(?<![a-z])(?:(?:way|far|much|bit|little|rather|kinda|a bit|a little)\s+)?too\s*$|太(?=\S*$)")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
@@ -423,7 +423,7 @@ def _keyed(view: str, c: VocabMatch, base: str = "", vocab: Vocabulary | None = 
 
 # between a kind and its size number: nothing, a comma, or another size and "or" ("running shoes 42 or 43")
 _SIZE_NUMBER_GAP = re.compile(r"[\s,，:：]*(?:(?:men'?s|women'?s|mens|womens|male|female|男款?|女款?|男士|女士)"
-                              r"[\s,，:：]*)?(?:\d{2}(?:\.5)?\s*(?:or|/|或|、|,|，|-|to)\s*)*$")
+                              r"[\s,，:：]*)?(?:(?:in|in an?|in a size)\s+)?(?:\d{2}(?:\.5)?\s*(?:or|/|或|、|,|，|-|to)\s*)*$")
 _SIZE_NUMBER_AFTER = re.compile(r"\s*(?:$|[,，.。!！?？;；、)]|的|码|号|(?:or|/|或|to|-)\s*\d|(?:please|pls|plz|thanks|"
                                 r"in |for |under|below|around|please)(?![a-z]))")
 
@@ -498,6 +498,10 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
                 or (hint and not any(_same_or_under(p, hint) for p in c.paths))):
             # "biggest bottle pls" after shampoo, "a big bottle of shampoo": how much comes, not insulated bottles
             _note(pq, f"ignore category {' | '.join(c.paths)} said as a container from {said!r}")
+        elif c.kind == "category" and not neg and pq.categories and prev_end and _POSSESSIVE.search(view[:c.start]) \
+                and not any(_same_or_under(p, pq.categories) for p in c.paths):
+            # "a charger that can do my phone and laptop": the shopper's own, what the kind named first is for
+            _note(pq, f"ignore category {' | '.join(c.paths)} of the shopper's own from {said!r}")
         elif c.kind == "category" and _AT_PLACE.search(view[:c.start]) and all(" > " not in p for p in c.paths):
             # "pilates at home", "a chef at home", "works from home": a place, not the store's Home department
             _note(pq, f"ignore category {' | '.join(c.paths)} said as a place from {said!r}")
@@ -630,6 +634,7 @@ _AT_MOST = (re.compile(r"(?:(?<![a-z])(?:at most|max(?:imum)?(?: of)?|no more th
             re.compile(r"\s*(?:or (?:less|lower|smaller|under|below)(?![a-z])|and (?:under|below|less)(?![a-z])|"
                        r"[及或]?以下)"))
 _LESS_THAN = (re.compile(r"(?:(?<![a-z])(?:less than|under|below|smaller than)|<|小于|低于)\s*$"), None)
+_RANGE_LOW = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:[a-z\"]{0,4}\s*)?(?:to|-|–|~|and|到|至)\s*$", re.I)
 _BOUNDS = ((_AT_LEAST, lambda a, b: a >= b), (_MORE_THAN, lambda a, b: a > b), (_AT_MOST, lambda a, b: a <= b),
            (_LESS_THAN, lambda a, b: a < b))
 _AMOUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z\"]*)\+?$", re.I)
@@ -655,8 +660,13 @@ def _amount_bound(vocab: Vocabulary, view: str, c: VocabMatch, value: tuple[str,
     if amount is None or key in ("size", "age"):
         return None
     before, after = view[:c.start], view[c.end:]
+    low = _RANGE_LOW.search(before)
+    lower = _amount(low.group(1) + re.sub(r"^[\d.]+\s*", "", said)) if low else None
     within = next((test for (pre, post), test in _BOUNDS
                    if pre.search(before) or (post is not None and post.match(after))), None)
+    if lower is not None and lower[1] == amount[1] and lower[0] < amount[0]:
+        # "500 to 1000 pieces", "20-30L", "between 33 and 65W": every value from the first amount to the second
+        within = lambda a, b, lo=lower[0]: lo <= a <= b  # noqa: E731
     if within is None:
         return None
     out = []

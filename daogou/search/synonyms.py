@@ -69,7 +69,7 @@ regular | regular fit | classic fit | 常规 | 常规版型 | 标准版型
 short | short sleeve | short sleeves | short-sleeved | 短袖的 | 短袖
 long | long sleeve | long sleeves | long-sleeved | 长袖
 sleeveless | no sleeves | tank | 无袖
-non-slip | non slip | nonslip | anti-slip | anti slip | grippy | slip resistant | 防滑
+non-slip | non slip | nonslip | anti-slip | anti slip | grippy | slip resistant | won't slip | wont slip | doesn't slip | doesnt slip | does not slip | will not slip | 防滑 | 不打滑 | 不滑
 light | lightweight | 轻量 | 轻便 | 轻量款
 max | maximum cushioning | max cushioning | plush | 强缓震 | 高缓震
 balanced | 均衡 | 均衡缓震
