@@ -838,3 +838,18 @@ def test_more_or_less_of_a_measure_than_the_cards_on_show(guide, kind, move, key
         assert all(q == middle for q in got[:1]) and str(products[r.cards[0].id].attributes[key]) in r.text
     else:
         assert all(q is not None and (q > middle if way == "more" else q < middle) for q in got[:3])
+
+
+@pytest.mark.parametrize("kind, first, then, key", [
+    ("连衣裙", "第一个是长袖还是短袖", "裙长呢", "length"),          # 裙 of 裙长 names no new dresses
+    ("face cream", "is the second one ok for sensitive skin", "what's in it", "material"),
+    ("t-shirt", "is the 3rd one slim or regular fit", None, "fit"),  # "slim" is a fit here, not a case's feature
+])
+def test_questions_as_shoppers_ask_them(guide, kind, first, then, key):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0020", "zh" if kind == "连衣裙" else "en")
+    assistant.reply(conv, kind)
+    r = assistant.reply(conv, first)
+    if then is not None:
+        r = assistant.reply(conv, then)
+    assert r.kind == "question" and [a["key"] for a in r.answer] == [key]

@@ -21,7 +21,7 @@ from daogou.search.vocab import BOOLEAN_WORDS, Vocabulary, is_cjk
 # Words for common attribute keys, in English and Chinese; a store's own keys are also found by their names.
 KEY_WORDS: dict[str, str] = {
     "color": r"colou?rs?|shades?|颜色|什么色|啥色|几个色|色系",
-    "material": r"material|made (?:of|from|out of|with)|fabric|what is it made|materials|ingredients?|材质|材料|面料|"
+    "material": r"material|made (?:of|from|out of|with)|what'?s in it|whats in it|what is in it|fabric|what is it made|materials|ingredients?|材质|材料|面料|"
                 r"什么做的|啥做的|什么材|成分",
     "size": r"\bsizes?\b|how big|dimensions?|fit me|ml\b|how much (?:liquid|product)|尺码|尺寸|大小|多大|几码|多少码|"
             r"码数|什么码|啥码|哪些码|哪个码|\d{2}(?:\.5)?\s*码|规格|多少毫升|几毫升|容量是多少毫升|多少ml",
@@ -91,6 +91,8 @@ def asked(message: str, vocab: Vocabulary, paths: Sequence[str] = ()) -> tuple[l
             continue
         if paths and (("attribute", c.alias) in vocab.mined or ("synonym", c.alias) in vocab.mined):
             c = replace(c, values=tuple(kv for kv in c.values if vocab.value_in_categories(*kv, paths)))
+        elif paths and len({k for k, _ in c.values}) > 1:  # "slim": a fit of T-shirts, a feature of phone cases
+            c = replace(c, values=tuple(kv for kv in c.values if vocab.value_in_categories(*kv, paths)) or c.values)
         if not c.weak:
             values += [kv for kv in c.values if kv[0] != "size" or not kv[1].isalnum() or kv[1].lower() in SIZE_LETTER]
         else:  # a size as the store writes it ('6.7"')
@@ -164,6 +166,13 @@ _IMPLIED = ((re.compile(r"(?<![a-z])(?:big|bigg|large|larg|roomi|small|little|co
              ("pieces", "ports", "pack")))
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:(tb|gb|mb|kb|mah|ah|k)(?![a-z]))?", re.I)
 _UNIT = {"tb": 1e12, "gb": 1e9, "mb": 1e6, "kb": 1e3, "k": 1e3, "ah": 1e3, "mah": 1.0}
+
+
+def key_word_spans(message: str) -> list[tuple[int, int]]:
+    """Where the message names an attribute key in words ("裙长", "how big"): a kind's word inside one (裙 of 裙长)
+    names no kind."""
+    low = message.lower()
+    return [m.span() for rx in _KEY_RE.values() for m in rx.finditer(low)]
 
 
 def superlative(message: str) -> str | None:

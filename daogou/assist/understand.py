@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from daogou.assist.answers import asked, implied_keys, strip_quantities, superlative
+from daogou.assist.answers import asked, implied_keys, key_word_spans, strip_quantities, superlative
 from daogou.search.coverage import content_words
 from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
@@ -334,6 +334,13 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if move and (parsed.price_max is not None or parsed.price_min is not None):
         move = None  # an amount said outright wins over "cheaper"
     keys, values = asked(norm, vocab, topic or ()) if shown else ([], [])  # the attribute keys and values the message names
+    if keys and parsed.categories and topic and all(_same_kind(c, topic) for c in parsed.categories):
+        # "裙长呢": 裙 is a word of the key (裙长, a dress's length), not dresses named again
+        inside = key_word_spans(norm)
+        said = [w for w, kind in parsed.known.items() if kind == "category"]
+        if said and all(any(a <= norm.lower().find(w.lower()) and norm.lower().find(w.lower()) + len(w) <= b
+                            for a, b in inside) for w in said):
+            parsed.categories, same_kind = [], True
     pick = _price_pick(norm, low) if shown and not refs and same_kind and not move else None
     if pick and shown_prices and any(p is not None for p in shown_prices[:shown]) \
             and parsed.price_max is None and parsed.price_min is None:
