@@ -2,7 +2,7 @@
 
     python bench/search.py quality [--encoders e5-multilingual minilm]
     python bench/search.py speed [--sizes 10000 100000] [--encoder e5-multilingual]
-    python bench/search.py quality --encoders e5-multilingual minilm e5-static
+    python bench/search.py quality --encoders e5-multilingual minilm e5-static e5-static+passages
 
 e5-static (a static student, daogou distill) is distilled on each catalog it searches, inside the timed build; the
 languages' common words it also learns come from a machine cache filled once before the first catalog (timed apart).
@@ -75,12 +75,13 @@ def store_with(home: Path, products: list[Product]) -> Store:
 
 def resolve_encoder(name: str, store: Store, progress: bool = False) -> str:
     """``e5-static`` is distilled on the store it searches (as ``daogou distill`` does), ``e5-static@N`` with
-    ``--teacher-texts N``; other names as they are."""
-    if name.split("@")[0] != "e5-static":
+    ``--teacher-texts N``, ``e5-static+passages`` with ``--teacher-passages``; other names as they are."""
+    if name.split("@")[0].split("+")[0] != "e5-static":
         return name
     from daogou.encode.static import StaticConfig, distill_store
-    config = StaticConfig(teacher_texts=int(name.split("@")[1])) if "@" in name else StaticConfig()
-    out = Path(store.config.home) / "encoders" / name.replace("@", "-texts")  # its own folder: a loaded encoder
+    config = StaticConfig(teacher_texts=int(name.split("@")[1])) if "@" in name else \
+        StaticConfig(teacher_passages=True) if name.endswith("+passages") else StaticConfig()
+    out = Path(store.config.home) / "encoders" / name.replace("@", "-texts").replace("+", "-")  # its own folder
     return str(distill_store(store, out, progress=progress, config=config)[0])  # is kept by its path
 
 
@@ -317,7 +318,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="what", required=True)
     q = sub.add_parser("quality")
-    q.add_argument("--encoders", nargs="+", default=["e5-multilingual", "minilm", "e5-static", "e5-static@2000"])
+    q.add_argument("--encoders", nargs="+", default=["e5-multilingual", "minilm", "e5-static", "e5-static@2000",
+                                                    "e5-static+passages"])
     s = sub.add_parser("speed")
     s.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
     s.add_argument("--encoder", default="e5-multilingual")

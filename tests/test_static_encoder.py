@@ -208,3 +208,22 @@ def test_passage_side_fitted_to_the_teacher_on_a_sample_and_kept_by_the_folder(t
     assert np.allclose(loaded.encode(SHOP), fitted.encode(SHOP), atol=1e-5) and loaded.cache_key == fitted.cache_key
     few = StaticEncoder(Counting(), config=StaticConfig(teacher_texts=50)).fit(CATALOG)
     assert few.passage_map is None and not few.fit_report["fitted"]  # 8 texts: too few to hold any out
+
+
+def test_teacher_passages_read_each_product_whole_and_queries_stay_static(tmp_path):
+    teacher = Counting()
+    plain = StaticEncoder(teacher, config=StaticConfig(components=2)).fit(CATALOG)
+    whole = StaticEncoder(teacher, config=StaticConfig(components=2, teacher_passages=True)).fit(CATALOG)
+    teacher.asked.clear()
+    got = whole.encode(CATALOG)
+    assert teacher.asked == CATALOG  # the teacher read every product text whole
+    expected = whole._into_space(teacher.inner.encode(CATALOG, "passage"))
+    assert np.allclose(got, expected, atol=1e-6) and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    teacher.asked.clear()
+    queries = ["red running shoes", "降噪耳机"]
+    assert np.allclose(whole.encode(queries, kind="query"), plain.encode(queries, kind="query"))
+    assert teacher.asked == []  # a query costs no model
+    assert whole.cache_key != plain.cache_key  # vectors of one are never taken for the other's
+    whole.save(tmp_path / "s", "hashing")
+    loaded = get_encoder(str(tmp_path / "s"), reuse=False)
+    assert loaded.config.teacher_passages and np.allclose(loaded.encode(CATALOG), got, atol=1e-5)
