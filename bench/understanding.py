@@ -287,6 +287,16 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                         errs.append(f"card {p} at {price:g} not {'below' if exp.get('cheaper') else 'above'} "
                                     f"the median {median:g}")
                         break
+        if "other" in exp and focus:  # "a different brand", "有别的颜色吗": none of the new cards shares it with the
+            key = exp["other"]         # card the conversation was on (the first card of the turn before)
+            was = checker.products[focus]
+            have = was.brand if key == "brand" else was.attributes.get(key)
+            same = [p for p in ids if (checker.products[p].brand if key == "brand"
+                                       else checker.products[p].attributes.get(key)) == have]
+            if not ids:
+                errs.append("no other products shown")
+            elif same:
+                errs.append(f"card {same[0]} has the same {key} {have!r}")
         for way in ("more", "less"):  # "got anything bigger?": every new card has more (less) of it than the median
             if way not in exp:     # of the cards shown before
                 continue

@@ -853,3 +853,30 @@ def test_questions_as_shoppers_ask_them(guide, kind, first, then, key):
     if then is not None:
         r = assistant.reply(conv, then)
     assert r.kind == "question" and [a["key"] for a in r.answer] == [key]
+
+
+@pytest.mark.parametrize("kind, turns, key", [
+    ("running shoes", ["show me a different brand"], "brand"),
+    ("跑鞋", ["换个品牌看看"], "brand"),
+    ("backpack", ["other colours?"], "color"),
+    ("瑜伽垫", ["第二个是什么材质", "有别的颜色吗"], "color"),  # of the card asked about
+])
+def test_another_brand_or_colour_than_the_card_in_focus(guide, kind, turns, key):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0021")
+    r = assistant.reply(conv, kind)
+    for t in turns:
+        focus = products[r.cards[0].id]
+        r = assistant.reply(conv, t)
+    assert r.kind == "refine" and r.cards and focus.id not in [c.id for c in r.cards]
+    if key == "brand":
+        assert all(products[c.id].brand != focus.brand for c in r.cards)
+    elif focus.attributes.get("color"):
+        assert all(products[c.id].attributes.get("color") != focus.attributes["color"] for c in r.cards)
+    assert {products[c.id].category for c in r.cards} == {focus.category}
+
+
+def test_a_kind_word_no_title_uses_ranks_by_its_synonym_the_titles_use(guide):
+    assistant, _, products, _ = guide
+    r = assistant.reply(assistant.start("U0022", "zh"), "洗面奶")  # the titles say 洁面乳
+    assert all("洁面乳" in products[c.id].title or "Cleanser" in products[c.id].title for c in r.cards[:2])

@@ -7,6 +7,7 @@ model attempt is withdrawn), then ``done`` with the whole :class:`Reply`. :meth:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -386,7 +387,8 @@ class Assistant:
             if ref is not None:
                 return self._like(conv, u, ref, lang)
         # (not for a gift told without a product, nor for "something else": neither names a product to judge)
-        if not (u.inferred or u.more or u.unbounded or u.measure or (u.gift and (u.vague or conv.asked_last_turn))) \
+        if not (u.inferred or u.more or u.unbounded or u.measure or u.other
+                or (u.gift and (u.vague or conv.asked_last_turn))) \
                 and (u.kind == "search"
                                            or not (u.price_move or u.vague or u.parsed.has_constraints())):
             # a new need, or words added to the current one: does the store sell anything of the kind at all?
@@ -408,6 +410,18 @@ class Assistant:
             cons = Constraints(price_min=cons.price_min, price_max=cons.price_max, exclude_brands=cons.exclude_brands)
         if u.price_move:
             cons = cons.moved(u.price_move, shown_prices)
+        focus = None
+        if u.other:  # "a different brand": the need without the brand (colour) of the card in focus
+            focus = self._products.get(conv.focus or "") or (self._products.get(conv.shown[0]) if conv.shown else None)
+            if focus is not None and u.other == "brand" and focus.brand:
+                cons = replace(cons, exclude_brands=tuple(dict.fromkeys((*cons.exclude_brands, focus.brand))),
+                               brands=tuple(b for b in cons.brands if b != focus.brand))
+            elif focus is not None and (colour := (focus.attributes or {}).get("color")):
+                excluded = dict(cons.exclude_attributes)
+                excluded["color"] = tuple(dict.fromkeys((*excluded.get("color", ()), str(colour))))
+                wanted = {k: v for k, v in cons.attributes.items() if k != "color"}
+                cons = replace(cons, exclude_attributes=excluded, attributes=wanted,
+                               attribute_words={k: v for k, v in cons.attribute_words.items() if k != "color"})
         measured = None
         if u.measure:  # "got anything bigger?": the values of a measure beyond those of the cards on show
             cons, measured, beyond = self._measured(conv, cons, u, lang)
@@ -419,6 +433,8 @@ class Assistant:
             cons = replace(cons, price_min=None, price_max=None)
         conv.constraints = cons
         ranked, total, signals, personal = self._rank(conv.shopper_id, cons, taste)
+        if focus is not None:  # and never the card in focus itself (a product that states no colour)
+            ranked = [i for i in ranked if i != focus.id]
         if measured:  # those with more (less) of it first: the words "bigger", "更大" name no value to search
             wanted, sign = {measured: cons.attributes[measured]}, -1.0 if u.measure == "more" else 1.0
             ranked = sorted(ranked, key=lambda i: (not _has_values(self._products[i], wanted),
@@ -563,7 +579,7 @@ class Assistant:
                 ids = _blend(ids, base, dict(zip(rids, rscores.tolist())), affinity, self.config)
         # what the shopper asked for in words comes before what their history suggests: the values they asked for
         # (both the kind and the values first), then the kind they named ("yoga mat", not the straps of the category)
-        kind = self._of_kind(ids, f"{cons.words} {cons.category_words}") if text else set()
+        kind = self._of_kind(ids, cons.words, cons.category_words) if text else set()
         if kind or cons.attributes:
             def asked(i: str) -> tuple[bool, bool]:
                 return (bool(cons.attributes) and "attributes_rank" not in signals.get(i, {}),
@@ -579,14 +595,24 @@ class Assistant:
             ids = sorted(head, key=lambda i: -score.get(i, 0.0))
         return ids, total, signals, personal
 
-    def _of_kind(self, ids: list[str], words: str) -> set[str]:
+    def _of_kind(self, ids: list[str], words: str, kind_words: str = "") -> set[str]:
         """Of ``ids``, the products whose title (in any of its languages) has every content word the shopper named
-        the kind with ("yoga mat": yoga and mat; "运动袜": 运动 and 袜); empty when none has, so words the titles never
-        use ("for my gf") change nothing."""
-        wanted = {w for w in analyze(words) if w not in FILLER} if words.strip() else set()
+        the kind with ("yoga mat": yoga and mat; "运动袜": 运动 and 袜), the kind's word or, when no title uses it, a
+        synonym the titles use ("洗面奶": the titles say 洁面乳); empty when none has, so words the titles never use
+        ("for my gf") change nothing."""
+        def content(text: str) -> set[str]:
+            return {w for w in analyze(text) if w not in FILLER} if text.strip() else set()
+        wanted = content(f"{words} {kind_words}")
         if not wanted:
             return set()
-        return {i for i in ids if wanted <= self._title_words(i)}
+        got = {i for i in ids if wanted <= self._title_words(i)}
+        if got or not kind_words.strip():
+            return got
+        rest = content(words)
+        for other in _kind_synonyms(kind_words):
+            alt = content(other) | rest
+            got |= {i for i in ids if alt and alt <= self._title_words(i)}
+        return got
 
     def _title_words(self, pid: str) -> frozenset[str]:
         got = self._titles.get(pid)
@@ -763,6 +789,15 @@ def _one_need_at_a_time(u: Understanding, message: str) -> None:
     first = named[0][2]
     u.parsed.categories = [first]
     u.later = tuple(dict.fromkeys(said for _, _, path, said in named if path != first))
+
+
+@functools.lru_cache(maxsize=1024)
+def _kind_synonyms(kind_words: str) -> tuple[str, ...]:
+    """The other words of the built-in synonym groups that hold ``kind_words`` ("洗面奶" → cleanser, 洁面乳 …)."""
+    from daogou.search.synonyms import built_in_groups
+    said = " ".join(kind_words.lower().split())
+    return tuple(w for own, _ in built_in_groups() if said in (x.lower() for x in own) for w in own
+                 if w.lower() != said)
 
 
 def _has_values(product: Product, wanted: dict[str, tuple[str, ...]]) -> bool:

@@ -224,6 +224,7 @@ class Understanding:
     these: bool = False                        # a question about all the products on show ("are these any good …")
     like: bool = False                         # products like the referenced (or focused) one ("similar to the 2nd")
     again: str = ""                            # the earlier question asked again of another product ("那第二个呢")
+    other: str | None = None                   # "brand" / "color": the need in another one than the card in focus
     measure: str | None = None                 # "more" / "less": more (less) of a measure than the cards on show
     measure_keys: tuple[str, ...] = ()         # the attribute keys it can be, tried in order ("bigger": capacity …)
 
@@ -351,6 +352,11 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
         if not (keys or values):
             return Understanding("question", parsed, lang, refs, pick=pick)
         by_price = True  # "what sizes does the cheapest of these come in?": a question about that one
+    other = _OTHER_OF.search(low) if shown and not refs and same_kind and not parsed.brands else None
+    if other and not values:
+        # "show me a different brand", "换个品牌看看", "有别的颜色吗": the need without the focused card's brand / colour
+        word = next(g for g in other.groups() if g)
+        return Understanding("refine", parsed, lang, other="brand" if word in _BRAND_WORDS else "color")
     measure = _measure(low) if shown and not move and not by_price and not refs and same_kind else None
     if measure and not values and parsed.price_max is None and parsed.price_min is None and not superlative(norm):
         # "got anything bigger?", "内存大一点的", "a bigger size?": the need, with more of it than the cards on show
@@ -435,6 +441,14 @@ _BARE_AMOUNT = re.compile(r"^\s*(?:(?:ok|okay|hmm|um|well|so|then|and|maybe|actu
                           r"(?:元|块钱?|rmb|yuan|kuai|bucks)?\s*(?:then|instead|please|pls|is fine|is ok|works|吧|呢|好了|就行|可以吗|"
                           r"也可以|也行|也ok|也能接受|可以)?[\s.!?。！？吧]*$",
                           re.I)
+
+
+# Another brand or colour than the card in focus: "a different brand", "any other brands?", "other colours?",
+# "换个品牌", "有别的颜色吗", "不喜欢这个牌子 换一个"
+_BRAND_WORDS = frozenset(("brand", "brands", "make", "makes", "品牌", "牌子"))
+_OTHER_OF = re.compile(r"(?<![a-z])(?:different|other|another|else|new)\s+(brands?|makes?|colou?rs?)(?![a-z])|"
+                       r"^\W*(?:any\s+)?(?:in\s+)?(?:other|different)\s+(colou?rs?|brands?)\W*$|"
+                       r"(?:换|换个|换一个|换一下|别的|其他|其它)(品牌|牌子|颜色)|不喜欢这个(牌子|品牌|颜色)", re.I)
 
 
 # More or less of a measure than the cards on show (a price move is read before: "less expensive" is cheaper)

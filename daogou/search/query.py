@@ -115,7 +115,7 @@ _SORTS = (
 _NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|without|except(?: for)?|excluding|exclude|other than|"
                       r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want|forget(?: about)?|"
                       r"instead of|rather than|enough of|done with)"
-                      r"(?:\s+(?:from|by|made by))?(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别|非|不喜欢|讨厌)"
+                      r"(?:\s+(?:from|by|made by))?(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别(?![的人家处样款])|非|不喜欢|讨厌)"
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
 _TOO = re.compile(r"(?<![a-z])(?:(?:way|far|much|bit|little|rather|kinda|a bit|a little)\s+)?too\s*$|太(?=\S*$)")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
@@ -134,7 +134,7 @@ _EDGE_JUNK = re.compile(r"^[\s的,，.。;；:：!！?？、/-]+|[\s的,，.。;
 
 
 # "not over-ear", "without a hood", "不要头戴式的": a negated word the store knows as no brand or value
-_NEG_WORDS = re.compile(r"(?:(?<![a-z])(?:not|no|without|but not|except|excluding|nothing)\s+|(?:不要|不想要|别|不含|不是)\s*)"
+_NEG_WORDS = re.compile(r"(?:(?<![a-z])(?:not|no|without|but not|except|excluding|nothing)\s+|(?:不要|不想要|别(?![的人家处样款])|不含|不是)\s*)"
                         r"(?:an? |the |any )?(?P<w>[a-z][a-z-]{2,}(?: [a-z][a-z-]{2,})?|[\u4e00-\u9fff]{2,4}?)"
                         r"(?=的|[\s]*(?:$|[,.;:!?，。；：！？、)]|(?<![a-z])(?:and|or|but|like|please|pls|plz|just|"
                         r"ones?|stuff|kind|type|style)(?![a-z])))", re.I)
