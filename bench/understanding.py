@@ -291,8 +291,8 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
             key = exp["other"]         # card the conversation was on (the first card of the turn before)
             was = checker.products[focus]
             have = was.brand if key == "brand" else was.attributes.get(key)
-            same = [p for p in ids if (checker.products[p].brand if key == "brand"
-                                       else checker.products[p].attributes.get(key)) == have]
+            same = [p for p in ids if p == focus or (have is not None and (
+                checker.products[p].brand if key == "brand" else checker.products[p].attributes.get(key)) == have)]
             if not ids:
                 errs.append("no other products shown")
             elif same:

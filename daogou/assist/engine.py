@@ -606,13 +606,16 @@ class Assistant:
         if not wanted:
             return set()
         got = {i for i in ids if wanted <= self._title_words(i)}
-        if got or not kind_words.strip():
+        whole = content(kind_words) == set(analyze(kind_words))  # "in-ear" without its "in" is any "ear": over-ear too
+        if (got and whole) or not kind_words.strip():
             return got
-        rest = content(words)
+        rest, alike = content(words), set()
         for other in _kind_synonyms(kind_words):
+            if content(other) != set(analyze(other)):
+                continue
             alt = content(other) | rest
-            got |= {i for i in ids if alt and alt <= self._title_words(i)}
-        return got
+            alike |= {i for i in ids if alt and alt <= self._title_words(i)}
+        return alike or got
 
     def _title_words(self, pid: str) -> frozenset[str]:
         got = self._titles.get(pid)

@@ -36,6 +36,8 @@ socks | sock | sox | 袜子 | 袜 | 船袜 | 长筒袜 | 短袜
 phone | phones | smartphone | smartphones | cellphone | cellphones | cell phone | mobile phone | mobile | mobiles | handset | 手机 | 智能手机
 phone case | phone cases | phone cover | phone covers | case for my phone | phone shell | 手机壳 | 保护壳 | 手机套 | 保护套 | 手机保护壳
 headphones | headphone | earbuds | earbud | earphones | earphone | headset | headsets | cans | buds | ear buds | airpods | 耳机 | 耳麦 | 蓝牙耳机 | 耳塞 | 无线耳机
+earbuds | in-ear | in ear | in-ears | 入耳式 | 入耳式耳机 | 入耳 | 无线耳机 | 蓝牙耳塞 > headphones | 耳机
+over-ear | over ear | over-ears | on-ear | 头戴式 | 头戴式耳机 | 头戴 | 包耳式 > headphones | 耳机
 charger | chargers | charging brick | wall charger | wall plug | power adapter | charging adapter | usb charger | usb-c charger | plug charger | 充电器 | 充电头 | 快充头 | 充电插头 | 插头
 # home
 kitchen | cookware | kitchenware | pots and pans | 厨房用品 | 厨具 | 厨房
