@@ -880,3 +880,14 @@ def test_a_kind_word_no_title_uses_ranks_by_its_synonym_the_titles_use(guide):
     assistant, _, products, _ = guide
     r = assistant.reply(assistant.start("U0022", "zh"), "洗面奶")  # the titles say 洁面乳
     assert all("洁面乳" in products[c.id].title or "Cleanser" in products[c.id].title for c in r.cards[:2])
+
+
+@pytest.mark.parametrize("ask, titled", [("in-ear ones?", ("Earbuds", "无线耳机")), ("有没有入耳式的", ("Earbuds", "无线耳机")),
+                                         ("要头戴的", ("Over-Ear", "头戴式"))])
+def test_the_form_of_headphones_asked_ranks_that_form_first(guide, ask, titled):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0023")
+    assistant.reply(conv, "headphones")
+    r = assistant.reply(conv, ask)
+    assert r.kind == "refine" and r.cards
+    assert all(any(t in products[c.id].title for t in titled) for c in r.cards[:3])
