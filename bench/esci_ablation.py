@@ -76,12 +76,16 @@ def score(matrix: np.ndarray, ids: list[str], queries: list[dict]) -> dict:
     return {"ndcg@10": round(float(np.mean(ndcg)), 4), "recall@50": round(float(np.mean(recall)), 4)}
 
 
+def esci_set() -> tuple[list, list[dict], list[str], list[str], list[str]]:
+    """ESCI's products, queries, product ids, product texts and query texts (bench/search.py's set)."""
+    products, queries = S.esci()
+    return products, queries, [p.id for p in products], [product_text(p) for p in products], \
+        [q["query"] for q in queries]
+
+
 def main() -> None:
     started = time.perf_counter()
-    products, queries = S.esci()
-    ids = [p.id for p in products]
-    texts = [product_text(p) for p in products]
-    qs = [q["query"] for q in queries]
+    products, queries, ids, texts, qs = esci_set()
     bm25 = BM25Index.build(texts)
     lexical = np.stack([bm25.scores(q) for q in qs])
     docs, query_vectors, dense = {}, {}, {}

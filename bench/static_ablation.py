@@ -28,8 +28,7 @@ import numpy as np
 
 import search as S  # bench/search.py: datasets and metrics
 from _common import machine, write_result  # noqa: E402
-from esci_ablation import fuse, score  # noqa: E402
-from daogou.encode import product_text
+from esci_ablation import esci_set, fuse, score  # noqa: E402
 from daogou.encode.base import get_encoder
 from daogou.encode.static import words
 from daogou.search.lexical import BM25Index
@@ -48,10 +47,7 @@ def _project(v: np.ndarray, mean: np.ndarray, comp: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     started = time.perf_counter()
-    products, queries = S.esci()
-    ids = [p.id for p in products]
-    texts = [product_text(p) for p in products]
-    qs = [q["query"] for q in queries]
+    products, queries, ids, texts, qs = esci_set()
     with tempfile.TemporaryDirectory() as tmp:
         store = S.store_with(Path(tmp) / "esci", products)
         student = get_encoder(S.resolve_encoder("e5-static", store))
