@@ -60,6 +60,8 @@ def vocab() -> Vocabulary:
     ("thanks, now show me headphones", 3, "search", [], None),
     ("what's your return policy?", 3, "service", [], None),
     ("包邮吗", 0, "service", [], None),
+    ("still pricey", 3, "refine", [], "cheaper"),
+    ("还是有点贵", 3, "refine", [], "cheaper"),
     ("one that can do three devices at once", 3, "refine", [], None),   # a wish described, not a question
     ("ideally one with noise cancelling", 3, "refine", [], None),
     ("does the first one have noise cancelling", 3, "question", [0], None),

@@ -39,7 +39,9 @@ _SERVICE = re.compile(r"(?<![a-z])(?:return policy|returns? policy|refunds?|retu
                       r"promo code|customer service|opening hours|store hours)(?![a-z])|退货|退款|换货|发货|快递|"
                       r"包邮|运费|配送|物流|订单|付款方式|支付宝|微信支付|优惠券|客服|几天到", re.I)
 _CHEAPER = re.compile(r"(?<![a-z])(?:cheaper|cheeper|cheper|chaeper|less expensive|lower price[sd]?|more affordable|too expensive|"
-                      r"too pricey|something cheaper|budget ones?)(?![a-z])|便宜(?:一)?[点些]|更便宜|再便宜|太贵|"
+                      r"too pricey|something cheaper|budget ones?|(?:still|a bit|bit|kinda|kind of|a little|rather|"
+                      r"quite|pretty|way|so|really|too)\s+(?:pricey|expensive|dear|steep))(?![a-z])|"
+                      r"还是(?:有点|太|很|挺)?贵|有点贵|偏贵|便宜(?:一)?[点些]|更便宜|再便宜|太贵|"
                       r"便宜的|价格低一?[点些]|低价")
 _PRICIER = re.compile(r"(?<![a-z])(?:pricier|more expensive|higher[- ]end|more premium|too cheap|upmarket)"
                       r"(?![a-z])|贵一?[点些]|更贵|高端一?[点些]|好一?[点些]的|太便宜")
