@@ -479,3 +479,8 @@ def test_shoppers_hedges_and_asides(vocab):
     # the shopper's own phone is what the charger is for, not a second need
     assert parse_query("a charger that can do my phone and laptop at once", vocab).categories == \
         ["Electronics > Chargers"]
+
+
+def test_a_material_said_not_wanted_is_kept_though_the_kind_has_none_of_it(vocab):
+    pq = parse_query("cutting board for my new flat, wood not plastic", vocab)
+    assert pq.attributes == {"material": ["wood"]} and pq.exclude_attributes == {"material": ["plastic"]}

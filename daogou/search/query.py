@@ -603,6 +603,10 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
             longer = {(k, w) for k, v in c.values for w in vocab.key_values.get(k, ())
                       if w.lower().startswith(v.lower() + " ") and vocab.value_in_categories(k, w, pq.categories or hint)}
             values = sorted(longer) if len(longer) == 1 else []
+        if not values and neg:  # "wood not plastic" of cutting boards: none is plastic, and none is to be
+            cats = pq.categories or hint
+            values = [(k, v) for k, v in c.values
+                      if any(vocab.value_in_categories(k, w, cats) for w in vocab.key_values.get(k, ()))]
     else:
         plain_word = c.alias.isascii() and c.alias.isalpha()
         values = [(k, v) for k, v in c.values if not plain_word or vocab.key_share(k) >= GENERAL_KEY_SHARE
