@@ -440,6 +440,7 @@ def test_needs_said_around_other_words(vocab, text, categories, attributes, excl
     ("running shoes 42", ["42"]), ("red running shoes 42 or 43", ["42", "43"]), ("跑鞋 42的", ["42"]),
     ("hiking boots, 43", ["43"]),
     ("running shoes 300", None), ("running shoes under 42", None),  # a price, and a bound: never a size
+    ("shoes 42 red running", ["42"]), ("running shoes 42 pieces", None),  # words may follow; a count may not
 ])
 def test_a_size_number_right_after_a_kind_sold_in_it_is_that_size(vocab, text, sizes):
     pq = parse_query(text, vocab)

@@ -411,7 +411,7 @@ def _keyed(view: str, c: VocabMatch, base: str = "", vocab: Vocabulary | None = 
     "跑鞋 42的"); others pass unchanged."""
     if not c.weak:
         return c
-    kinds = _kind_before(view, c.start, vocab) if vocab is not None and c.alias.isdigit() else ()
+    kinds = _kind_before(view, c.start, vocab) if vocab is not None and _SIZE_NUMBER.fullmatch(c.alias) else ()
     keep = tuple((k, v) for k, v in c.values if _key_named(view, c, k)
                  or (not v.isalnum() and view[c.start:c.start + len(v)] == v.lower())
                  or (_SIZE_LETTERS.fullmatch(v) and base[c.start:c.end] == v and _LIST_ITEM_BEFORE.search(base[:c.start])
@@ -424,8 +424,12 @@ def _keyed(view: str, c: VocabMatch, base: str = "", vocab: Vocabulary | None = 
 # between a kind and its size number: nothing, a comma, or another size and "or" ("running shoes 42 or 43")
 _SIZE_NUMBER_GAP = re.compile(r"[\s,，:：]*(?:(?:men'?s|women'?s|mens|womens|male|female|男款?|女款?|男士|女士)"
                               r"[\s,，:：]*)?(?:(?:in|in an?|in a size)\s+)?(?:\d{2}(?:\.5)?\s*(?:or|/|或|、|,|，|-|to)\s*)*$")
-_SIZE_NUMBER_AFTER = re.compile(r"\s*(?:$|[,，.。!！?？;；、)]|的|码|号|(?:or|/|或|to|-)\s*\d|(?:please|pls|plz|thanks|"
-                                r"in |for |under|below|around|please)(?![a-z]))")
+_SIZE_NUMBER = re.compile(r"\d{1,2}(?:\.\d)?")
+# after a size number: the message ends or goes on to other words, not a unit, a count or money ("42 red running"
+# is a size; "42 pieces", "42 euros" are not)
+_SIZE_NUMBER_AFTER = re.compile(r"\s*(?:$|[,，.。!！?？;；、)]|的|码|号|(?:or|/|或|to|-)\s*\d|"
+                                r"(?!(?:pcs|pieces?|pairs?|packs?|euros?|dollars?|usd|eur|gbp|hkd|yuan|rmb|bucks|quid|"
+                                r"kuai|percent|times|items?|x)(?![a-z]))[a-z]{2,})")
 
 
 def _kind_before(view: str, start: int, vocab: Vocabulary) -> tuple[str, ...]:
