@@ -175,6 +175,8 @@ class ParsedQuery:
     asked: dict | None = None                   # bounds as said in another currency, before conversion
     corrected: dict[str, str] = field(default_factory=dict)  # typos fixed against the store's words
     known: dict[str, str] = field(default_factory=dict)  # the query's words read as "brand", "category" or "value"
+    sub_kinds_excluded: list[str] = field(default_factory=list)  # "not over-ear" of headphones: words of a form of the
+                                                                 # kind asked for, left out (in ``exclude_words`` too)
     exclude_words: list[str] = field(default_factory=list)  # "not over-ear", "不要头戴式的": words products must not say
 
     def has_constraints(self) -> bool:
@@ -243,6 +245,7 @@ def parse_query(text: str, vocab: Vocabulary,
     _sort(work, pq)
     negated_paths = _entities(work, vocab, pq, categories_hint)
     pq.text, pq.exclude_words = _negated_words(work.rest())
+    pq.exclude_words = list(dict.fromkeys([*pq.sub_kinds_excluded, *pq.exclude_words]))
     if pq.exclude_words:  # a word read inside a negated one ("ear" of "not over-ear") names nothing asked for
         def inside_negated(note: str) -> bool:
             m = _SAID.search(note)
@@ -473,6 +476,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
     matches = vocab.find(view, keep=lambda c: None if any(a <= c.start < b for a, b in idioms)
                          else _keyed(view, c, work.base, vocab))
     prev_end, prev_neg, negated_paths, values = 0, False, set(), []
+    negated_said: list[tuple[str, tuple[str, ...]]] = []
     matches = _heads(view, matches)
     prev_kind = ""
     for c in matches:
@@ -492,6 +496,7 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
             _note(pq, f"{'exclude ' if neg else ''}brand {c.brand} from {said!r}")
         elif c.kind == "category" and neg:
             negated_paths.update(c.paths)
+            negated_said.append((said, c.paths))
             _note(pq, f"ignore negated category {' | '.join(c.paths)} from {said!r}")
         elif c.kind == "category" and hint and _POSSESSIVE.search(view[:c.start]) \
                 and all(_hosts(path, hint) for path in c.paths):
@@ -530,6 +535,11 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
     pq.categories = _accessories_over_hosts(pq.categories)
     for c, neg, said in values:
         _attribute(vocab, pq, view, c, neg, said, hint)
+    for said, paths in negated_said:  # "headphones but not over-ear", "不要头戴式的耳机": a form of the kind asked for,
+        kinds = pq.categories or list(hint)
+        if kinds and all(_same_or_under(p, kinds) for p in paths):  # left out by its word ("no over-ear" after them)
+            pq.sub_kinds_excluded.append(said.lower())
+            negated_paths.difference_update(paths)
     return negated_paths
 
 
