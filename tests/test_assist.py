@@ -801,6 +801,8 @@ def test_the_need_is_said_in_the_shoppers_order(guide, message, words):
     assistant, _, _, _ = guide
     r = assistant.reply(assistant.start("U0017"), message)
     assert f"picks for {words}" in r.text
+    if "dry hair" in message:  # and the cards' reasons say what the value describes
+        assert all(any("for dry hair" in w for w in c.why) for c in r.cards if c.why)
 
 
 def test_a_chinese_card_reason_names_a_yes_no_value_in_chinese(guide):

@@ -186,6 +186,12 @@ def measure_words(key: str, way: str, lang: str) -> str:
 _FOR_NOUN = {"hair_type": "hair", "skin_type": "skin"}
 
 
+def described(key: str, value: str, lang: str) -> str:
+    """A value with what it describes where the value alone says something else: "for dry hair", not "dry"."""
+    noun = _FOR_NOUN.get(key) if lang != "zh" else None
+    return f"for {value} {noun}" if noun and not value.lower().endswith(noun) else value
+
+
 def listing(items: list[str], lang: str) -> str:
     """"A, B and C" / "A、B和C"."""
     if len(items) < 2:
