@@ -55,6 +55,8 @@ _VAGUE = re.compile(r"(?<![a-z])(?:gifts?|presents?|something|somethin|smth|sth|
                     r"what (?:to|do|can|could|would|should) (?:i |u |you |we )?(?:get|buy|give)|"
                     r"birthday|anniversary|christmas|shopping)(?![a-z])|生日|纪念日|礼物|送人|送给|买点|推荐|"
                     r"随便|有什么好|买什么|东西|(?:送|买)(?:点|个|些)?(?:什么|啥)|什么(?:好|合适|比较好)", re.I)
+_OCCASION = re.compile(r"birthday|anniversary|christmas|生日|纪念日|(?:dad|mom|mum|father|mother|wife|husband|son|"
+                       r"daughter|friend|boyfriend|girlfriend|bf|gf)'?s?", re.I)
 _FILLER = re.compile(r"(?<![a-z])(?:i|i'm|im|i'd|id|a|an|the|some|me|my|for|to|want|wanna|need|needs|looking|look|"
                      r"buy|get|please|pls|plz|thanks|thx|ok|okay|hmm|um|uh|actually|maybe|just|also|only|really|"
                      r"then|now|instead|rather|how|about|what|show|find|can|could|you|would|like|good|nice|new|one|"
@@ -551,8 +553,11 @@ def _is_question(message: str) -> bool:
 def _is_vague(parsed: ParsedQuery, message: str) -> bool:
     if parsed.categories or parsed.brands or parsed.attributes:
         return False
-    if _VAGUE.search(message):
-        return True
+    vague = [m.group(0).lower() for m in _VAGUE.finditer(message)]
+    named = [w for w in content_words(parsed.text) if w.isascii() and not _PERSON.fullmatch(w)
+             and not _GIFT.fullmatch(w) and not _OCCASION.fullmatch(w)]
+    if vague and not (named and all(_OCCASION.fullmatch(v) for v in vague)):
+        return True  # (not "golf balls for my dad's birthday": the occasion of a product named)
     if _GIFT.search(normalise_query(message)):  # for someone, and no word that could name a product
         return not [w for w in content_words(parsed.text) if not _PERSON.fullmatch(w) and not _GIFT.fullmatch(w)]
     return not _residue(parsed.text)
