@@ -68,6 +68,7 @@ def vocab() -> Vocabulary:
     ("有没有行李箱", 3, "search", [], None),                               # another thing, named
     ("compare the first and the last", 3, "compare", [0, 2], None),
     ("golf balls for my dad's birthday", 0, "search", [], None),        # a product named for an occasion: judged
+    ("那就第二个吧", 3, "cart", [1], None),                               # choosing one is taking it
     ("something for my dad's birthday", 0, "clarify", [], None),
     ("有没有男款", 3, "refine", [], None),                                 # a style of the kind on show
     ("买第一个", 3, "cart", [0], None),                                   # to buy one on show is to cart it

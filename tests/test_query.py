@@ -485,3 +485,9 @@ def test_shoppers_hedges_and_asides(vocab):
 def test_a_material_said_not_wanted_is_kept_though_the_kind_has_none_of_it(vocab):
     pq = parse_query("cutting board for my new flat, wood not plastic", vocab)
     assert pq.attributes == {"material": ["wood"]} and pq.exclude_attributes == {"material": ["plastic"]}
+
+
+def test_a_value_complained_about_is_left_out_and_big_sizes_are_xl(vocab):
+    pq = parse_query("跑鞋 白色的太容易脏了", vocab)
+    assert pq.exclude_attributes == {"color": ["white"]} and not pq.attributes
+    assert parse_query("t恤 有大码吗", vocab).attributes == {"size": ["XL"]}

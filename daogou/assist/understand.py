@@ -171,7 +171,8 @@ _CART = re.compile(r"(?<![a-z])(?:add (?:it|this|that|them|both|this one|that on
                    r"that one|the [a-z0-9#]+ one)(?: please| pls| plz)?\W*$|"
                    r"加(?:入|进|到)?购物车|加购|放(?:进|入|到)购物车|下单|就要(?:这|那|第|它)|帮我买(?:这|那|第|它)|"
                    r"买(?:这|那)(?:个|款)|^\W*(?:我|那|那就|就)?(?:买|要|拿|选)第[一二三四五六七八九十\d]+(?:个|款|件|双)?"
-                   r"(?:吧|了|好了)?\W*$|我要了|就它了|拍下", re.I)
+                   r"(?:吧|了|好了)?\W*$|^\W*(?:那就|那|就)第[一二三四五六七八九十\d]+(?:个|款|件|双)?(?:吧|了|好了)\W*$|"
+                   r"我要了|就它了|拍下", re.I)
 _DETAIL = re.compile(r"(?<![a-z])(?:tell me (?:more|about)|more (?:info|information|details?)|details?|describe|"
                      r"what about|more about|show me|info on|specs?|what'?s it like|how is it|any good)(?![a-z])|介绍|"
                      r"详情|详细|说说|讲讲|具体|看看|怎么样|咋样|如何", re.I)

@@ -121,7 +121,8 @@ _TOO = re.compile(r"(?<![a-z])(?:(?:way|far|much|bit|little|rather|kinda|a bit|a
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
 _NEG_AFTER = re.compile(r"(?:\s*(?:的|牌子的|家的)?\s*(?:就|也|都)?\s*(?:不要了?|不考虑了?|除外|算了|免了|pass掉?|别推了?|别给我推了?|太贵了?|"
-                        r"排除(?:掉|了)?|去掉|删掉|拿掉|划掉|不看了?)|"
+                        r"排除(?:掉|了)?|去掉|删掉|拿掉|划掉|不看了?|(?:太|很|特别|有点)?(?:容易脏|不耐脏|显脏|难看|丑|土)了?|"
+                        r"不好看|不喜欢)|"
                         r"(?:'s|’s)?\s*(?:is|are)?\s*(?:a no[- ]go|out|excluded|neither|either|nor)(?![a-z])"
                         r"(?:\s+(?:too|as well|either))?)"
                         r"(?=[\s,.;:!?~]*$|\s*[,.;:!?~]|(?<=[了吧])\s)", re.I)  # only when nothing follows: "X不要Y"

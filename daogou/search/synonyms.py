@@ -75,6 +75,7 @@ non-slip | non slip | nonslip | anti-slip | anti slip | grippy | slip resistant 
 light | lightweight | 轻量 | 轻便 | 轻量款
 max | maximum cushioning | max cushioning | plush | 强缓震 | 高缓震
 balanced | 均衡 | 均衡缓震
+xl | 大码 | 大码的 | 加大码 | plus size | plus-size
 dry | dry skin | 干皮 | 干性皮肤 | 干性 | 干性肌肤 | 皮肤干 | 皮肤很干 | 皮肤太干 | dry hair | frizzy hair | frizzy | 头发干 | 头发很干 | 头发干枯 | 干枯 | 毛躁
 oily | oily skin | oily hair | greasy | greasy hair | greasy skin | oily scalp | greasy scalp | 油皮 | 油性皮肤 | 油性 | 油头 | 出油 | 头油 | 油性头皮 | 爱出油 | 皮肤油 | 皮肤很油 | 头发油 | 头发很油 | 头发太油 | 头发爱出油
 combination | combination skin | 混合性 | 混合皮 | 混油皮 | 混干皮
