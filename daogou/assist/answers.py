@@ -89,10 +89,12 @@ def asked(message: str, vocab: Vocabulary, paths: Sequence[str] = ()) -> tuple[l
     for c in vocab.find(text):
         if c.kind != "attribute":
             continue
-        if paths and (("attribute", c.alias) in vocab.mined or ("synonym", c.alias) in vocab.mined):
-            c = replace(c, values=tuple(kv for kv in c.values if vocab.value_in_categories(*kv, paths)))
-        elif paths and len({k for k, _ in c.values}) > 1:  # "slim": a fit of T-shirts, a feature of phone cases
-            c = replace(c, values=tuple(kv for kv in c.values if vocab.value_in_categories(*kv, paths)) or c.values)
+        if paths:
+            here = tuple(kv for kv in c.values if vocab.value_in_categories(*kv, paths))
+            if ("attribute", c.alias) in vocab.mined or ("synonym", c.alias) in vocab.mined:
+                c = replace(c, values=here)
+            elif len({k for k, _ in c.values}) > 1:  # "slim": a fit of T-shirts, a feature of phone cases
+                c = replace(c, values=here or c.values)
         if not c.weak:
             values += [kv for kv in c.values if kv[0] != "size" or not kv[1].isalnum() or kv[1].lower() in SIZE_LETTER]
         else:  # a size as the store writes it ('6.7"')
@@ -131,13 +133,11 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
             out.append(Answer(product.id, key, have, value, "yes" if yes else "no",
                               _confirm(key, have, value, yes, vocab, lang)))
         else:
-            boolean = have.lower() in BOOLEAN_WORDS
-            verdict = ("yes" if have.lower() in ("yes", "true", "y", "1") else "no") if boolean else "value"
-            out.append(Answer(product.id, key, have, None, verdict, _state(key, have, vocab, lang)))
+            out.append(_stated(product.id, key, have, vocab, lang))
     size = _value(attrs.get("size"))
     if size is not None and "size" not in seen and any(a.verdict == "unknown" and a.key in _SIZE_LIKE for a in out):
         # "how much does it hold?" of a bottle sized Small / Medium / Large: no capacity, but its size is stated
-        out.append(Answer(product.id, "size", size, None, "value", _state("size", size, vocab, lang)))
+        out.append(_stated(product.id, "size", size, vocab, lang))
     return out
 
 
@@ -241,11 +241,14 @@ def extreme(products: list[Product], message: str, vocab: Vocabulary, direction:
 def stated(product: Product, key: str, vocab: Vocabulary, lang: str) -> Answer | None:
     """The product's own value of ``key`` as an answer ("Size: 750ml."), None when it states none."""
     have = _value((product.attributes or {}).get(key))
-    if have is None:
-        return None
+    return None if have is None else _stated(product.id, key, have, vocab, lang)
+
+
+def _stated(product_id: str, key: str, have: str, vocab: Vocabulary, lang: str) -> Answer:
+    """A key asked with no value: the product's own value, a yes / no value as its verdict."""
     boolean = have.lower() in BOOLEAN_WORDS
     verdict = ("yes" if have.lower() in ("yes", "true", "y", "1") else "no") if boolean else "value"
-    return Answer(product.id, key, have, None, verdict, _state(key, have, vocab, lang))
+    return Answer(product_id, key, have, None, verdict, _state(key, have, vocab, lang))
 
 
 def unstated(products: list[Product], message: str, vocab: Vocabulary) -> str | None:

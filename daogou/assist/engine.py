@@ -504,14 +504,14 @@ class Assistant:
             if not have:
                 continue
             middle = have[len(have) // 2]
-            values = [v for v in vocab.key_values.get(key, ())
-                      if (q := quantity(v)) is not None and (not paths or vocab.value_in_categories(key, v, paths))]
-            beyond = sorted((v for v in values if (quantity(v) > middle if u.measure == "more"
-                                                   else quantity(v) < middle)), key=quantity)
+            amounts = {v: q for v in vocab.key_values.get(key, ())
+                       if (q := quantity(v)) is not None and (not paths or vocab.value_in_categories(key, v, paths))}
+            beyond = sorted((v for v, q in amounts.items() if (q > middle if u.measure == "more" else q < middle)),
+                            key=amounts.__getitem__)
             if not beyond:  # the utmost of the kind is on show already: those that have it
-                utmost = (max if u.measure == "more" else min)(quantity(v) for v in values)
-                return replace(cons, attributes={**cons.attributes, key: tuple(v for v in values
-                                                                               if quantity(v) == utmost)}), key, False
+                utmost = (max if u.measure == "more" else min)(amounts.values())
+                return replace(cons, attributes={**cons.attributes, key: tuple(v for v, q in amounts.items()
+                                                                               if q == utmost)}), key, False
             return replace(cons, attributes={**cons.attributes, key: tuple(beyond)},
                            attribute_words={**cons.attribute_words, key: P.measure_words(key, u.measure, lang)}), \
                 key, True

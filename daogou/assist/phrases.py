@@ -138,7 +138,7 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
         said = said or " ".join(value_name(v, lang) for v in vs)
         noun = _FOR_NOUN.get(key) if lang != "zh" else None
         if noun:  # "shampoo for dry hair", never "dry shampoo" (another product)
-            after.append(said if said.lower().split()[-1:] == [noun] else f"{said} {noun}")
+            after.append(_with_noun(said, noun))
         elif lang != "zh" and key == "size" and said.lower().startswith("size "):
             sized.append(said)  # "hiking boots in size 42"
         else:
@@ -189,7 +189,12 @@ _FOR_NOUN = {"hair_type": "hair", "skin_type": "skin"}
 def described(key: str, value: str, lang: str) -> str:
     """A value with what it describes where the value alone says something else: "for dry hair", not "dry"."""
     noun = _FOR_NOUN.get(key) if lang != "zh" else None
-    return f"for {value} {noun}" if noun and not value.lower().endswith(noun) else value
+    return f"for {_with_noun(value, noun)}" if noun else value
+
+
+def _with_noun(said: str, noun: str) -> str:
+    """"dry" → "dry hair"; "damaged hair" stays as said."""
+    return said if said.lower().split()[-1:] == [noun] else f"{said} {noun}"
 
 
 def listing(items: list[str], lang: str) -> str:

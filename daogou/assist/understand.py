@@ -343,9 +343,8 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if keys and parsed.categories and topic and all(_same_kind(c, topic) for c in parsed.categories):
         # "裙长呢": 裙 is a word of the key (裙长, a dress's length), not dresses named again
         inside = key_word_spans(norm)
-        said = [w for w, kind in parsed.known.items() if kind == "category"]
-        if said and all(any(a <= norm.lower().find(w.lower()) and norm.lower().find(w.lower()) + len(w) <= b
-                            for a, b in inside) for w in said):
+        at = [(low.find(w.lower()), len(w)) for w, kind in parsed.known.items() if kind == "category"]
+        if at and all(any(a <= i and i + n <= b for a, b in inside) for i, n in at):
             parsed.categories, same_kind = [], True
     pick = _price_pick(norm, low) if shown and not refs and same_kind and not move else None
     if pick and shown_prices and any(p is not None for p in shown_prices[:shown]) \
@@ -555,10 +554,10 @@ def _is_vague(parsed: ParsedQuery, message: str) -> bool:
     if parsed.categories or parsed.brands or parsed.attributes:
         return False
     vague = [m.group(0).lower() for m in _VAGUE.finditer(message)]
-    named = [w for w in content_words(parsed.text) if w.isascii() and not _PERSON.fullmatch(w)
-             and not _GIFT.fullmatch(w) and not _OCCASION.fullmatch(w)]
+    naming = [w for w in content_words(parsed.text) if not _PERSON.fullmatch(w) and not _GIFT.fullmatch(w)]
+    named = [w for w in naming if w.isascii() and not _OCCASION.fullmatch(w)]
     if vague and not (named and all(_OCCASION.fullmatch(v) for v in vague)):
         return True  # (not "golf balls for my dad's birthday": the occasion of a product named)
     if _GIFT.search(normalise_query(message)):  # for someone, and no word that could name a product
-        return not [w for w in content_words(parsed.text) if not _PERSON.fullmatch(w) and not _GIFT.fullmatch(w)]
+        return not naming
     return not _residue(parsed.text)
