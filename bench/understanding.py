@@ -222,6 +222,15 @@ def state_dict(c: dict) -> dict:
 
 # ---------------------------------------------------------------- one dialogue, whatever the path
 
+def _has(product, key: str, want) -> bool:
+    """A product's brand, price or attribute value is the one wanted (case aside)."""
+    if key == "brand":
+        return (product.brand or "").lower() == str(want).lower()
+    if key == "price":
+        return product.price is not None and abs(product.price - float(want)) < 0.5
+    return str(product.attributes.get(key, "")).lower() == str(want).lower()
+
+
 def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
     """``turn_fn(message) -> reply dict`` (kind, constraints, cards, answer). Returns one record per turn."""
     out, prev_ids, focus = [], [], None
@@ -259,6 +268,13 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                     best = (min if x == "cheapest" else max)(priced.values())
                     tied = [p for p, price in priced.items() if price == best]  # any of equals is right
                     picked.append(ids[0] if ids and ids[0] in tied else tied[0])
+                elif isinstance(x, dict) and "with" in x:  # {"with": {key: value}}: the shown card that has it
+                    (key, want), = x["with"].items()          # ("the red one", "the 65w one", "飞骋那双")
+                    having = [p for p in prev_ids if _has(checker.products[p], key, want)]
+                    if not having:
+                        errs.append(f"no shown card has {key} {want!r}: the item cannot be asked")
+                    else:  # any of equals is right
+                        picked.append(next((p for p in ids if p in having), having[0]))
                 elif isinstance(x, dict):  # {"max": key} / {"min": key}: the shown card with most / least of it
                     (way, key), = x.items()
                     valued = {p: n for p in prev_ids if (n := _number(checker.products[p].attributes.get(key)))

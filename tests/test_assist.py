@@ -898,3 +898,86 @@ def test_the_form_of_headphones_asked_ranks_that_form_first(guide, ask, titled):
     r = assistant.reply(conv, ask)
     assert r.kind == "refine" and r.cards
     assert all(any(t in products[c.id].title for t in titled) for c in r.cards[:3])
+
+
+def _told_apart(cards, products, key):
+    """The first shown card whose ``key`` value no other shown card has, with that value (None if none)."""
+    values = [products[c.id].attributes.get(key) for c in cards]
+    return next(((i, v) for i, v in enumerate(values) if v and values.count(v) == 1), (None, None))
+
+
+@pytest.mark.parametrize("say, kind, key", [
+    ("the {en} ones, what are they made of?", "question", "material"),
+    ("the {en} one look nice, tell me more", "detail", None),
+    ("add the {en} one to my cart", "cart", None),
+    ("{zh}的那个加购物车", "cart", None),
+    ("{zh}那双是什么材质", "question", "material"),
+])
+def test_a_card_pointed_at_by_what_it_has(guide, say, kind, key):
+    from daogou.catalog.demo_vocab import COLOURS
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0024")
+    cards = assistant.reply(conv, "running shoes").cards
+    at, colour = _told_apart(cards, products, "color")
+    if at is None:
+        pytest.skip("no shown card has a colour of its own")
+    r = assistant.reply(conv, say.format(en=colour, zh=COLOURS[colour][0]))
+    assert r.kind == kind and [c.id for c in r.cards] == [cards[at].id]
+    if key:
+        assert [a["key"] for a in r.answer] == [key]  # the colour that points is not asked about
+
+
+def test_the_ones_of_a_value_no_card_has_or_asked_for_alone_are_a_refinement(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0025")
+    cards = assistant.reply(conv, "backpack").cards
+    shown = {products[c.id].attributes.get("color") for c in cards}
+    missing = next(c for c in ("purple", "pink", "orange", "yellow", "green", "red", "blue", "white", "black", "grey")
+                   if c not in shown)
+    r = assistant.reply(conv, f"the {missing} one")
+    assert r.kind == "refine" and r.constraints["attributes"]["color"] == [missing]
+    present = next(iter(shown - {None}))
+    conv = assistant.start("U0025")
+    assistant.reply(conv, "backpack")
+    r = assistant.reply(conv, f"the {present} ones please")
+    assert r.kind == "refine" and r.constraints["attributes"]["color"] == [present]
+
+
+def test_two_cards_pointed_at_are_compared_in_the_order_said(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0026")
+    cards = assistant.reply(conv, "chargers").cards
+    power = {}
+    for c in cards:
+        power.setdefault(products[c.id].attributes.get("power"), c.id)
+    said = [p for p in power if p][:2]
+    if len(said) < 2:
+        pytest.skip("fewer than two powers on show")
+    r = assistant.reply(conv, f"whats the difference between the {said[1].lower()} one and the {said[0].lower()} one")
+    assert r.kind == "compare" and [c.id for c in r.cards] == [power[said[1]], power[said[0]]]
+
+
+@pytest.mark.parametrize("turns, category, attributes", [
+    (["yoga mat", "chargers", "back to the mats pls, the cork ones"], "Sports > Yoga", {"material": ["cork"]}),
+    (["running shoes", "socks", "can we go back to the shoes? under 500"], "Shoes > Running", {}),
+    (["洗发水", "看看充电器", "还是看刚才的吧"], "Beauty > Hair Care", {}),
+])
+def test_going_back_to_an_earlier_need(guide, turns, category, attributes):
+    assistant, *_ = guide
+    conv = assistant.start("U0027")
+    for t in turns:
+        r = assistant.reply(conv, t)
+    assert r.constraints["categories"] == [category] and r.constraints.get("attributes", {}) == attributes
+    assert conv.turns[-2].text == turns[-1]  # the conversation keeps what the shopper typed
+
+
+def test_how_long_asks_no_length_and_is_it_long_of_a_dress_asks_its_length(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0028")
+    assistant.reply(conv, "headphones")
+    r = assistant.reply(conv, "how long does the battery last on the first one?")
+    assert [a["key"] for a in r.answer] == ["battery"]
+    cards = assistant.reply(conv, "dresses").cards
+    r = assistant.reply(conv, "is the first one long?")
+    assert [a["key"] for a in r.answer] == ["length"]
+    assert r.answer[0]["value"] == products[cards[0].id].attributes.get("length")

@@ -86,9 +86,10 @@ def asked(message: str, vocab: Vocabulary, paths: Sequence[str] = ()) -> tuple[l
     text, _ = correct_typos(normalise_query(message), vocab)
     low = text.lower()
     values = []
+    how = [m.span() for m in _HOW_LONG.finditer(low)]
     for c in vocab.find(text):
-        if c.kind != "attribute":
-            continue
+        if c.kind != "attribute" or any(a <= c.start and c.end <= b for a, b in how):
+            continue  # "how long does the battery last": a question word, not the value "long"
         if paths:
             here = tuple(kv for kv in c.values if vocab.value_in_categories(*kv, paths))
             if ("attribute", c.alias) in vocab.mined or ("synonym", c.alias) in vocab.mined:
@@ -114,6 +115,11 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
     """What the product's attributes say to the question (empty when it names no attribute)."""
     keys, values = asked(message, vocab, [" > ".join(product.category)] if product.category else ())
     attrs = {str(k): v for k, v in (product.attributes or {}).items()}
+    if _value(attrs.get("length")) is not None and not _KEY_RE["sleeve"].search(message):
+        # "is it long?" of a dress: its length; the sleeve only when the sleeve is said
+        bare = [kv for kv in values if kv[0] == "sleeve" and kv[1].lower() in ("long", "short")]
+        values = [kv for kv in values if kv not in bare]
+        keys = [*keys, "length"] if bare and "length" not in keys else keys
     if not keys and not values and _COMES_IN.search(message):
         # "does it come in queen?": a value the store does not know; what the product comes in answers it
         keys = [k for k in ("size", "color", "colour") if _value(attrs.get(k)) is not None][:1]
@@ -142,6 +148,7 @@ def answer(product: Product, message: str, vocab: Vocabulary, lang: str) -> list
 
 
 _SIZE_LIKE = ("capacity", "storage", "weight", "length")  # a product's size says something of them
+_HOW_LONG = re.compile(r"(?<![a-z])how (?:long|short)(?![a-z])")
 
 
 # "which one has the longest battery?", "哪个容量最大": the shown product with the most (or least) of a quantity

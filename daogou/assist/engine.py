@@ -23,7 +23,7 @@ from daogou.assist.answers import text_of as answer_text
 from daogou.assist.answers import value_name as answer_value_name
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
 from daogou.assist.taste import Taste, taste_of
-from daogou.assist.understand import ELLIPSIS, TELLS, THESE, Understanding, understand
+from daogou.assist.understand import ELLIPSIS, TELLS, THESE, Understanding, back_to, understand
 from daogou.catalog.filters import Filters
 from daogou.catalog.models import Event, Product
 from daogou.catalog.popularity import StorePopularity
@@ -130,8 +130,14 @@ class Assistant:
     def _turn(self, conv: Conversation, message: str, language: str | None) -> Iterator[Update]:
         shown_prices = [self._products[i].price if i in self._products else None for i in conv.shown]
         topic = conv.constraints.categories if not conv.constraints.is_empty() else None
+        searched = [t.text for t in reversed(conv.turns) if t.role == "shopper" and t.kind == "search"]
+        back = back_to(message, searched[1:], self.searcher.vocab) if len(searched) > 1 else None
+        typed = message
+        if back is not None:  # "back to the mats pls": that earlier need again, as a new search
+            message, topic = back, None
         u = understand(message, self.searcher.vocab, len(conv.shown), conv.asked_last_turn, conv.language,
-                       shown_prices=shown_prices, topic=topic, rates=self.searcher.rates)
+                       shown_prices=shown_prices, topic=topic, rates=self.searcher.rates,
+                       shown_products=[self._products.get(i) for i in conv.shown])
         lang = language if language in ("en", "zh") else u.language
         if u.kind in ("clarify", "search") and (u.vague or u.gift or TELLS.search(message) or not u.parsed.categories):
             # "my dad jogs every morning, gift ideas?": the person's interest points to a kind the store sells
@@ -154,7 +160,7 @@ class Assistant:
             if said and said[-1].kind in ("question", "detail"):
                 u.kind = "question"  # "第二个是什么材质的？" … "有43码吗": the size of that one, asked
         conv.language = lang
-        conv.add(Turn("shopper", message, u.kind))
+        conv.add(Turn("shopper", typed, u.kind))
         handler = {"reset": self._reset, "greet": self._greet, "clarify": self._clarify, "detail": self._detail,
                    "thanks": self._said, "service": self._said, "cart": self._cart,
                    "question": self._question, "compare": self._compare}.get(u.kind, self._find)
@@ -278,7 +284,7 @@ class Assistant:
 
     def _question(self, conv, u, lang):
         picked, by_key = None, None
-        message = u.again or conv.turns[-1].text
+        message = u.again or u.said or conv.turns[-1].text
         if u.most:  # "which one has the longest battery?": the shown product with the most of it
             shown = [self._products[i] for i in conv.shown if i in self._products]
             extremum = extreme(shown, message, self.searcher.vocab, u.most)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from daogou.assist.answers import asked, implied_keys, key_word_spans, strip_quantities, superlative
+from daogou.catalog.models import Product
 from daogou.search.coverage import content_words
 from daogou.search.normalize import normalise_query
 from daogou.search.query import ParsedQuery, parse_query
@@ -232,6 +233,8 @@ class Understanding:
     other: str | None = None                   # "brand" / "color": the need in another one than the card in focus
     measure: str | None = None                 # "more" / "less": more (less) of a measure than the cards on show
     measure_keys: tuple[str, ...] = ()         # the attribute keys it can be, tried in order ("bigger": capacity …)
+    said: str = ""                             # the message with the words that point at a card put as "it" ("the
+                                               # blue ones, are they waterproof?" asks "it, are they waterproof?")
 
 
 def language_of(message: str, parsed: ParsedQuery, default: str = "en") -> str:
@@ -296,10 +299,134 @@ def has_focus_word(text: str) -> bool:
 
 def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn: bool = False,
                default_language: str = "en", shown_prices: list[float | None] | None = None,
-               topic: tuple[str, ...] | None = None, rates: dict[str, float] | None = None) -> Understanding:
+               topic: tuple[str, ...] | None = None, rates: dict[str, float] | None = None,
+               shown_products: Sequence[Product | None] = ()) -> Understanding:
     """Classify one message. ``shown``: how many products the last answer showed (``shown_prices``: their
-    prices); ``asked_last_turn``: the assistant's last turn was a clarifying question (never ask two in a row);
+    prices, ``shown_products``: the products themselves, which "the blue one" / "带降噪的那款" can point at);
+    ``asked_last_turn``: the assistant's last turn was a clarifying question (never ask two in a row);
     ``topic``: the categories of the conversation so far (``None``: no topic yet)."""
+    args = (vocab, shown, asked_last_turn, default_language, shown_prices, topic, rates)
+    point = pointed(message, vocab, shown_products[:shown], topic or (), shown_prices) if shown_products else None
+    if point is not None:  # "the blue ones look nice, tell me more", "橙色的那个加购物车": a card by what it has
+        refs, rest, plural = point
+        u = _understand(rest, *args, given=refs)
+        # "the blue ones please" asks for blue ones; "the blue one", "the blue ones, tell me more" are that card
+        if (u.kind in ("question", "cart", "compare") or (u.kind == "detail" and (
+                not plural or _DETAIL.search(rest.lower())))) and u.refs[:len(refs)] == refs:
+            u.said = rest
+            return u
+    return _understand(message, *args)
+
+
+# A card pointed at by what it has: "the blue ones", "the Trailcrest ones", "the 65w one", "the one with noise
+# cancelling", "绿色那双", "带降噪的那款", "橙色的那个"
+_POINT_EN = re.compile(r"(?<![a-z])(?:the|that|those)\s+(?P<what>(?:[^\s,.;:!?]+\s+){1,3}?)(?:ones?|pairs?)(?![a-z])|"
+                       r"(?<![a-z])(?:the|that|those)\s+(?:ones?|pairs?)\s+(?:with|in|from|that (?:has|have|is|are)|"
+                       r"which (?:has|have|is|are))\s+(?P<after>[^,.;:!?]+?)(?=\s*(?:[,.;:!?]|-\s|$|\s(?:is|are|does|do|"
+                       r"has|have|look|looks|how|what|which|can|will|please|pls)(?![a-z])))", re.I)
+_POINT_ZH = re.compile(r"(?P<what>[^\s，,。.？?！!、]{1,8}?)的?[那这](?:个|款|双|条|件|只|套|台|把|瓶|支|部|张|顶|盒)")
+_POINT_LEAD_ZH = re.compile(r"^(?:我想要|我要|要|想要|看看|买|那|就|还是|我觉得|感觉|请问)+|^(?:带|有|是)")
+_PRICE_ONLY = re.compile(r"^[¥$]?\s?(\d{1,6}(?:\.\d{1,2})?)\s?(?:元|块|rmb|yuan|kuai|bucks)?$", re.I)
+
+
+def pointed(message: str, vocab: Vocabulary, products: Sequence[Product | None], topic: Sequence[str] = (),
+            prices: list[float | None] | None = None) -> tuple[list[int], str, bool] | None:
+    """The shown cards a message points at by what they have ("the blue ones", "the 329 one", "the one with noise
+    cancelling", "真丝那条"): their 0-based positions in the order said, the message with each pointing phrase
+    put as "it" / "这个", and whether every phrase was plural ("the blue ones"). ``None`` when nothing is pointed at so, or no card on show has what is said (then "the
+    blue ones" asks for blue ones), or the message already names a card by place or price."""
+    norm = normalise_query(message)
+    if not products or references(norm, len(products), prices):
+        return None
+    refs: list[int] = []
+    spans: list[tuple[int, int, str]] = []
+    plural = True
+    for m in _POINT_EN.finditer(norm):
+        hit = _cards_having(m.group("what") or m.group("after") or "", vocab, products, topic)
+        if hit:
+            refs += [i for i in hit if i not in refs][:1]
+            spans.append((m.start(), m.end(), "it"))
+            plural = plural and re.search(r"(?:ones|pairs|those)(?![a-z])", m.group().lower()) is not None
+    for m in _POINT_ZH.finditer(norm):
+        what = _POINT_LEAD_ZH.sub("", m.group("what").rstrip("的"))
+        hit = _cards_having(what, vocab, products, topic) if what else []
+        if hit:
+            refs += [i for i in hit if i not in refs][:1]
+            spans.append((m.start(), m.end(), "这个"))
+            plural = False
+    if not refs:
+        return None
+    rest = norm
+    for a, b, word in sorted(spans, reverse=True):
+        rest = f"{rest[:a]}{word}{rest[b:]}"
+    return refs, rest, plural
+
+
+def _cards_having(words: str, vocab: Vocabulary, products: Sequence[Product | None],
+                  topic: Sequence[str]) -> list[int]:
+    """Positions of the products that have everything ``words`` names (a brand, attribute values, or a price said
+    alone); empty when the words name nothing of the kind, or something besides."""
+    words = words.strip()
+    price = _PRICE_ONLY.match(words)
+    if price:
+        amount = float(price.group(1))
+        return [i for i, p in enumerate(products) if p is not None and p.price is not None
+                and abs(p.price - amount) < 0.5]
+    said = parse_query(words, vocab, categories_hint=tuple(topic))
+    if not (said.attributes or said.brands) or said.exclude_attributes or said.exclude_brands \
+            or said.price_min is not None or said.price_max is not None \
+            or (said.categories and topic and not all(_same_kind(c, topic) for c in said.categories)):
+        return []
+
+    def has(p: Product) -> bool:
+        attrs = {k: str(v).lower() for k, v in (p.attributes or {}).items()}
+        return all(attrs.get(k) in {v.lower() for v in vs} for k, vs in said.attributes.items()) \
+            and (not said.brands or (p.brand or "").lower() in {b.lower() for b in said.brands})
+    return [i for i, p in enumerate(products) if p is not None and has(p)]
+
+
+# Going back to an earlier need: "ok go back to the earbuds", "back to the mats pls", "还是回到刚才的洗发水吧"
+_BACK = re.compile(r"(?<![a-z])(?:(?:let'?s|can we|could we|can you|take me|bring me|pls|please)\s+)?(?:go(?:ing)?\s+|"
+                   r"switch\s+|come\s+|get\s+)?back\s+to\s+(?:the\s+|those\s+|my\s+|them\s+)?|"
+                   r"(?:还是)?(?:回到|回去看看?|退回到?|返回)(?:刚才|之前|前面|上一个)?(?:的|那个|那些)?|"
+                   r"(?:还是)?(?:看看?)?(?:刚才|之前|前面)(?:的|那个|那些|看的)", re.I)
+
+
+def back_to(message: str, earlier: Sequence[str], vocab: Vocabulary) -> str | None:
+    """A message that goes back to an earlier need, read as that need again with whatever it adds ("back to the
+    mats pls, the cork ones" after "yoga mat" → "yoga mat pls, the cork ones"). ``earlier``: the shopper's earlier
+    searches, newest first. ``None`` when the message does not go back, or names no earlier need and there is
+    none to go back to."""
+    norm = normalise_query(message)
+    m = _BACK.search(norm)
+    if m is None:
+        return None
+    rest = " ".join(f"{norm[:m.start()]} {norm[m.end():]}".split())
+    said = _stems(rest)
+    for text in earlier:  # the earlier need the words name ("the shoes" → "running shoes"), newest first
+        zh = [w for w in re.findall(r"[\u4e00-\u9fff]{2,}", rest) if w in text]
+        if said & _stems(text) or zh:
+            kept = " ".join(w for w in rest.split() if not _stems(w) & _stems(text))
+            for w in zh:
+                kept = kept.replace(w, " ")
+            return " ".join(f"{text} {kept}".split())
+    if parse_query(rest, vocab).categories:  # "back to the earbuds" when no earlier search says earbuds
+        return rest
+    if earlier and not content_words(re.sub(r"[吧呢啊呀嘛了]", " ", rest)):  # "还是看刚才的吧": the need before this one
+        return earlier[0]
+    return None
+
+
+def _stems(text: str) -> set[str]:
+    """Lower-case words of three letters or more, a plural's s dropped ("mats" and "mat" are one)."""
+    return {re.sub(r"(?<=[a-z]{3})(?:es|s)$", "", w) for w in re.findall(r"[a-z]{3,}", text.lower())}
+
+
+def _understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn: bool = False,
+                default_language: str = "en", shown_prices: list[float | None] | None = None,
+                topic: tuple[str, ...] | None = None, rates: dict[str, float] | None = None,
+                given: Sequence[int] = ()) -> Understanding:
+    """:func:`understand` of one reading of the message; ``given``: the cards it points at by what they have."""
     parsed = parse_query(message, vocab, rates=rates, categories_hint=topic or ())
     lang = language_of(message, parsed, default_language)
     norm = normalise_query(message)
@@ -314,6 +441,7 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
     if _SERVICE.search(norm) and not parsed.categories and not _FOCUS.search(norm):
         return Understanding("service", parsed, lang)
     refs = references(norm, shown, shown_prices)
+    refs = [*given, *(r for r in refs if r not in given)]
     low = norm.lower()
     # the categories named (if any) are the topic's kind, or above or below it
     same_kind = not parsed.categories or (bool(topic) and all(_same_kind(c, topic) for c in parsed.categories))
