@@ -269,10 +269,10 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                     tied = [p for p, price in priced.items() if price == best]  # any of equals is right
                     picked.append(ids[0] if ids and ids[0] in tied else tied[0])
                 elif isinstance(x, dict) and "with" in x:  # {"with": {key: value}}: the shown card that has it
-                    (key, want), = x["with"].items()          # ("the red one", "the 65w one", "飞骋那双")
-                    having = [p for p in prev_ids if _has(checker.products[p], key, want)]
+                    having = [p for p in prev_ids                  # ("the red one", "the 65w one", "飞骋那双")
+                              if all(_has(checker.products[p], k, v) for k, v in x["with"].items())]
                     if not having:
-                        errs.append(f"no shown card has {key} {want!r}: the item cannot be asked")
+                        errs.append(f"no shown card has {x['with']}: the item cannot be asked")
                     else:  # any of equals is right
                         picked.append(next((p for p in ids if p in having), having[0]))
                 elif isinstance(x, dict):  # {"max": key} / {"min": key}: the shown card with most / least of it

@@ -912,6 +912,9 @@ def _told_apart(cards, products, key):
     ("add the {en} one to my cart", "cart", None),
     ("{zh}的那个加购物车", "cart", None),
     ("{zh}那双是什么材质", "question", "material"),
+    ("那个{zh}的是什么材质", "question", "material"),
+    ("tell me about the {en} running shoes", "detail", None),
+    ("{zh}款怎么样", "detail", None),
 ])
 def test_a_card_pointed_at_by_what_it_has(guide, say, kind, key):
     from daogou.catalog.demo_vocab import COLOURS

@@ -319,12 +319,13 @@ def understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn:
 
 
 # A card pointed at by what it has: "the blue ones", "the Trailcrest ones", "the 65w one", "the one with noise
-# cancelling", "绿色那双", "带降噪的那款", "橙色的那个"
-_POINT_EN = re.compile(r"(?<![a-z])(?:the|that|those)\s+(?P<what>(?:[^\s,.;:!?]+\s+){1,3}?)(?:ones?|pairs?)(?![a-z])|"
-                       r"(?<![a-z])(?:the|that|those)\s+(?:ones?|pairs?)\s+(?:with|in|from|that (?:has|have|is|are)|"
-                       r"which (?:has|have|is|are))\s+(?P<after>[^,.;:!?]+?)(?=\s*(?:[,.;:!?]|-\s|$|\s(?:is|are|does|do|"
-                       r"has|have|look|looks|how|what|which|can|will|please|pls)(?![a-z])))", re.I)
-_POINT_ZH = re.compile(r"(?P<what>[^\s，,。.？?！!、]{1,8}?)的?[那这](?:个|款|双|条|件|只|套|台|把|瓶|支|部|张|顶|盒)")
+# cancelling", "the pink tee" (the kind's own word for "one"), "绿色那双", "带降噪的那款", "那个蓝色的", "黑色款", "绿色的双肩包"
+_ONE_EN = r"ones?|pairs?"
+_ONE_ZH = r"[那这](?:个|款|双|条|件|只|套|台|把|瓶|支|部|张|顶|盒)"
+_POINT_AFTER_EN = re.compile(r"(?<![a-z])(?:the|that|those)\s+(?:ones?|pairs?)\s+(?:with|in|from|that (?:has|have|is|are)|"
+                             r"which (?:has|have|is|are))\s+(?P<what>[^,.;:!?]+?)(?=\s*(?:[,.;:!?]|-\s|$|\s(?:is|are|"
+                             r"does|do|has|have|look|looks|how|what|which|can|will|please|pls)(?![a-z])))", re.I)
+_POINT_ZH_AFTER = re.compile(_ONE_ZH + r"(?P<what>[^\s，,。.？?！!、]{1,6}?)的")
 _POINT_LEAD_ZH = re.compile(r"^(?:我想要|我要|要|想要|看看|买|那|就|还是|我觉得|感觉|请问)+|^(?:带|有|是)")
 _PRICE_ONLY = re.compile(r"^[¥$]?\s?(\d{1,6}(?:\.\d{1,2})?)\s?(?:元|块|rmb|yuan|kuai|bucks)?$", re.I)
 
@@ -332,28 +333,38 @@ _PRICE_ONLY = re.compile(r"^[¥$]?\s?(\d{1,6}(?:\.\d{1,2})?)\s?(?:元|块|rmb|yu
 def pointed(message: str, vocab: Vocabulary, products: Sequence[Product | None], topic: Sequence[str] = (),
             prices: list[float | None] | None = None) -> tuple[list[int], str, bool] | None:
     """The shown cards a message points at by what they have ("the blue ones", "the 329 one", "the one with noise
-    cancelling", "真丝那条"): their 0-based positions in the order said, the message with each pointing phrase
-    put as "it" / "这个", and whether every phrase was plural ("the blue ones"). ``None`` when nothing is pointed at so, or no card on show has what is said (then "the
-    blue ones" asks for blue ones), or the message already names a card by place or price."""
+    cancelling", "the pink tee", "真丝那条", "那个蓝色的"): their 0-based positions in the order said, the message
+    with each pointing phrase put as "it" / "这个", and whether every phrase was plural ("the blue ones"). ``None``
+    when nothing is pointed at so, or no card on show has what is said (then "the blue ones" asks for blue ones),
+    or the message already names a card by place or price."""
     norm = normalise_query(message)
     if not products or references(norm, len(products), prices):
         return None
+    # the kind's own words stand for "one": "the pink tee", "绿色的双肩包"; "X款" only with more said ("黑色款怎么样":
+    # "中长款" alone wishes for that style)
+    kinds = sorted((w for w, what in parse_query(norm, vocab, categories_hint=tuple(topic)).known.items()
+                    if what == "category"), key=len, reverse=True)
+    one_en = "|".join([*(re.escape(k) for k in kinds if re.fullmatch(r"[a-z][a-z -]*", k.lower())), _ONE_EN])
+    one_zh = "|".join([*(re.escape(k) for k in kinds if re.search(r"[\u4e00-\u9fff]", k)), _ONE_ZH, r"款(?!式)(?=\s*[^\s，,。.？?！!])"])
+    before_en = re.compile(rf"(?<![a-z])(?:the|that|those)\s+(?P<what>(?:[^\s,.;:!?]+\s+){{1,3}}?)(?:{one_en})(?![a-z])",
+                           re.I)
+    before_zh = re.compile(rf"(?P<what>[^\s，,。.？?！!、]{{1,8}}?)的?(?:{one_zh})")
     refs: list[int] = []
     spans: list[tuple[int, int, str]] = []
+    hits: list[tuple[int, list[int]]] = []
     plural = True
-    for m in _POINT_EN.finditer(norm):
-        hit = _cards_having(m.group("what") or m.group("after") or "", vocab, products, topic)
-        if hit:
-            refs += [i for i in hit if i not in refs][:1]
-            spans.append((m.start(), m.end(), "it"))
-            plural = plural and re.search(r"(?:ones|pairs|those)(?![a-z])", m.group().lower()) is not None
-    for m in _POINT_ZH.finditer(norm):
-        what = _POINT_LEAD_ZH.sub("", m.group("what").rstrip("的"))
-        hit = _cards_having(what, vocab, products, topic) if what else []
-        if hit:
-            refs += [i for i in hit if i not in refs][:1]
-            spans.append((m.start(), m.end(), "这个"))
-            plural = False
+    for rx, word in ((before_en, "it"), (_POINT_AFTER_EN, "it"), (before_zh, "这个"), (_POINT_ZH_AFTER, "这个")):
+        for m in rx.finditer(norm):
+            what = m.group("what")
+            what = _POINT_LEAD_ZH.sub("", what.rstrip("的")) if word == "这个" else what
+            hit = _cards_having(what, vocab, products, topic) if what else []
+            if not hit or any(a < m.end() and m.start() < b for a, b, _ in spans):
+                continue
+            spans.append((m.start(), m.end(), word))
+            hits.append((m.start(), hit))
+            plural = plural and word == "it" and re.search(r"(?:ones|pairs|those)(?![a-z])", m.group().lower()) is not None
+    for _, hit in sorted(hits):  # in the order said
+        refs += [i for i in hit if i not in refs][:1]
     if not refs:
         return None
     rest = norm
