@@ -233,7 +233,12 @@ def movielens(args: argparse.Namespace) -> dict:
                  {"use_ids": False, "unseen_negatives": False}, True),
                 ("daogou-rec, ID + content, new items not negatives", "minilm", {"unseen_negatives": False}, True),
                 ("daogou-rec, ID + content, ID dropout 0.5 + ID-free offset, new items not negatives", "minilm",
-                 {"id_dropout": 0.5, "id_free_bias": True, "unseen_negatives": False}, False))
+                 {"id_dropout": 0.5, "id_free_bias": True, "unseen_negatives": False}, False),
+                # a content head: items without an ID ranked by what their content says, known ones as before
+                ("daogou-rec, ID + content + content head 1, new items not negatives", "minilm",
+                 {"content_head": 1.0, "unseen_negatives": False}, False),
+                ("daogou-rec, ID + content + content head 3, new items not negatives", "minilm",
+                 {"content_head": 3.0, "unseen_negatives": False}, False))
     for label, encoder, options, headline in variants:
         rows.append(run_seeds({"home": str(home), "model": "daogou-rec", "label": label, "encoder": encoder,
                                "options": options, "budget": args.budget, "cold_fraction": 0.2},

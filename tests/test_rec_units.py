@@ -303,6 +303,42 @@ def test_the_id_free_offset_lifts_exactly_the_items_without_an_id_vector():
     assert torch.allclose(lift, torch.tensor([0.0, 0.0, 0.3 * REPEAT_SCALE, 0.0]), atol=1e-5)
 
 
+def test_the_content_head_ranks_items_without_an_id_by_content_and_known_ones_as_before():
+    """``content_head``: an item with no trained ID is scored by what its content says (its ID row is ignored), a
+    known item as without the head (log-probabilities keep its order), and the head's loss is added in training."""
+    import torch
+
+    from daogou.rec.daogou_rec import DaogouRec, DaogouRecConfig
+    known = torch.tensor([0, 1, 1, 1, 0, 1], dtype=torch.float32)  # item 4 is new
+    items = torch.tensor([[1, 2, 3]])
+    types, gaps = torch.ones_like(items), torch.zeros_like(items)
+
+    def model_with(head: float) -> DaogouRec:
+        torch.manual_seed(0)
+        m = DaogouRec(DaogouRecConfig(n_items=5, n_tokens=6, dim=8, layers=1, heads=1, max_len=3, dropout=0.0,
+                                      emb_dropout=0.0, content_head=head))
+        m.set_content(torch.arange(6)[:, None], id_known=known)
+        return m.eval()
+
+    plain, headed = model_with(0.0), model_with(1.0)
+    scores = lambda m: m.load_state_dict(m.state_dict()) and m(items, types, gaps)[0][0]  # noqa: E731 (fresh caches)
+    with torch.no_grad():
+        before = scores(headed)
+        headed.item_id.weight[4] += 5.0  # a new item's ID row says nothing
+        assert torch.allclose(scores(headed), before)
+        nudge = torch.randn(8)
+        headed.tokens.weight[4] += nudge  # its content does
+        assert not torch.allclose(scores(headed)[4], before[4])
+        ranks = lambda sc: torch.argsort(sc[[1, 2, 3, 5]], descending=True)  # noqa: E731
+        assert torch.equal(ranks(scores(plain)), ranks(scores(headed)))
+    targets, weights = torch.tensor([[0, 3, 5]]), torch.ones(1, 3)
+    with torch.no_grad():
+        headed.item_id.weight[4] -= 5.0
+        headed.tokens.weight[4] -= nudge
+        assert float(headed(items, types, gaps, targets=targets, weights=weights)[1]) > \
+            float(plain(items, types, gaps, targets=targets, weights=weights)[1])
+
+
 def test_the_low_pass_filter_sees_only_the_past_and_trains():
     """filter_alpha: each position's state depends on its own and earlier events only (all positions train in
     one pass), every position's filter weight is BSARec's low-pass kernel, and a saved bundle from before the option

@@ -49,6 +49,10 @@ class DaogouRecConfig:
                                 # (calibrates new products, which have none, against items that have one)
     unseen_negatives: bool = True  # False: items without training events are left out of the loss's candidates
                                    # (new products, not ones shoppers passed over), so content alone ranks them
+    content_head: float = 0.0  # > 0: a second loss, this weighted, scores every item by its content alone (its ID
+                               # left out); items with no trained ID are then ranked by that head, both heads as
+                               # log-probabilities, so a new product is ranked by what it is and a known one by
+                               # all that was learned of it (full softmax only)
     filter_alpha: float = 0.0  # > 0: every layer mixes a low-pass filter of the sequence with attention,
                                # alpha·filter + (1 − alpha)·attention (BSARec's inductive bias, made causal)
     filter_c: int = 5          # frequency components the low-pass keeps (of max_len)
@@ -73,6 +77,10 @@ class DaogouRecConfig:
             raise ValueError(f"filter_alpha must be in [0, 1], got {self.filter_alpha}")
         if not self.filter_causal and not self.filter_alpha:
             raise ValueError("filter_causal=False needs filter_alpha > 0")
+        if self.content_head < 0:
+            raise ValueError(f"content_head must be >= 0, got {self.content_head}")
+        if self.content_head and not self.use_ids:
+            raise ValueError("content_head needs use_ids (without IDs every item is already scored by content)")
         if self.filter_alpha and not 1 <= self.filter_c <= self.max_len // 2:
             raise ValueError(f"filter_c must be in [1, max_len // 2], got {self.filter_c}")
 
@@ -122,7 +130,7 @@ class DaogouRec(nn.Module):
     def set_content(self, tokens: torch.Tensor, text: torch.Tensor | None = None,
                     image: torch.Tensor | None = None, id_known: torch.Tensor | None = None) -> None:
         """Content rows for items 0..N (row 0 padding); ``id_known`` marks items whose ID vector was trained."""
-        self._vector_cache = None
+        self._vector_cache = self._content_cache = None
         self.item_tokens = tokens.long()
         self.token_bag = _mean_bag(self.item_tokens, self.config.n_tokens)
         if text is not None:
@@ -142,35 +150,47 @@ class DaogouRec(nn.Module):
             torch.cat([weight, weight.new_zeros(extra, weight.shape[1])]), freeze=False, padding_idx=0)
         self.id_known = torch.cat([self.id_known, self.id_known.new_zeros(extra)])
         self.config.n_items = n_items
-        self._vector_cache = None
+        self._vector_cache = self._content_cache = None
 
     def item_vectors(self) -> torch.Tensor:
         """[N + 1, dim] vectors of every item (row 0 is padding). Cached for inference (eval mode, no grad):
         serving scores one shopper at a time and the item table is the expensive part."""
+        return self._cached("_vector_cache", self._item_vectors)
+
+    def content_vectors(self) -> torch.Tensor:
+        """[N + 1, dim] content-only vectors (the content head's), cached for inference like :meth:`item_vectors`."""
+        return self._cached("_content_cache", self._content_vectors)
+
+    def _cached(self, attr: str, compute) -> torch.Tensor:
         inference = not self.training and not torch.is_grad_enabled()
-        cached = getattr(self, "_vector_cache", None)
+        cached = getattr(self, attr, None)
         if inference and cached is not None:
             return cached
-        vec = self._item_vectors()
-        self._vector_cache = vec if inference else None
+        vec = compute()
+        setattr(self, attr, vec if inference else None)
         return vec
 
     def train(self, mode: bool = True) -> "DaogouRec":
         if mode or mode != self.training:
-            self._vector_cache = None
+            self._vector_cache = self._content_cache = None
         return super().train(mode)
 
     def load_state_dict(self, *args, **kwargs):
-        self._vector_cache = None
+        self._vector_cache = self._content_cache = None
         return super().load_state_dict(*args, **kwargs)
 
     def _item_vectors(self) -> torch.Tensor:
         c = self.config
-        vec = torch.sparse.mm(self.token_bag, self.tokens.weight)
+        vec = self._content_vectors()
         if c.use_ids:
             weight = self._id_weight(self.id_known)
             self._id_free_full = 1.0 - weight
             vec = vec + self.item_id.weight * weight[:, None]
+        return vec
+
+    def _content_vectors(self) -> torch.Tensor:
+        """[N + 1, dim]: what each item's content alone says (attribute tokens, text, image), no ID."""
+        vec = torch.sparse.mm(self.token_bag, self.tokens.weight)
         if self.text_proj is not None:
             vec = vec + self.text_proj(self.item_text)
         if self.image_proj is not None:
@@ -244,18 +264,29 @@ class DaogouRec(nn.Module):
         scores at target positions and the weighted loss. Inference (``queries`` [B, Q], ``target_types`` [B]):
         [B, N + 1] scores for the next item after each sequence (column 0 is -inf)."""
         if targets is not None and self.config.n_items > self.config.sampled_softmax_above:
+            if self.config.content_head:
+                raise ValueError("content_head trains with the full softmax only; this catalog trains sampled")
             return self._sampled_forward(items, types, gaps, queries, target_types, targets, weights)
         item_vecs = self.item_vectors()
         h = self.encode(items, types, gaps, item_vecs)
         length = items.shape[1]
         if targets is None:
-            scores = self.condition(h[:, -1], queries, target_types) @ item_vecs.T
+            state = self.condition(h[:, -1], queries, target_types)
+            scores = state @ item_vecs.T
             asked = target_types if target_types is not None else torch.zeros_like(items[:, 0])
-            self._add_repeat_bonus(scores, items, types, asked, torch.full_like(asked, length - 1))
+            slots = torch.full_like(asked, length - 1)
+            self._add_repeat_bonus(scores, items, types, asked, slots)
             self._add_query_match(scores, queries)
             if self.id_free is not None:
                 scores += REPEAT_SCALE * self.id_free * (1.0 - self.id_known)[None]
             scores[:, 0] = float("-inf")
+            if self.config.content_head and bool((self.id_known[1:] == 0).any()):
+                # items without a trained ID by the content head; both heads as log-probabilities
+                by_content = state @ self.content_vectors().T
+                self._add_repeat_bonus(by_content, items, types, asked, slots)
+                self._add_query_match(by_content, queries)
+                by_content[:, 0] = float("-inf")
+                scores = torch.where(self.id_known[None] > 0, F.log_softmax(scores, -1), F.log_softmax(by_content, -1))
             return scores, None
         sel = targets > 0
         q_t = None if queries is None else queries[sel]
@@ -263,12 +294,17 @@ class DaogouRec(nn.Module):
         rows, slots = torch.nonzero(sel, as_tuple=True)
         asked = target_types[sel] if target_types is not None else torch.zeros_like(rows)
 
-        def extras(sc: torch.Tensor) -> None:
+        def extras(sc: torch.Tensor, ids: bool = True) -> None:
             self._add_repeat_bonus(sc, items[rows], types[rows], asked, slots)
             self._add_query_match(sc, q_t)
-            if self.id_free is not None:
+            if self.id_free is not None and ids:
                 sc += REPEAT_SCALE * self.id_free * self._id_free_full[None]
-        return self._loss(h_t, targets[sel], weights[sel], item_vecs, extras)
+        scores, loss = self._loss(h_t, targets[sel], weights[sel], item_vecs, extras)
+        if self.config.content_head:  # the same targets, every item scored by its content alone
+            _, by_content = self._loss(h_t, targets[sel], weights[sel], self._content_vectors(),
+                                       lambda sc: extras(sc, ids=False))
+            loss = loss + self.config.content_head * by_content
+        return scores, loss
 
     def _add_query_match(self, scores: torch.Tensor, queries: torch.Tensor | None) -> None:
         """scores += w · cos(query, product text) for rows that have a query (in place)."""
