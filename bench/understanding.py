@@ -335,7 +335,12 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                                 f"{'above' if way == 'more' else 'below'} the median {median:g}")
                     break
         if "like" in exp:  # products like a shown one: others than it, of its kind (and below its price)
-            like = focus if exp["like"] == "focus" else prev_ids[exp["like"]] if exp["like"] < len(prev_ids) else None
+            want = exp["like"]
+            if isinstance(want, dict):  # {"with": {...}}: the first shown card that has it ("like the grey ones")
+                like = next((p for p in prev_ids
+                             if all(_has(checker.products[p], k, v) for k, v in want["with"].items())), None)
+            else:
+                like = focus if want == "focus" else prev_ids[want] if want < len(prev_ids) else None
             if like is None or not ids:
                 errs.append("no products like the one referred to")
             else:
@@ -347,6 +352,11 @@ def play_dialogue(d: dict, turn_fn, checker: Checker) -> list[dict]:
                 if exp.get("below_ref"):
                     errs += [f"card {p} at {checker.products[p].price:g} not below {ref_p.price:g}" for p in ids
                              if (checker.products[p].price or 0.0) >= (ref_p.price or 0.0)][:1]
+        if "not_ref" in exp and exp["not_ref"] < len(prev_ids) and prev_ids[exp["not_ref"]] in ids:
+            errs.append(f"showed {prev_ids[exp['not_ref']]} again, which the shopper turned down")  # "not that one"
+        if exp.get("not_shown"):  # "next page", "show me different ones": none of the cards shown before
+            again = [p for p in ids if p in prev_ids]
+            errs += [f"showed {again[0]} again"] if again else ["no other products shown"] if not ids else []
         if "answer" in exp:
             errs += checker.answer_errors(exp["answer"], target, r.get("answer") or [])
             if exp.get("answer_only"):  # nothing else was asked: no answer about another property

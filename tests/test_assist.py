@@ -984,3 +984,48 @@ def test_how_long_asks_no_length_and_is_it_long_of_a_dress_asks_its_length(guide
     r = assistant.reply(conv, "is the first one long?")
     assert [a["key"] for a in r.answer] == ["length"]
     assert r.answer[0]["value"] == products[cards[0].id].attributes.get("length")
+
+
+@pytest.mark.parametrize("kind, message, seen", [
+    ("running shoes", "not a fan of the first one, others?", "first"),
+    ("双肩包", "第一个不喜欢 换一个", "first"),
+    ("hiking boots", "next page", "all"),
+    ("headphones", "dont like any of these, show me different ones", "all"),
+])
+def test_cards_turned_down_or_paged_past_give_other_products_of_the_need(guide, kind, message, seen):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0029")
+    before = assistant.reply(conv, kind)
+    r = assistant.reply(conv, message)
+    shown = {c.id for c in (before.cards[:1] if seen == "first" else before.cards)}
+    assert r.kind == "refine" and r.cards and not shown & {c.id for c in r.cards}
+    assert {products[c.id].category for c in r.cards} <= {products[c.id].category for c in before.cards}
+
+
+def test_taking_two_of_a_card_and_pointing_at_words_the_card_shows(guide):
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0030")
+    cards = assistant.reply(conv, "socks").cards
+    r = assistant.reply(conv, "i'll take two of the first")
+    assert r.kind == "cart" and r.cards[0].id == cards[0].id
+    cards = assistant.reply(conv, "yoga mat").cards
+    rubber = [i for i, c in enumerate(cards) if "rubber" in products[c.id].attributes.get("material", "")]
+    cork = [i for i, c in enumerate(cards) if products[c.id].attributes.get("material") == "cork"]
+    if not (rubber and cork):
+        pytest.skip("no rubber and cork mats on show together")
+    r = assistant.reply(conv, "the cork one vs the rubber one")  # "rubber": a word of the card's "natural rubber"
+    assert r.kind == "compare" and [c.id for c in r.cards] == [cards[cork[0]].id, cards[rubber[0]].id]
+
+
+def test_more_of_a_measure_than_a_card_named(guide):
+    from daogou.assist.answers import quantity
+    assistant, _, products, _ = guide
+    conv = assistant.start("U0031")
+    cards = assistant.reply(conv, "chargers").cards
+    r = assistant.reply(conv, "the first one's too slow, got anything faster?")
+    median = sorted(quantity(products[c.id].attributes.get("power")) or 0 for c in cards)[len(cards) // 2]
+    category = products[cards[0].id].category
+    if not any((quantity(p.attributes.get("power")) or 0) > median for p in products.values() if p.category == category):
+        median -= 1e-9  # the cards already reach the utmost: those that have it are shown (and it is said)
+    assert r.kind == "refine" and all((quantity(products[c.id].attributes.get("power")) or 0) > median
+                                      for c in r.cards[:3])

@@ -109,6 +109,10 @@ _MORE = re.compile(r"(?<![a-z])(?:something else|anything else|other (?:ones|opt
                    r"what else|else (?:do you have|have you got)|any more|anymore|next (?:page|ones?)|"
                    r"different ones)(?![a-z])|别的|其他的?|其它的?|换一批|换一些|还有吗|还有呢|更多|再来[几一]?[个款些]",
                    re.I)
+# A card (or all of them) turned down: "not a fan of the first one", "dont like any of these", "第一个不喜欢"
+_DISLIKE = re.compile(r"(?<![a-z])(?:not (?:a |really a |much of a )?(?:fan|keen|into|crazy about|sold on)|(?:don'?t|dont|do not|"
+                      r"didn'?t|didnt) (?:really |much )?(?:like|love|fancy|dig)|dislike|hate|not (?:for me|my (?:style|"
+                      r"taste|thing|cup of tea)))(?![a-z])|不(?:太|怎么|是很)?喜欢|不中意|看不上|不好看", re.I)
 _AVAILABILITY = re.compile(r"(?<![a-z])(?:do (?:you|u|ya) (?:have|sell|carry)|have (?:you|u) got|(?:you|u) got|got any|any(?! good| use| better| help| decent| worth)|"
                            r"anything|something|is there|"
                            r"are there|available in|in (?:a |an )?(?:other|different)|none of (?:these|those|them)|"
@@ -165,6 +169,7 @@ _THESE_ASKED = re.compile(r"^\W*(?:(?:so|and|but|ok|okay|hmm|well|also|then)\W+)
 _CART = re.compile(r"(?<![a-z])(?:add (?:it|this|that|them|both|this one|that one|the [a-z0-9#]+(?: one)?|"
                    r"(?:number |#|no\. ?)\d{1,2})? ?(?:to|in|into) (?:my |the )?(?:cart|basket|trolley)|"
                    r"(?:i'?ll|i will|let me|let'?s|gonna|i'?d like to|i want to|i wanna) (?:take|buy|get|order|grab) "
+                   r"(?:(?:one|two|three|four|five|a couple|a pair|[1-9])(?: pairs?)? (?:of )?)?"
                    r"(?:it|this|that|them|both|this one|that one|the [a-z0-9#]+(?: one)?)|(?:buy|order|purchase) "
                    r"(?:it|this one|that one|the [a-z0-9#]+ one)(?: now| please)?|(?:put|throw) (?:it|this|that|"
                    r"the [a-z0-9#]+(?: one)?) in (?:my |the )?(?:cart|basket)|check ?out)(?![a-z])|"
@@ -384,16 +389,31 @@ def _cards_having(words: str, vocab: Vocabulary, products: Sequence[Product | No
         return [i for i, p in enumerate(products) if p is not None and p.price is not None
                 and abs(p.price - amount) < 0.5]
     said = parse_query(words, vocab, categories_hint=tuple(topic))
-    if not (said.attributes or said.brands) or said.exclude_attributes or said.exclude_brands \
-            or said.price_min is not None or said.price_max is not None \
+    if said.exclude_attributes or said.exclude_brands or said.price_min is not None or said.price_max is not None \
             or (said.categories and topic and not all(_same_kind(c, topic) for c in said.categories)):
         return []
+    if not (said.attributes or said.brands):  # "the rubber one", "the laptop one": words the cards themselves show
+        return _cards_showing(words, products) if not said.categories else []
 
     def has(p: Product) -> bool:
         attrs = {k: str(v).lower() for k, v in (p.attributes or {}).items()}
         return all(attrs.get(k) in {v.lower() for v in vs} for k, vs in said.attributes.items()) \
             and (not said.brands or (p.brand or "").lower() in {b.lower() for b in said.brands})
     return [i for i, p in enumerate(products) if p is not None and has(p)]
+
+
+def _cards_showing(words: str, products: Sequence[Product | None]) -> list[int]:
+    """Positions of the products whose title or attribute values show every content word of ``words`` (a Latin
+    word whole, a Chinese one of two characters or more as written); empty when ``words`` has none."""
+    said = [w.lower() for w in content_words(words) if len(w) >= 3 or re.search(r"[\u4e00-\u9fff]{2}", w)]
+    if not said:
+        return []
+
+    def shows(p: Product) -> bool:
+        text = " ".join([p.title or "", p.brand or "", *map(str, (p.attributes or {}).values())]).lower()
+        return all((w in text) if re.search(r"[\u4e00-\u9fff]", w) else
+                   re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) is not None for w in said)
+    return [i for i, p in enumerate(products) if p is not None and shows(p)]
 
 
 # Going back to an earlier need: "ok go back to the earbuds", "back to the mats pls", "还是回到刚才的洗发水吧"
@@ -500,7 +520,12 @@ def _understand(message: str, vocab: Vocabulary, shown: int = 0, asked_last_turn
         # "show me a different brand", "换个品牌看看", "有别的颜色吗": the need without the focused card's brand / colour
         word = next(g for g in other.groups() if g)
         return Understanding("refine", parsed, lang, other="brand" if word in _BRAND_WORDS else "color")
-    measure = _measure(low) if shown and not move and not by_price and not refs and same_kind else None
+    if shown and not parsed.categories and not parsed.has_constraints() and not move and not keys \
+            and (_DISLIKE.search(norm) or (_MORE.search(norm) and not refs)):
+        # "not a fan of the first one, others?", "第一个不喜欢 换一个", "next page": other products for the same need
+        return Understanding("refine", parsed, lang, more=True)
+    measure = _measure(low) if shown and not move and not by_price and same_kind \
+        and (not refs or _AVAILABILITY.search(low)) else None  # "the first one's too slow, got anything faster?"
     if measure and not values and parsed.price_max is None and parsed.price_min is None and not superlative(norm):
         # "got anything bigger?", "内存大一点的", "a bigger size?": the need, with more of it than the cards on show
         return Understanding("refine", parsed, lang, measure=measure,
