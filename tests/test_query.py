@@ -179,12 +179,32 @@ def test_the_shoppers_own_host_is_no_new_category(vocab, query):
     ("不要红色的连衣裙", {"color": ["red"]}), ("dress without red", {"color": ["red"]}),
     ("dress not red or blue", {"color": ["red", "blue"]}), ("跑鞋别要红色", {"color": ["red"]}),
     ("连衣裙 不要红色和蓝色", {"color": ["red", "blue"]}),
-    ("no noise cancelling headphones", {"noise_cancelling": ["yes"]}),
+    ("kitchen knife set, non-ceramic", {"material": ["ceramic"]}), ("不要磁吸的手机壳", {"feature": ["magnetic"]}),
+    ("phone case without the magnet thing", {"feature": ["magnetic"]}),
 ])
 def test_negated_attributes(vocab, query, excluded):
     pq = parse_query(query, vocab)
     assert pq.exclude_attributes == excluded and pq.attributes == {}
     assert pq.categories
+
+
+@pytest.mark.parametrize("query", ["no noise cancelling headphones", "headphones without noise cancelling",
+                                   "earbuds w/o anc", "不带降噪的耳机", "没有降噪的耳机", "不降噪的耳机"])
+def test_a_yes_or_no_feature_said_not_wanted_asks_for_those_that_say_no(vocab, query):
+    pq = parse_query(query, vocab)
+    assert pq.attributes == {"noise_cancelling": ["no"]} and pq.exclude_attributes == {}
+
+
+@pytest.mark.parametrize("query", ["hiking boots, doesn't need to be waterproof", "不防水的登山鞋也行",
+                                   "hiking boots - no need for waterproof"])
+def test_a_value_said_as_not_needed_asks_nothing_either_way(vocab, query):
+    pq = parse_query(query, vocab)
+    assert pq.categories == ["Shoes > Hiking"] and pq.attributes == {} and pq.exclude_attributes == {}
+
+
+def test_have_you_got_is_no_negation(vocab):
+    assert parse_query("有没有红色的跑鞋", vocab).attributes == {"color": ["red"]}
+    assert parse_query("有没有主动降噪的耳机", vocab).attributes == {"noise_cancelling": ["yes"]}
 
 
 def test_negation_words_inside_other_words_are_not_cues(vocab):

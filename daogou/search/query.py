@@ -112,11 +112,17 @@ _SORTS = (
                               r"(?<!too )(?<!so )(?<!not )(?<!less )(?<!overly )expensive)(?![a-z])|最贵的?|价格最高的?|最高价的?|(?:价格)?从高到低|不便宜的?|贵(?:一)?点的|贵些的|贵的|高端的?|"
                               r"高档的?|奢华的?|顶配的?")),
 )
-_NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|without|except(?: for)?|excluding|exclude|other than|"
+_NEG_CUE = re.compile(r"(?:(?<![a-z])(?P<en>not|no|nothing(?: in)?|none in|without|w/o|non-?|except(?: for)?|excluding|exclude|other than|"
                       r"anything but|but not|nor|no more|avoid|skip|hate|don'?t like|dont want|don'?t want|forget(?: about)?|"
                       r"instead of|rather than|enough of|done with)"
-                      r"(?:\s+(?:from|by|made by))?(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|排除|除了|别(?![的人家处样款])|非|不喜欢|讨厌)"
+                      r"(?:\s+(?:from|by|made by))?(?:\s+(?:the|any|a|an))?(?P<too>\s+(?:too|so|overly|super|that))?|(?P<zh>不想要|不需要|不要|不含|不是|不带|(?<!有)没有|没带|排除|除了|别(?![的人家处样款])|非|不喜欢|讨厌|(?<![要想需])不)"
                       r"(?:给我)?(?:推荐?|要|买|用|是|看|来|考虑|那种|这种)?(?:的)?)\s*$")
+# a value said as not needed: "doesn't need to be waterproof", "不防水的也行": no constraint either way
+_OPTIONAL_BEFORE = re.compile(r"(?<![a-z])(?:(?:doesn'?t|does not|don'?t|do not|needn'?t|need not|not)\s+(?:really\s+|"
+                              r"necessarily\s+)?(?:need|have|has)\s+(?:it\s+|them\s+|one\s+)?to\s+be|no need (?:for|to be)|"
+                              r"not necessarily|doesn'?t matter if (?:it'?s|they'?re)(?: not)?)\s*$", re.I)
+_OPTIONAL_AFTER = re.compile(r"[^,，.。;；!！?？]*?(?:也行|也可以|也没关系|也没事|都行|无所谓|is fine too|are fine too|also fine|"
+                             r"works too|is ok too|are ok too|doesn'?t matter)", re.I)
 _TOO = re.compile(r"(?<![a-z])(?:(?:way|far|much|bit|little|rather|kinda|a bit|a little)\s+)?too\s*$|太(?=\S*$)")
 _CONJ = re.compile(r"^\s*(?:,|，|、|/|or|and|nor|或者?|和|与|及|也不要|或者不要|or no|and no|or not)\s*$")
 _AFTER_NEG = re.compile(r"\s*(?:以外|之外)?的?")
@@ -492,6 +498,12 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
             work.take(prev_end if cue is None else cue, tail.end() if tail else c.end)
         said = work.base[c.start:c.end]
         pq.known.setdefault(said, c.kind if c.kind in ("brand", "category") else "value")
+        if c.kind == "attribute" and (_OPTIONAL_BEFORE.search(view, prev_end, c.start)
+                                      or (neg and _OPTIONAL_AFTER.match(view, c.end))):
+            _note(pq, f"ignored {said!r} (said as not needed)")  # "doesn't need to be waterproof", "不防水的也行"
+            work.take(c.start, c.end)
+            prev_end, prev_neg, prev_kind = c.end, neg, c.kind
+            continue
         if c.kind == "brand":
             _append(pq.exclude_brands if neg else pq.brands, c.brand)
             _note(pq, f"{'exclude ' if neg else ''}brand {c.brand} from {said!r}")
@@ -636,6 +648,8 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
         return
     if not neg and len(values) == 1:  # "65W or more", "at least 256GB", "30h+": every value of that amount or more
         values = _amount_bound(vocab, view, c, values[0], pq.categories or hint) or values
+    if neg and all(v == "yes" for _, v in values) and all("no" in vocab.key_values.get(k, ()) for k, _ in values):
+        values, neg = [(k, "no") for k, _ in values], False  # "without noise cancelling", "不带降噪的": those that say no
     table = pq.exclude_attributes if neg else pq.attributes
     for k, v in values:
         _append(table.setdefault(k, []), v)

@@ -82,7 +82,7 @@ combination | combination skin | 混合性 | 混合皮 | 混油皮 | 混干皮
 sensitive | sensitive skin | 敏感肌 | 敏感性 | 敏感皮肤 | 皮肤敏感 | 皮肤很敏感
 damaged | damaged hair | 受损 | 受损发质 | 烫染受损
 shockproof | shock proof | drop proof | drop-proof | more protective | extra protective | more protection | extra protection | better protection | heavy duty | heavy-duty | rugged | 防摔 | 防摔的 | 耐摔 | 抗摔 | 耐摔的
-magnetic | magsafe | 磁吸
+magnetic | magnet | magnets | magsafe | 磁吸 | 磁吸式
 mini | short dress | 短款 | 短裙
 midi | 中长款 | 中长
 maxi | long dress | 长款 | 长裙
