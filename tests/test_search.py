@@ -182,6 +182,9 @@ def test_a_persons_interest_points_to_a_category(searcher, message, language, ca
     ("chargr 33w", True),                       # a kind's word with a typo
     ("damaged hair care", True),                # "damaged hair" is the value; "hair care" still the kind
     ("car care kit", False),
+    ("my headphones broke, need new ones", True),  # what happened to the old ones names no product
+    ("耳机坏了 想买个新的", True),
+    ("broken headphones repair", False),         # a repair is no product of the store
 ])
 def test_the_head_of_a_need_must_be_a_kind_the_store_sells(searcher, query, matched):
     parsed = searcher.understand(query)[0]

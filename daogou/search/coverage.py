@@ -50,6 +50,8 @@ fine keep first pricey pricier expensive equipment gear accessories accessory it
 essentials thats size sizes colour color colours colors material style set sets pair pairs pack packs piece pieces
 guys possible if lover lovers enthusiast enthusiasts fanatic beginner beginners person people likes loves enjoys
 junkie junkies addict addicts nerd nerds geek geeks buff buffs freak freaks fiend fiends
+broke broken died dead worn wore torn ripped cracked lost stolen apart stopped working leaking leaks replace
+replacement replacing
 women woman womens women's ladies lady men man mens men's boys boy girls girl unisex adult adults teen teens teenager
 """.split()) | frozenset(STOPWORDS_EN_PLUS)
 
@@ -64,6 +66,7 @@ _FILLER_ZH = frozenset("""
 本店 你们家 家 便宜 实惠 好看 不错 合适 适合 用 用的 都行 就行 就好 太贵 贵 有点 改成 清楚 不清楚 以内 以下 左右 按
 我想 我要 想买 想买个 喜欢 爱 送人 尽快 马上 急 急用 其实 换 换成 不要 别 用品 装备 配件 知道 不知道 有货 现货 货 一双 双 一套 套
 套装 组合 组合装 系列 款式 一款 一个 一件
+坏 坏了 丢 丢了 破 破了 旧 旧的 用坏 用坏了 不能用 不能用了 换个 换新 新的
 """.split())
 
 
