@@ -1029,3 +1029,12 @@ def test_more_of_a_measure_than_a_card_named(guide):
         median -= 1e-9  # the cards already reach the utmost: those that have it are shown (and it is said)
     assert r.kind == "refine" and all((quantity(products[c.id].attributes.get("power")) or 0) > median
                                       for c in r.cards[:3])
+
+
+@pytest.mark.parametrize("message, said", [("headphones without noise cancelling", "without noise cancelling"),
+                                           ("不带降噪的耳机", "不带降噪")])
+def test_a_feature_not_wanted_shows_those_without_it_and_says_so(guide, message, said):
+    assistant, _, products, _ = guide
+    r = assistant.reply(assistant.start("U0032"), message)
+    assert r.constraints["attributes"] == {"noise_cancelling": ["no"]} and said in r.text
+    assert all(products[c.id].attributes.get("noise_cancelling") == "no" for c in r.cards[:3])

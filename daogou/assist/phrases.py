@@ -3,6 +3,8 @@ is passed through as data (the page escapes it), never formatted into markup."""
 
 from __future__ import annotations
 
+import re
+
 from daogou.assist.answers import key_name
 from daogou.generate.facts import CURRENCY_SIGNS, format_price
 
@@ -128,7 +130,7 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     """The need in words: wanted values and the kind of product, as the shopper named it ("red running shoes",
     "红色 跑鞋"); never the unparsed rest of the message."""
     words = getattr(cons, "attribute_words", {}) or {}
-    values, after, sized = [], [], []
+    values, after, sized, unwanted = [], [], [], []
     for key, vs in cons.attributes.items():
         said = words.get(key)
         if said and _cjk(said) != (lang == "zh"):  # said in the other language ("防水" in English): the store's name
@@ -139,6 +141,8 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
         noun = _FOR_NOUN.get(key) if lang != "zh" else None
         if noun:  # "shampoo for dry hair", never "dry shampoo" (another product)
             after.append(_with_noun(said, noun))
+        elif lang != "zh" and re.match(r"(?:without|w/o|no|non)(?![a-z])", said.lower()):
+            unwanted.append(said)  # "headphones without noise cancelling"
         elif lang != "zh" and key == "size" and said.lower().startswith("size "):
             sized.append(said)  # "hiking boots in size 42"
         else:
@@ -158,7 +162,7 @@ def need_words(cons, lang: str, zh_leaf=None) -> str:
     if sized and not (kind or cons.brands):
         values, sized = values + sized, []
     words = values + ([kind] if kind else list(cons.brands)) + (["for " + " and ".join(after)] if after else []) \
-        + (["in " + " or ".join(sized)] if sized else [])
+        + (["in " + " or ".join(sized)] if sized else []) + unwanted
     return ("" if lang == "zh" else " ").join(w for w in words if w) if lang == "zh" and all(
         _cjk(w) for w in words) else " ".join(w for w in words if w)
 

@@ -532,8 +532,8 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
             # "for dry hair" while shampoo is on show: the value's own word, not a new ask for all of Hair Care
             _note(pq, f"ignore category {' | '.join(c.paths)} of the topic after a value from {said!r}")
             if values and values[-1][0].end == prev_end:  # said with it: "dry hair", not "dry"
-                vc, vneg, _ = values[-1]
-                values[-1] = (vc, vneg, work.base[vc.start:c.end])
+                vc, vneg, _, vcue = values[-1]
+                values[-1] = (vc, vneg, work.base[vc.start:c.end], vcue)
         elif c.kind == "category":
             for path in c.paths:
                 _append(pq.categories, path)
@@ -542,12 +542,12 @@ def _entities(work: _Work, vocab: Vocabulary, pq: ParsedQuery, hint: tuple[str, 
             # "my old wooden ones cracked": what the shopper has, not what they want
             _note(pq, f"ignored {said!r} (the shopper's own)")
         else:
-            values.append((c, neg, said))
+            values.append((c, neg, said, cue))
         prev_end, prev_neg, prev_kind = c.end, neg, c.kind
     pq.categories = [p for p in pq.categories if not any(q.startswith(p + " > ") for q in pq.categories)]
     pq.categories = _accessories_over_hosts(pq.categories)
-    for c, neg, said in values:
-        _attribute(vocab, pq, view, c, neg, said, hint)
+    for c, neg, said, cue in values:
+        _attribute(vocab, pq, view, c, neg, said, hint, work.base[cue:c.end] if cue is not None else said)
     for said, paths in negated_said:  # "headphones but not over-ear", "不要头戴式的耳机": a form of the kind asked for,
         kinds = pq.categories or list(hint)
         if kinds and all(_same_or_under(p, kinds) for p in paths):  # left out by its word ("no over-ear" after them)
@@ -617,7 +617,7 @@ def _heads(view: str, matches: list[VocabMatch]) -> list[VocabMatch]:
 
 
 def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg: bool, said: str,
-               hint: tuple[str, ...] = ()) -> None:
+               hint: tuple[str, ...] = (), negated: str = "") -> None:
     """Values must occur in the query's categories (or the conversation's, ``hint``); without a category, a one-word
     Latin value of a key that only some categories have ("all" of hair_type, "max" of cushioning) needs its key
     named ("max cushioning")."""
@@ -649,7 +649,8 @@ def _attribute(vocab: Vocabulary, pq: ParsedQuery, view: str, c: VocabMatch, neg
     if not neg and len(values) == 1:  # "65W or more", "at least 256GB", "30h+": every value of that amount or more
         values = _amount_bound(vocab, view, c, values[0], pq.categories or hint) or values
     if neg and all(v == "yes" for _, v in values) and all("no" in vocab.key_values.get(k, ()) for k, _ in values):
-        values, neg = [(k, "no") for k, _ in values], False  # "without noise cancelling", "不带降噪的": those that say no
+        # "without noise cancelling", "不带降噪的": those that say no, named with the words that said so
+        values, neg, said = [(k, "no") for k, _ in values], False, (negated or said).strip()
     table = pq.exclude_attributes if neg else pq.attributes
     for k, v in values:
         _append(table.setdefault(k, []), v)
