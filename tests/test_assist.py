@@ -1038,3 +1038,5 @@ def test_a_feature_not_wanted_shows_those_without_it_and_says_so(guide, message,
     r = assistant.reply(assistant.start("U0032"), message)
     assert r.constraints["attributes"] == {"noise_cancelling": ["no"]} and said in r.text
     assert all(products[c.id].attributes.get("noise_cancelling") == "no" for c in r.cards[:3])
+    badge = "without noise cancelling, as you asked" if said.isascii() else "无主动降噪，符合你的要求"
+    assert badge in r.cards[0].why  # never "no, as you asked"

@@ -637,7 +637,7 @@ class Assistant:
         attrs = {k: str(v).lower() for k, v in (p.attributes or {}).items()}
         wanted = [(k, v) for k, vs in cons.attributes.items() for v in vs if attrs.get(k) == str(v).lower()]
         if wanted:  # only the asked-for values this product has, in the reply's language ("防水", not "yes")
-            said = [P.value_words(k, v, lang) if v.lower() in ("yes", "true") or v.replace(".", "").isdigit()
+            said = [P.value_words(k, v, lang) if v.lower() in ("yes", "true", "no", "false") or v.replace(".", "").isdigit()
                     else P.described(k, answer_value_name(k, v, self.searcher.vocab, lang), lang) for k, v in wanted]
             out.append(P.say(lang, "why_attr", v=("、" if lang == "zh" else ", ").join(said)))
         if u.price_move:

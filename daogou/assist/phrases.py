@@ -213,6 +213,10 @@ def value_words(key: str, value: str, lang: str) -> str:
     "防水"), a number with its key ("size 43", "43码")."""
     if value.lower() in ("yes", "true"):
         return key_name(key, lang)
+    if value.lower() in ("no", "false"):  # "without noise cancelling", "not waterproof", "无主动降噪"
+        name = key_name(key, lang)
+        return f"无{name}" if lang == "zh" else f"not {name}" if name.endswith(("proof", "safe", "resistant")) \
+            else f"without {name}"
     if value.replace(".", "").isdigit():
         return f"{value}码" if lang == "zh" and key == "size" else f"{key.replace('_', ' ')} {value}" if lang != "zh" \
             else value
