@@ -9,7 +9,7 @@ is answered honestly ("The listing doesn't say …") with a suggestion. Pure: no
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from daogou.catalog.models import Product
@@ -180,6 +180,12 @@ def key_word_spans(message: str) -> list[tuple[int, int]]:
     names no kind."""
     low = message.lower()
     return [m.span() for rx in _KEY_RE.values() for m in rx.finditer(low)]
+
+
+def has_values(product: Product, wanted: Mapping[str, Sequence[str]]) -> bool:
+    """Whether ``product`` has every wanted value (one of each key's, case aside)."""
+    return all(str((product.attributes or {}).get(key, "")).lower() in {v.lower() for v in values}
+               for key, values in wanted.items())
 
 
 def superlative(message: str) -> str | None:

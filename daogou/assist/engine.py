@@ -18,7 +18,7 @@ import numpy as np
 
 from daogou.assist import phrases as P
 from daogou.assist.answers import answer as answer_question
-from daogou.assist.answers import extreme, key_name, quantity, stated, unstated
+from daogou.assist.answers import extreme, has_values, key_name, quantity, stated, unstated
 from daogou.assist.answers import text_of as answer_text
 from daogou.assist.answers import value_name as answer_value_name
 from daogou.assist.state import Constraints, Conversation, Conversations, Turn, now_ms
@@ -298,7 +298,7 @@ class Assistant:
             for key, value in u.having:
                 wanted[key] = (*wanted.get(key, ()), value)
             shown = [self._products[i] for i in conv.shown if i in self._products]
-            having = [p for p in shown if _has_values(p, wanted)]
+            having = [p for p in shown if has_values(p, wanted)]
             what = ("" if lang == "zh" else " ").join(P.value_words(k, v, lang) for k, v in u.having)
             if not having:
                 return [], P.say(lang, "having_none", what=what), self._chips(conv, lang), 0, None
@@ -443,7 +443,7 @@ class Assistant:
             ranked = [i for i in ranked if i != focus.id]
         if measured:  # those with more (less) of it first: the words "bigger", "更大" name no value to search
             wanted, sign = {measured: cons.attributes[measured]}, -1.0 if u.measure == "more" else 1.0
-            ranked = sorted(ranked, key=lambda i: (not _has_values(self._products[i], wanted),
+            ranked = sorted(ranked, key=lambda i: (not has_values(self._products[i], wanted),
                                                    sign * (quantity(self._products[i].attributes.get(measured)) or 0.0)))
         if u.more:  # other products than those shown for this need so far, while there are any
             seen = _shown_since_search(conv)
@@ -479,7 +479,7 @@ class Assistant:
             return [], P.say(lang, "none_need", need=need), \
                 self._chips(conv, lang), 0, None
         said = used
-        if used.attributes and not any(_has_values(p, used.attributes) for p in products):
+        if used.attributes and not any(has_values(p, used.attributes) for p in products):
             # "38码 … 预算三百" with no size 38 under ¥300: said, and the cards described by what they do match
             lead += P.say(lang, "none_with", what=P.need_text(used, self._currency, lang, self._zh_leaf))
             said = replace(used, attributes={}, attribute_words={})
@@ -807,12 +807,6 @@ def _kind_synonyms(kind_words: str) -> tuple[str, ...]:
     said = " ".join(kind_words.lower().split())
     return tuple(w for own, _ in built_in_groups() if said in (x.lower() for x in own) for w in own
                  if w.lower() != said)
-
-
-def _has_values(product: Product, wanted: dict[str, tuple[str, ...]]) -> bool:
-    """Whether ``product`` has every wanted value (one of each key's)."""
-    return all(str(product.attributes.get(key, "")).lower() in {v.lower() for v in values}
-               for key, values in wanted.items())
 
 
 def _clean(message: str) -> str:

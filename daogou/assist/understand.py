@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from daogou.assist.answers import asked, implied_keys, key_word_spans, strip_quantities, superlative
+from daogou.assist.answers import asked, has_values, implied_keys, key_word_spans, strip_quantities, superlative
 from daogou.catalog.models import Product
 from daogou.search.coverage import content_words
 from daogou.search.normalize import normalise_query
@@ -394,12 +394,9 @@ def _cards_having(words: str, vocab: Vocabulary, products: Sequence[Product | No
         return []
     if not (said.attributes or said.brands):  # "the rubber one", "the laptop one": words the cards themselves show
         return _cards_showing(words, products) if not said.categories else []
-
-    def has(p: Product) -> bool:
-        attrs = {k: str(v).lower() for k, v in (p.attributes or {}).items()}
-        return all(attrs.get(k) in {v.lower() for v in vs} for k, vs in said.attributes.items()) \
-            and (not said.brands or (p.brand or "").lower() in {b.lower() for b in said.brands})
-    return [i for i, p in enumerate(products) if p is not None and has(p)]
+    brands = {b.lower() for b in said.brands}
+    return [i for i, p in enumerate(products) if p is not None and has_values(p, said.attributes)
+            and (not brands or (p.brand or "").lower() in brands)]
 
 
 def _cards_showing(words: str, products: Sequence[Product | None]) -> list[int]:
